@@ -1,0 +1,149 @@
+"""The Planner, Coder and Reviewer (AgentChat ``AssistantAgent``s), the Manager
+(``UserProxyAgent``), and their prompts, which live as text files in ``prompts/``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+from typing import TYPE_CHECKING
+
+from autogen_agentchat.agents import AssistantAgent, UserProxyAgent
+from autogen_agentchat.base import TaskResult
+from autogen_agentchat.messages import ModelClientStreamingChunkEvent, TextMessage
+from autogen_core import CancellationToken
+
+if TYPE_CHECKING:
+    from autogen_core.models import ChatCompletionClient
+
+    from .ui import UI, StreamView
+    from .workspace import SessionLog
+
+PROMPTS_DIR = Path(__file__).parent / "prompts"
+ROLES = ("planner", "coder", "reviewer")
+
+
+def load_prompt(name: str) -> str:
+    """The text of ``prompts/<name>.md``."""
+    return (PROMPTS_DIR / f"{name}.md").read_text(encoding="utf-8")
+
+
+def render_prompt(name: str, **values: object) -> str:
+    """``prompts/<name>.md`` with ``${key}`` placeholders filled in."""
+    return Template(load_prompt(name)).substitute({k: str(v) for k, v in values.items()})
+
+
+@dataclass(frozen=True)
+class AgentReply:
+    """What one agent call produced."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+
+
+class AgentFactory:
+    """Builds the agents over one model client."""
+
+    def __init__(self, client: ChatCompletionClient, *, model_name: str, stream: bool) -> None:
+        self.client = client
+        self.model_name = model_name
+        self.stream = stream
+
+    def create(self, role: str) -> AssistantAgent:
+        """A fresh agent for ``role`` with an empty context and its system prompt."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        return AssistantAgent(
+            name=role,
+            model_client=self.client,
+            system_message=load_prompt(role),
+            model_client_stream=self.stream,
+            description=f"The {role} of iterative_coder.",
+        )
+
+
+async def run_agent(
+    agent: AssistantAgent,
+    task: str,
+    view: StreamView,
+    cancellation_token: CancellationToken | None = None,
+) -> AgentReply:
+    """Send ``task`` to ``agent`` (which keeps its own context), streaming into ``view``."""
+    started = time.monotonic()
+    result: TaskResult | None = None
+    async for event in agent.run_stream(task=task, cancellation_token=cancellation_token):
+        if isinstance(event, ModelClientStreamingChunkEvent):
+            view.chunk(event.content)
+        elif isinstance(event, TaskResult):
+            result = event
+    seconds = time.monotonic() - started
+    final = _last_text_from(result, agent.name)
+    usage = final.models_usage if final is not None else None
+    return AgentReply(
+        text=final.content if final is not None else "",
+        prompt_tokens=usage.prompt_tokens if usage else 0,
+        completion_tokens=usage.completion_tokens if usage else 0,
+        seconds=seconds,
+    )
+
+
+async def call_and_record(
+    agent: AssistantAgent,
+    message: str,
+    *,
+    ui: UI,
+    session: SessionLog,
+    model_name: str,
+    version: int,
+    activity: str,
+) -> AgentReply:
+    """Run ``agent`` on ``message`` with a working view on screen, and record the call's usage."""
+    with ui.working(agent.name.capitalize(), activity) as view:
+        reply = await run_agent(agent, message, view)
+    session.record_call(
+        role=agent.name,
+        version=version,
+        model=model_name,
+        prompt_tokens=reply.prompt_tokens,
+        completion_tokens=reply.completion_tokens,
+        seconds=reply.seconds,
+    )
+    return reply
+
+
+def _last_text_from(result: TaskResult | None, source: str) -> TextMessage | None:
+    if result is None:
+        return None
+    for message in reversed(result.messages):
+        if isinstance(message, TextMessage) and message.source == source:
+            return message
+    return None
+
+
+class Manager:
+    """The person, as an AgentChat ``UserProxyAgent`` whose input is our terminal prompt."""
+
+    END_OF_INPUT = "\x04"
+
+    def __init__(self, ui: UI) -> None:
+        self._ui = ui
+        self._question = ""
+        self.agent = UserProxyAgent("manager", input_func=self._input, description="The person.")
+
+    async def _input(self, _default_prompt: str, _token: CancellationToken | None) -> str:
+        # Runs on the event loop's (main) thread, so Ctrl-C raises KeyboardInterrupt right here
+        # and readline line editing works.
+        answer = self._ui.ask(self._question)
+        return self.END_OF_INPUT if answer is None else answer
+
+    async def ask(self, question: str) -> str | None:
+        """Ask the person; their answer stripped, or None when input has ended."""
+        self._question = question
+        response = await self.agent.on_messages(
+            [TextMessage(content=question, source="iterative_coder")], CancellationToken()
+        )
+        content = str(getattr(response.chat_message, "content", ""))
+        return None if content == self.END_OF_INPUT else content.strip()

@@ -1,0 +1,204 @@
+"""Model configuration: `.env`, `OAI_CONFIG_LIST` and `OPENAI_*` variables become model entries.
+
+Nothing here imports AutoGen, so the CLI can report configuration errors instantly.
+Precedence (first that applies wins):
+
+1. ``--config-list PATH``
+2. env ``OAI_CONFIG_LIST`` (a path, or the JSON text itself, as AutoGen allows)
+3. a file ``OAI_CONFIG_LIST`` in the current directory
+4. ``OPENAI_API_KEY`` and/or ``OPENAI_BASE_URL``, with the model from ``--model`` or
+   ``ITERATIVE_CODER_MODEL`` (default ``gpt-4o-mini``)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_MODEL = "gpt-4o-mini"
+CONFIG_LIST_NAME = "OAI_CONFIG_LIST"
+API_TYPES = ("openai", "azure")
+
+NO_MODEL_MESSAGE = (
+    "No model is configured. Do one of: "
+    "(1) pass --config-list PATH to an OAI_CONFIG_LIST JSON file; "
+    "(2) set OAI_CONFIG_LIST (a path or the JSON itself) or put an OAI_CONFIG_LIST file here; "
+    "(3) set OPENAI_API_KEY (and OPENAI_BASE_URL for a local server such as Ollama), in the "
+    "environment or in .env."
+)
+
+
+class ConfigError(Exception):
+    """A configuration problem the user must fix; the message says what and how."""
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model the tool may call, as described by an OAI_CONFIG_LIST entry."""
+
+    model: str
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str | None = None
+    api_type: str = "openai"
+    api_version: str | None = None
+    tags: tuple[str, ...] = ()
+    price: tuple[float, float] | None = None
+    source: str = ""
+
+    def describe(self) -> str:
+        """A short, secret-free description, e.g. ``gpt-4o-mini at http://localhost:11434/v1``."""
+        where = f" at {self.base_url}" if self.base_url else ""
+        return f"{self.model}{where}"
+
+
+def load_dotenv_file(cwd: Path) -> None:
+    """Load ``.env`` from ``cwd`` without overriding variables that are already set."""
+    env_file = cwd / ".env"
+    if env_file.is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(env_file, override=False)
+
+
+def resolve_model_entries(
+    *,
+    config_list_path: str | None,
+    model: str | None,
+    env: Mapping[str, str],
+    cwd: Path,
+) -> list[ModelEntry]:
+    """Return the usable model entries, the chosen one first; raise ConfigError otherwise."""
+    if config_list_path:
+        path = Path(config_list_path).expanduser()
+        entries = _entries_from_file(path, f"--config-list {config_list_path}")
+    elif env.get(CONFIG_LIST_NAME, "").strip():
+        entries = _entries_from_env(env[CONFIG_LIST_NAME], cwd)
+    elif (cwd / CONFIG_LIST_NAME).is_file():
+        entries = _entries_from_file(cwd / CONFIG_LIST_NAME, str(cwd / CONFIG_LIST_NAME))
+    elif env.get("OPENAI_API_KEY") or env.get("OPENAI_BASE_URL"):
+        name = model or env.get("ITERATIVE_CODER_MODEL") or DEFAULT_MODEL
+        return [
+            ModelEntry(
+                model=name,
+                api_key=env.get("OPENAI_API_KEY") or None,
+                base_url=env.get("OPENAI_BASE_URL") or None,
+                source="OPENAI_API_KEY/OPENAI_BASE_URL",
+            )
+        ]
+    else:
+        raise ConfigError(NO_MODEL_MESSAGE)
+
+    if model:
+        chosen = [e for e in entries if e.model == model]
+        if not chosen:
+            known = ", ".join(sorted({e.model for e in entries}))
+            raise ConfigError(
+                f"--model {model}: no entry with that model in {entries[0].source} "
+                f"(it has: {known}). Pick one of those or add an entry."
+            )
+        entries = chosen + [e for e in entries if e.model != model]
+    _check_key_available(entries[0], env)
+    return entries
+
+
+def _check_key_available(entry: ModelEntry, env: Mapping[str, str]) -> None:
+    if entry.api_key or entry.base_url or env.get("OPENAI_API_KEY"):
+        return
+    raise ConfigError(
+        f"The entry for model {entry.model} in {entry.source} has no api_key and no base_url, and "
+        "OPENAI_API_KEY is not set. Add an api_key to the entry or set OPENAI_API_KEY."
+    )
+
+
+def _entries_from_env(value: str, cwd: Path) -> list[ModelEntry]:
+    text = value.strip()
+    if text.startswith("["):
+        return _entries_from_json(text, "the OAI_CONFIG_LIST environment variable")
+    path = Path(text).expanduser()
+    if not path.is_absolute() and not path.exists():
+        path = cwd / path
+    return _entries_from_file(path, f"OAI_CONFIG_LIST={value}")
+
+
+def _entries_from_file(path: Path, source: str) -> list[ModelEntry]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: file not found. Check the path.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"{source}: cannot read the file ({reason}).") from None
+    return _entries_from_json(text, str(path))
+
+
+def _entries_from_json(text: str, source: str) -> list[ModelEntry]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
+            "It must be a JSON list of entries like [{\"model\": \"gpt-4o-mini\", \"api_key\": \"...\"}]."
+        ) from None
+    if not isinstance(data, list):
+        raise ConfigError(f"{source}: must be a JSON list of model entries, not a {type(data).__name__}.")
+    if not data:
+        raise ConfigError(f"{source}: the list is empty; add at least one entry with a \"model\".")
+    return [_entry_from_dict(item, index, source) for index, item in enumerate(data, start=1)]
+
+
+def _entry_from_dict(item: object, index: int, source: str) -> ModelEntry:
+    where = f"{source}: entry {index}"
+    if not isinstance(item, dict):
+        raise ConfigError(f"{where} must be a JSON object with a \"model\", not a {type(item).__name__}.")
+    model = item.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise ConfigError(f"{where} has no \"model\"; every entry needs one.")
+    api_type = str(item.get("api_type") or "openai").lower()
+    if api_type not in API_TYPES:
+        raise ConfigError(f"{where}: api_type {api_type!r} is not supported; use \"openai\" or \"azure\".")
+    base_url = item.get("base_url") or item.get("azure_endpoint")
+    if api_type == "azure" and not base_url:
+        raise ConfigError(f"{where}: an azure entry needs a base_url (the Azure endpoint).")
+    tags = item.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise ConfigError(f"{where}: \"tags\" must be a list of strings.")
+    return ModelEntry(
+        model=model.strip(),
+        api_key=_optional_str(item.get("api_key"), where, "api_key"),
+        base_url=_optional_str(base_url, where, "base_url"),
+        api_type=api_type,
+        api_version=_optional_str(item.get("api_version"), where, "api_version"),
+        tags=tuple(tags),
+        price=_price(item.get("price"), where),
+        source=source,
+    )
+
+
+def _optional_str(value: object, where: str, name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: \"{name}\" must be a string.")
+    return value
+
+
+def _price(value: object, where: str) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    ):
+        return (float(value[0]), float(value[1]))
+    raise ConfigError(
+        f"{where}: \"price\" must be [prompt_price_per_1k, completion_price_per_1k], e.g. [0.00015, 0.0006]."
+    )
+
+
+def environment_snapshot() -> dict[str, str]:
+    """The process environment as a plain dict (after ``.env`` was loaded)."""
+    return dict(os.environ)

@@ -1,0 +1,139 @@
+"""Pull the Python script out of a Coder reply (markdown with fenced code blocks, or bare code)."""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from dataclasses import dataclass
+
+_PY_INFOS = frozenset({"", "python", "py", "python3"})
+_OPEN = re.compile(r"( {0,3})(`{3,}|~{3,})(.*)")
+_CLOSE = re.compile(r" {0,3}(`{3,}|~{3,})[ \t]*")
+
+
+@dataclass(frozen=True)
+class ExtractedCode:
+    """What `extract_code` found in a reply."""
+
+    code: str | None  # the script to write; None when the reply holds no code at all
+    blocks: int  # how many non-empty python/py/bare fenced blocks were found
+    syntax_error: str | None  # e.g. "line 3: invalid syntax" when the chosen code does not parse
+    note: str | None  # one human sentence for the screen when something notable happened
+
+
+@dataclass(frozen=True)
+class _Block:
+    code: str
+    size: int  # non-blank lines
+    closed: bool
+    error: str | None
+
+
+def _normalise(lines: list[str], indent: int = 0) -> str | None:
+    """Drop surrounding blank lines, undo a uniform fence indent, end with one newline."""
+    while lines and not lines[0].strip():
+        lines = lines[1:]
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    if not lines:
+        return None
+    pad = " " * indent
+    if indent and all(line.startswith(pad) for line in lines if line.strip()):
+        lines = [line[indent:] for line in lines]
+    return "\n".join(lines) + "\n"
+
+
+def _parse(code: str) -> tuple[ast.Module | None, str | None]:
+    """Parse code quietly; return (tree, None) or (None, "line N: message")."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. SyntaxWarning for invalid escapes
+            return ast.parse(code), None
+    except SyntaxError as e:
+        return None, f"line {e.lineno}: {e.msg}" if e.lineno else str(e.msg)
+    except (ValueError, RecursionError, MemoryError) as e:  # null bytes, absurd nesting
+        return None, str(e) or type(e).__name__
+
+
+def _blocks(lines: list[str]) -> list[_Block]:
+    """Find the non-empty python/py/python3/bare fenced blocks, CommonMark style."""
+    found: list[_Block] = []
+    i = 0
+    while i < len(lines):
+        m = _OPEN.fullmatch(lines[i])
+        i += 1
+        if not m or (m.group(2)[0] == "`" and "`" in m.group(3)):
+            continue
+        indent, fence, info = len(m.group(1)), m.group(2), m.group(3).split()
+        body: list[str] = []
+        closed = False
+        while i < len(lines):
+            c = _CLOSE.fullmatch(lines[i])
+            i += 1
+            if c and c.group(1)[0] == fence[0] and len(c.group(1)) >= len(fence):
+                closed = True
+                break
+            body.append(lines[i - 1])
+        code = _normalise(body, indent)
+        if code is not None and (info[0].lower() if info else "") in _PY_INFOS:
+            size = sum(1 for line in code.splitlines() if line.strip())
+            found.append(_Block(code, size, closed, _parse(code)[1]))
+    return found
+
+
+def _looks_like_code(tree: ast.Module) -> bool:
+    """True when some statement is more than a bare constant or name (so "Done" or "42" is not code)."""
+    return any(
+        not (isinstance(s, ast.Expr) and isinstance(s.value, (ast.Constant, ast.Name))) for s in tree.body
+    )
+
+
+def _lines(n: int) -> str:
+    return f"{n} line" if n == 1 else f"{n} lines"
+
+
+def _and(items: list[int]) -> str:
+    words = [str(x) for x in items]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def extract_code(reply: str) -> ExtractedCode:
+    """Choose the Python script in a Coder reply.
+
+    Fenced blocks tagged python/py/python3 or untagged (``` or ~~~) are candidates; other languages are
+    ignored. The longest candidate (by non-blank lines; the later one on a tie) that parses wins, else the
+    longest one, with its syntax error. Without any candidate, the whole reply is used when it is Python
+    that does something. ``code`` is None when the reply holds no code.
+    """
+    text = reply.replace("\r\n", "\n").replace("\r", "\n")
+    cands = _blocks(text.split("\n"))
+    if not cands:
+        stripped = text.strip()
+        tree = _parse(stripped)[0] if stripped else None
+        if tree is not None and _looks_like_code(tree):
+            note = "The reply had no code fence; used the whole reply, which is valid Python."
+            return ExtractedCode(stripped + "\n", 0, None, note)
+        return ExtractedCode(None, 0, None, "The reply held no Python code.")
+
+    n = len(cands)
+    parsing = [i for i, b in enumerate(cands) if b.error is None]
+    best = max(parsing or range(n), key=lambda i: (cands[i].size, i))
+    chosen = cands[best]
+    label = f"block {best + 1} ({_lines(chosen.size)})"
+    if n == 1:
+        note = f"The code block does not parse ({chosen.error})" if chosen.error else None
+    elif chosen.error:
+        note = f"The reply had {n} code blocks and none parses; took the longest, {label}"
+        note += f", which does not parse ({chosen.error})"
+    else:
+        note = f"The reply had {n} code blocks; took {label}, the longest that parses"
+        skipped = [j + 1 for j, b in enumerate(cands) if b.error and b.size > chosen.size]
+        if skipped:
+            which = "does" if len(skipped) == 1 else "do"
+            plural = "block" if len(skipped) == 1 else "blocks"
+            note += f"; skipped the longer {plural} {_and(skipped)}, which {which} not parse"
+    if not chosen.closed:
+        cut = "its closing fence is missing, so the reply may have been cut off"
+        note = f"{note}; {cut}" if note else f"The code block's {cut[4:]}"
+    return ExtractedCode(chosen.code, n, chosen.error, note + "." if note else None)

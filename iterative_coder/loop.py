@@ -1,0 +1,211 @@
+"""The iteration loop: Coder writes ``script_vN.py``, Reviewer writes ``review_vN.md``, the Manager decides.
+
+Every agent call starts from a fresh context built from the files alone (the plan, the latest
+script, its review and the Manager's feedback), so a prompt does not grow with N.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from .agents import AgentFactory, AgentReply, Manager, call_and_record, render_prompt
+from .extract import extract_code
+from .review import APPROVE, parse_review, verdict_of
+from .workspace import PLAN, feedback_name, review_name, script_name
+
+if TYPE_CHECKING:
+    from .ui import UI
+    from .workspace import ResumePoint, SessionLog, Workspace
+
+CODER_TRIES = 3  # the first ask plus at most two asks again when a reply holds no code
+MANAGER_HELP = (
+    "Enter: go on · any other text: feedback for the Coder · /diff: changes since the previous version · "
+    "/done: accept this version as final · /stop: stop here (resume later)"
+)
+
+LoopOutcome = Literal["accepted", "done", "limit", "stopped", "ended", "no_code"]
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """Options of the iteration loop."""
+
+    max_iterations: int
+
+
+class IterationLoop:
+    """Runs versions from a resume point until the Manager accepts, stops, or the limit is reached."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        session: SessionLog,
+        agents: AgentFactory,
+        manager: Manager,
+        ui: UI,
+        settings: LoopSettings,
+    ) -> None:
+        self.workspace = workspace
+        self.session = session
+        self.agents = agents
+        self.manager = manager
+        self.ui = ui
+        self.settings = settings
+
+    async def run(self, start: ResumePoint) -> tuple[LoopOutcome, int]:
+        """Go on from ``start``; return how the loop ended and the last version."""
+        step, version = start.step, start.version
+        while True:
+            if step == "code":
+                if version > self.settings.max_iterations:
+                    return "limit", version - 1
+                if not await self.write_version(version):
+                    return "no_code", version - 1
+                step = "review"
+            elif step == "review":
+                await self.review_version(version)
+                step = "manager"
+            elif step == "manager":
+                decision = await self.manager_turn(version)
+                if decision != "next":
+                    return decision, version
+                step, version = "code", version + 1
+            else:
+                return "accepted", version
+
+    async def write_version(self, version: int) -> bool:
+        """Ask the Coder for ``script_v{version}.py``; False when it gave no code after every try."""
+        task = self._coder_task(version)
+        message = task
+        for attempt in range(1, CODER_TRIES + 1):
+            reply = await self._call("coder", message, version, f"is writing {script_name(version)}")
+            extracted = extract_code(reply.text)
+            if extracted.code is not None:
+                break
+            if attempt < CODER_TRIES:
+                self.ui.warn(f"The Coder's reply held no Python code; asking again ({attempt + 1}/{CODER_TRIES}).")
+            message = task + "\n\n" + render_prompt("coder_retry")
+        else:
+            self.ui.warn(
+                f"The Coder gave no Python code in {CODER_TRIES} replies; {script_name(version)} was not written."
+            )
+            return False
+        path = self.workspace.write(script_name(version), extracted.code)
+        if extracted.note:
+            self.ui.info(extracted.note)
+        self.ui.show_code(script_name(version), extracted.code)
+        if extracted.syntax_error:
+            self.ui.warn(f"{path.name} does not parse ({extracted.syntax_error}); the Reviewer is told.")
+        else:
+            self.ui.info(f"Saved {path}.")
+        return True
+
+    async def review_version(self, version: int) -> None:
+        """Ask the Reviewer about ``script_v{version}.py`` and save ``review_v{version}.md``."""
+        name = script_name(version)
+        script = self.workspace.read(name) or ""
+        error = syntax_error_of(script)
+        task = render_prompt(
+            "reviewer_task",
+            version=version,
+            plan=self._plan(),
+            script_name=name,
+            script=script.rstrip(),
+            syntax_note=render_prompt("reviewer_syntax", syntax_error=error) if error else "",
+        )
+        reply = await self._call("reviewer", task, version, f"is reviewing {name}")
+        review = parse_review(reply.text)
+        self.workspace.write(review_name(version), review.render())
+        if not review.verdict_found:
+            self.ui.warn("The Reviewer gave no verdict line; counted as REVISE.")
+        self.ui.show_markdown(review_name(version), review.render())
+
+    async def manager_turn(self, version: int) -> LoopOutcome | Literal["next"]:
+        """The Manager's turn after ``review_v{version}.md``: go on, give feedback, or end."""
+        approved = verdict_of(self.workspace.read(review_name(version))) == APPROVE
+        at_limit = version >= self.settings.max_iterations
+        if approved:
+            question = f"The Reviewer approves {script_name(version)}. Enter accepts it as final; or type feedback."
+        elif at_limit:
+            question = (
+                f"That was the last iteration ({self.settings.max_iterations}). Enter ends the session; "
+                "/done accepts this version; feedback is saved for a later --resume with a higher "
+                "--max-iterations."
+            )
+        else:
+            question = f"Your turn on version {version}. Enter goes on; type feedback, /diff, /done or /stop."
+        while True:
+            answer = await self.manager.ask(question)
+            if answer is None:
+                return "ended"
+            command = answer.lower()
+            if command == "/stop":
+                return "stopped"
+            if command == "/done" or (answer == "" and approved):
+                self.session.mark_finished(version, "done" if command == "/done" else "accepted")
+                return "done" if command == "/done" else "accepted"
+            if command == "/diff":
+                self._show_diff(version)
+                continue
+            if command in {"/help", "/?"}:
+                self.ui.info(MANAGER_HELP)
+                continue
+            if command.startswith("/"):
+                self.ui.warn(f"Unknown command {answer}. {MANAGER_HELP}")
+                continue
+            if answer:
+                path = self.workspace.write(feedback_name(version), answer + "\n")
+                self.ui.info(f"Feedback saved to {path}; the Coder gets it next.")
+            return "limit" if at_limit else "next"
+
+    def _coder_task(self, version: int) -> str:
+        previous = ""
+        feedback = ""
+        if version > 1:
+            last = version - 1
+            previous = render_prompt(
+                "coder_previous",
+                script_name=script_name(last),
+                script=(self.workspace.read(script_name(last)) or "").rstrip(),
+                review_name=review_name(last),
+                review=(self.workspace.read(review_name(last)) or "(no review)").strip(),
+            )
+            text = self.workspace.read(feedback_name(last))
+            if text and text.strip():
+                feedback = render_prompt("coder_feedback", feedback_name=feedback_name(last), feedback=text.strip())
+        return render_prompt("coder_task", version=version, plan=self._plan(), previous=previous, feedback=feedback)
+
+    def _plan(self) -> str:
+        return (self.workspace.read(PLAN) or "").strip()
+
+    async def _call(self, role: str, message: str, version: int, activity: str) -> AgentReply:
+        """A fresh agent for ``role`` (empty context) answers ``message``."""
+        return await call_and_record(
+            self.agents.create(role),
+            message,
+            ui=self.ui,
+            session=self.session,
+            model_name=self.agents.model_name,
+            version=version,
+            activity=activity,
+        )
+
+    def _show_diff(self, version: int) -> None:
+        if version <= 1:
+            self.ui.info("This is the first version; there is nothing to compare it with.")
+            return
+        old, new = script_name(version - 1), script_name(version)
+        self.ui.show_diff(old, self.workspace.read(old) or "", new, self.workspace.read(new) or "")
+
+
+def syntax_error_of(script: str) -> str | None:
+    """``line N: message`` when the script does not parse, else None."""
+    try:
+        ast.parse(script)
+    except SyntaxError as exc:
+        return f"line {exc.lineno}: {exc.msg}"
+    except ValueError as exc:  # e.g. null bytes
+        return str(exc)
+    return None

@@ -1,0 +1,72 @@
+"""Model entries become autogen-ext chat completion clients."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING, Any
+
+from .config import ModelEntry
+
+if TYPE_CHECKING:
+    from autogen_core.models import ChatCompletionClient
+
+# For a model name autogen-ext does not know (a local model): plain chat, no tools needed.
+UNKNOWN_MODEL_INFO: dict[str, Any] = {
+    "vision": False,
+    "function_calling": False,
+    "json_output": False,
+    "family": "unknown",
+    "structured_output": False,
+}
+# A placeholder for servers that need no key (Ollama, LM Studio, vLLM, llama.cpp): the
+# OpenAI client refuses to start without one.
+NO_KEY_PLACEHOLDER = "not-needed"
+
+_KEY_SHAPED = re.compile(r"\b(sk|key|api|pk|rk)[-_][A-Za-z0-9_\-]{12,}\b")
+
+
+def model_info_for(model: str) -> dict[str, Any] | None:
+    """autogen-ext's own info for a known model name, else None."""
+    from autogen_ext.models.openai._model_info import get_info
+
+    try:
+        return dict(get_info(model))
+    except (ValueError, KeyError):
+        return None
+
+
+def create_client(entry: ModelEntry, *, stream: bool) -> ChatCompletionClient:
+    """A chat completion client for ``entry``; the caller closes it (``await client.close()``)."""
+    options: dict[str, Any] = {"model": entry.model}
+    if stream:
+        options["stream_options"] = {"include_usage": True}
+    if model_info_for(entry.model) is None:
+        options["model_info"] = dict(UNKNOWN_MODEL_INFO)
+    if entry.api_type == "azure":
+        from autogen_ext.models.openai import AzureOpenAIChatCompletionClient
+
+        return AzureOpenAIChatCompletionClient(
+            azure_endpoint=entry.base_url,
+            azure_deployment=entry.model,
+            api_version=entry.api_version or "2024-06-01",
+            api_key=entry.api_key,
+            **options,
+        )
+    from autogen_ext.models.openai import OpenAIChatCompletionClient
+
+    if entry.base_url:
+        options["base_url"] = entry.base_url
+    if entry.api_key:
+        options["api_key"] = entry.api_key
+    elif entry.base_url and not os.environ.get("OPENAI_API_KEY"):
+        options["api_key"] = NO_KEY_PLACEHOLDER
+    return OpenAIChatCompletionClient(**options)
+
+
+def redact(text: str, secrets: list[str | None] | None = None) -> str:
+    """Remove API keys from a message: the given secrets, and anything key-shaped."""
+    for secret in secrets or []:
+        if secret and len(secret) >= 6:
+            text = text.replace(secret, "[redacted]")
+    return _KEY_SHAPED.sub("[redacted]", text)

@@ -1,0 +1,277 @@
+"""The workspace folder: fixed file names, atomic writes, session.json, and where to resume.
+
+The files are the memory. Everything else in the tool reads and writes them by name
+through :class:`Workspace`; no name ever comes from a model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+TASK = "task.md"
+PLAN = "plan.md"
+SESSION = "session.json"
+SESSION_FORMAT = 1
+
+_VERSIONED = re.compile(r"^(script|review|feedback)_v([1-9][0-9]*)\.(py|md)$")
+_FIXED_NAMES = {TASK, PLAN, SESSION}
+_EXTENSIONS = {"script": "py", "review": "md", "feedback": "md"}
+
+
+class WorkspaceError(Exception):
+    """A problem with the workspace folder that the user must fix; the message says what and how."""
+
+
+def script_name(version: int) -> str:
+    """``script_v3.py`` for 3."""
+    return f"script_v{version}.py"
+
+
+def review_name(version: int) -> str:
+    """``review_v3.md`` for 3."""
+    return f"review_v{version}.md"
+
+
+def feedback_name(version: int) -> str:
+    """``feedback_v3.md`` for 3."""
+    return f"feedback_v{version}.md"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a crash leaves either the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+Step = Literal["plan", "code", "review", "manager", "finished"]
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """What the session does next: a step and the version it concerns."""
+
+    step: Step
+    version: int
+
+    def describe(self) -> str:
+        """A sentence for the screen, e.g. ``Resuming at version 4: reviewing script_v4.py``."""
+        if self.step == "plan":
+            return "Resuming at planning: no plan.md yet, planning again from task.md"
+        if self.step == "code":
+            return f"Resuming at version {self.version}: writing {script_name(self.version)}"
+        if self.step == "review":
+            return f"Resuming at version {self.version}: reviewing {script_name(self.version)}"
+        if self.step == "manager":
+            return f"Resuming at version {self.version}: your turn after {review_name(self.version)}"
+        return f"This session is finished: {script_name(self.version)} was accepted"
+
+
+def infer_resume_point(names: set[str], finished_version: int | None = None) -> ResumePoint:
+    """Decide the next step from the file names present (the files decide, not the settings).
+
+    ``finished_version`` is the version session.json says was accepted; it only counts while
+    that version is still the latest reviewed one.
+    """
+    if PLAN not in names:
+        return ResumePoint("plan", 0)
+    scripts = _versions(names, "script")
+    latest = max(scripts, default=0)
+    if latest == 0:
+        return ResumePoint("code", 1)
+    if review_name(latest) not in names:
+        return ResumePoint("review", latest)
+    if feedback_name(latest) in names:
+        return ResumePoint("code", latest + 1)
+    if finished_version == latest:
+        return ResumePoint("finished", latest)
+    return ResumePoint("manager", latest)
+
+
+def _versions(names: set[str], kind: str) -> list[int]:
+    found = []
+    for name in names:
+        match = _VERSIONED.match(name)
+        if match and match.group(1) == kind and match.group(3) == _EXTENSIONS[kind]:
+            found.append(int(match.group(2)))
+    return sorted(found)
+
+
+class Workspace:
+    """A session folder, read and written by file name."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, name: str) -> Path:
+        """The path of a workspace file; only the tool's own file names are accepted."""
+        if name not in _FIXED_NAMES and not _VERSIONED.match(name):
+            raise ValueError(f"not a workspace file name: {name!r}")
+        resolved_root = self.root.resolve()
+        candidate = (resolved_root / name).resolve()
+        if candidate.parent != resolved_root:
+            raise WorkspaceError(f"{self.root / name} points outside the workspace; remove that link.")
+        return candidate
+
+    def exists(self, name: str) -> bool:
+        """Whether the file is present."""
+        return self.path(name).is_file()
+
+    def read(self, name: str) -> str | None:
+        """The file's text, or None when it does not exist."""
+        path = self.path(name)
+        try:
+            return path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except UnicodeDecodeError as exc:
+            raise WorkspaceError(
+                f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 and resume."
+            ) from None
+
+    def write(self, name: str, text: str) -> Path:
+        """Write the file atomically and return its path."""
+        path = self.path(name)
+        atomic_write_text(path, text)
+        return path
+
+    def names(self) -> set[str]:
+        """The names of the tool's files present in the folder (other files are ignored)."""
+        if not self.root.is_dir():
+            return set()
+        return {
+            entry.name
+            for entry in self.root.iterdir()
+            if (entry.name in _FIXED_NAMES or _VERSIONED.match(entry.name)) and entry.is_file()
+        }
+
+    def has_session(self) -> bool:
+        """Whether a session was started here."""
+        return bool(self.names() & {TASK, PLAN, SESSION})
+
+    def latest_script_version(self) -> int:
+        """The highest N with a ``script_vN.py``, or 0."""
+        return max(_versions(self.names(), "script"), default=0)
+
+    def resume_point(self, session: SessionLog) -> ResumePoint:
+        """Where a session in this folder continues."""
+        finished = session.data.get("finished") or {}
+        return infer_resume_point(self.names(), finished.get("version"))
+
+
+class SessionLog:
+    """``session.json``: settings, the model, each model call's usage, and how the session ended.
+
+    It never holds an API key: only names and numbers go in.
+    """
+
+    def __init__(self, workspace: Workspace, data: dict[str, Any] | None = None) -> None:
+        self.workspace = workspace
+        self.data: dict[str, Any] = data or {
+            "format": SESSION_FORMAT,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "settings": {},
+            "model": None,
+            "calls": [],
+            "finished": None,
+        }
+        self.data.setdefault("calls", [])
+        self.data.setdefault("settings", {})
+
+    @classmethod
+    def load(cls, workspace: Workspace) -> SessionLog:
+        """Read session.json; a missing or unreadable one starts afresh (the files decide anyway)."""
+        text = workspace.read(SESSION)
+        if text is None:
+            return cls(workspace)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            return cls(workspace)
+        return cls(workspace, data if isinstance(data, dict) else None)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The options the session was started with."""
+        return self.data["settings"]
+
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        """One record per model call."""
+        return self.data["calls"]
+
+    def record_call(
+        self,
+        *,
+        role: str,
+        version: int,
+        model: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        seconds: float,
+    ) -> None:
+        """Append a model call and save."""
+        self.calls.append(
+            {
+                "role": role,
+                "version": version,
+                "model": model,
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "seconds": round(seconds, 3),
+            }
+        )
+        self.save()
+
+    def total_tokens(self) -> tuple[int, int]:
+        """(prompt, completion) tokens over all calls."""
+        prompt = sum(int(c.get("prompt_tokens") or 0) for c in self.calls)
+        completion = sum(int(c.get("completion_tokens") or 0) for c in self.calls)
+        return prompt, completion
+
+    def mark_finished(self, version: int, reason: str) -> None:
+        """Record that ``script_v{version}.py`` was accepted (or the limit reached) and save."""
+        self.data["finished"] = {"version": version, "reason": reason}
+        self.save()
+
+    def clear_finished(self) -> None:
+        """Forget an earlier ending (the session goes on)."""
+        if self.data.get("finished"):
+            self.data["finished"] = None
+            self.save()
+
+    def save(self) -> None:
+        """Write session.json atomically."""
+        self.workspace.write(SESSION, json.dumps(self.data, indent=2, sort_keys=False) + "\n")

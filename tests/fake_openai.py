@@ -1,0 +1,257 @@
+"""A fake OpenAI-compatible chat-completions server for tests (standard library only).
+
+Usage: ``with FakeOpenAIServer() as s: s.enqueue("coder", "print('hi')")``, then point a client at
+``s.base_url``. A request's role comes from its first system message ("You are the Coder" -> "coder");
+replies are served FIFO per role, then from "default"; if both are empty the server answers HTTP 500.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Reply = str | Callable[["RecordedRequest"], str]
+"""A scripted reply: fixed text, or a callable that builds the text from the request."""
+
+_ROLE_RE = re.compile(r"You are the (\w+)", re.IGNORECASE)
+_CHUNK_CHARS = 16
+
+
+def _content_text(content: Any) -> str:
+    """Text of a message content that is either a string or a list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+@dataclass
+class RecordedRequest:
+    """One chat-completions request received by the fake server."""
+
+    role: str
+    body: dict[str, Any]
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    stream: bool = False
+
+    @property
+    def text(self) -> str:
+        """All message contents joined with blank lines."""
+        return "\n\n".join(_content_text(m.get("content")) for m in self.messages)
+
+    @property
+    def system(self) -> str:
+        """Content of the first system message, or ""."""
+        for m in self.messages:
+            if m.get("role") == "system":
+                return _content_text(m.get("content"))
+        return ""
+
+
+def detect_role(messages: list[dict[str, Any]]) -> str:
+    """Role named by the first system message ("You are the X"), lowercased; "default" if none."""
+    for m in messages:
+        if m.get("role") == "system":
+            match = _ROLE_RE.search(_content_text(m.get("content")))
+            return match.group(1).lower() if match else "default"
+    return "default"
+
+
+class _NoReply(Exception):
+    """No scripted reply is left for a role."""
+
+
+class FakeOpenAIServer:
+    """Scripted OpenAI-compatible server on 127.0.0.1 with a random port, served in a daemon thread."""
+
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self._queues: dict[str, deque[Reply]] = {}
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> FakeOpenAIServer:
+        """Bind 127.0.0.1:0 and serve in a daemon thread. Returns self."""
+        handler = type("_BoundHandler", (_Handler,), {"fake": self})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-openai", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Shut the server down and close its socket."""
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeOpenAIServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """Base URL for OpenAI clients, e.g. "http://127.0.0.1:PORT/v1"."""
+        if self._httpd is None:
+            raise RuntimeError("FakeOpenAIServer is not started")
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+
+    def enqueue(self, role: str, *replies: Reply) -> None:
+        """Append scripted replies (str or callable(RecordedRequest) -> str) to a role's FIFO queue."""
+        with self._lock:
+            self._queues.setdefault(role.lower(), deque()).extend(replies)
+
+    def requests_for(self, role: str) -> list[RecordedRequest]:
+        """Recorded requests whose detected role is `role`."""
+        with self._lock:
+            return [r for r in self.requests if r.role == role.lower()]
+
+    def remaining(self) -> dict[str, int]:
+        """Number of unserved replies per role."""
+        with self._lock:
+            return {role: len(q) for role, q in self._queues.items()}
+
+    def model_names(self) -> list[str]:
+        """Distinct model names seen in requests, in first-seen order."""
+        with self._lock:
+            names = [str(r.body.get("model")) for r in self.requests if r.body.get("model")]
+        return list(dict.fromkeys(names))
+
+    def record(self, body: dict[str, Any]) -> RecordedRequest:
+        """Parse a request body into a RecordedRequest and record it."""
+        messages = body.get("messages") or []
+        req = RecordedRequest(detect_role(messages), body, messages, bool(body.get("stream")))
+        with self._lock:
+            self.requests.append(req)
+        return req
+
+    def next_reply(self, req: RecordedRequest) -> str:
+        """Reply text for `req`: its role's queue, then "default". Raises _NoReply if both are empty.
+
+        This is the single place replies are chosen; fault injection hooks in here.
+        """
+        with self._lock:
+            for role in (req.role, "default"):
+                queue = self._queues.get(role)
+                if queue:
+                    reply = queue.popleft()
+                    break
+            else:
+                raise _NoReply(f"fake server: no scripted reply left for role {req.role}")
+        return reply(req) if callable(reply) else reply
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """HTTP handler; `fake` is set on a per-server subclass."""
+
+    fake: FakeOpenAIServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send_json(self, status: int, payload: Any) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: int, message: str, kind: str) -> None:
+        self._send_json(status, {"error": {"message": message, "type": kind}})
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/") in ("/v1/models", "/models"):
+            names = self.fake.model_names() or ["fake-model"]
+            models = [{"id": n, "object": "model", "created": 0, "owned_by": "fake"} for n in names]
+            self._send_json(200, {"object": "list", "data": models})
+        else:
+            self._error(404, f"fake server: no route GET {self.path}", "not_found")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if self.path.split("?")[0].rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
+            self._error(404, f"fake server: no route POST {self.path}", "not_found")
+            return
+        try:
+            body = json.loads(raw or b"{}")
+        except json.JSONDecodeError as exc:
+            self._error(400, f"fake server: bad JSON body: {exc}", "invalid_request_error")
+            return
+        req = self.fake.record(body)
+        try:
+            text = self.fake.next_reply(req)
+        except _NoReply as exc:
+            self._error(500, str(exc), "server_error")
+            return
+        usage = _usage(req, text)
+        if req.stream:
+            self._stream(req, text, usage)
+        else:
+            message = {"role": "assistant", "content": text}
+            choice = {"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}
+            envelope = _envelope("chat.completion", req)
+            self._send_json(200, {**envelope, "choices": [choice], "usage": usage})
+
+    def _stream(self, req: RecordedRequest, text: str, usage: dict[str, int]) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        base = _envelope("chat.completion.chunk", req)
+
+        def event(choices: list[dict[str, Any]], **extra: Any) -> None:
+            self.wfile.write(f"data: {json.dumps({**base, 'choices': choices, **extra})}\n\n".encode())
+            self.wfile.flush()
+
+        def choice(delta: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:
+            return [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]
+
+        event(choice({"role": "assistant", "content": ""}))
+        for i in range(0, len(text), _CHUNK_CHARS):
+            event(choice({"content": text[i : i + _CHUNK_CHARS]}))
+        event(choice({}, "stop"))
+        if (req.body.get("stream_options") or {}).get("include_usage"):
+            event([], usage=usage)
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+
+
+def _envelope(kind: str, req: RecordedRequest) -> dict[str, Any]:
+    """Fields shared by chat.completion and chat.completion.chunk objects."""
+    model = req.body.get("model") or "fake-model"
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        "object": kind,
+        "created": int(time.time()),
+        "model": model,
+    }
+
+
+def _usage(req: RecordedRequest, reply: str) -> dict[str, int]:
+    """Word-count usage: prompt = words in all message contents, completion = words in reply (>= 1)."""
+    prompt = len(req.text.split())
+    completion = max(1, len(reply.split()))
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}

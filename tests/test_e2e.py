@@ -1,0 +1,121 @@
+"""End to end: the real CLI in a pseudo-terminal, the real OpenAI client, the fake server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import FAKE_KEY
+from fake_openai import FakeOpenAIServer
+
+PLAN_1 = """# Word counter
+
+## Request
+A command-line tool that counts the words in a text file.
+
+## Main challenges
+- Files that do not exist.
+
+## Requirements
+1. `count_words(text)` returns the number of words.
+2. The program prints the count for the file given as its argument.
+
+Do you approve this plan? Reply "approve", or tell me what to change."""
+
+PLAN_2 = PLAN_1.replace(
+    "2. The program prints", "2. `count_lines(text)` returns the number of lines.\n3. The program prints"
+)
+
+
+def script(version: int, extra: str = "") -> str:
+    """A Coder reply: prose around a fenced script with a marker for its version."""
+    return (
+        f"Here is version {version}.\n\n```python\n# marker-script-v{version}\nimport sys\n\n\n"
+        f"def count_words(text):\n    return len(text.split())\n{extra}\n\n"
+        "def main():\n    print(count_words(open(sys.argv[1]).read()))\n\n\n"
+        'if __name__ == "__main__":\n    main()\n```\n\nI kept it simple.'
+    )
+
+
+def review(version: int, verdict: str) -> str:
+    return f"Verdict: {verdict}\n\n1. Point REVIEW-MARKER-{version}: handle a missing file in main().\n"
+
+
+def test_plan_iterate_stop_resume_finish(fake_server: FakeOpenAIServer, run_cli, tmp_path: Path) -> None:
+    fake_server.enqueue("planner", PLAN_1, PLAN_2)
+    fake_server.enqueue("coder", script(1), script(2), script(3, "\n\ndef top(n):\n    return n"))
+    fake_server.enqueue("reviewer", review(1, "REVISE"), review(2, "REVISE"), review(3, "REVISE"))
+
+    cli = run_cli("--workspace", "ws", "--max-iterations", "5")
+    cli.expect("What python creation would you like? Type below:")
+    cli.answer("A tool that counts words in a file")
+    cli.expect("Word counter")
+    cli.expect('Reply "approve" to accept this plan')
+    cli.answer("Also count lines, please")
+    cli.expect("count_lines(text)")
+    cli.expect('Reply "approve" to accept this plan')
+    cli.answer("approve")
+    cli.expect("Plan approved and saved")
+    cli.expect("Your turn on version 1")
+    cli.answer("")
+    cli.expect("Your turn on version 2")
+    cli.answer("Please add a --top N option")
+    cli.expect("Feedback saved")
+    cli.expect("Your turn on version 3")
+    cli.answer("/stop")
+    cli.expect("Resume with: python -m iterative_coder --resume ws")
+    assert cli.wait_exit() == 0
+
+    ws = tmp_path / "ws"
+    assert (ws / "task.md").read_text() == "A tool that counts words in a file\n"
+    plan = (ws / "plan.md").read_text()
+    assert "count_lines(text)" in plan and "Do you approve" not in plan
+    for version in (1, 2, 3):
+        assert f"# marker-script-v{version}" in (ws / f"script_v{version}.py").read_text()
+        review_text = (ws / f"review_v{version}.md").read_text()
+        assert review_text.startswith("Verdict: REVISE\n")
+        assert f"REVIEW-MARKER-{version}" in review_text
+    assert (ws / "feedback_v2.md").read_text() == "Please add a --top N option\n"
+    assert not (ws / "feedback_v1.md").exists()
+    assert not (ws / "script_v4.py").exists()
+
+    # The Planner saw the Manager's change; the Coder's prompt for v3 holds only the latest files.
+    assert "Also count lines, please" in fake_server.requests_for("planner")[1].text
+    coder_v3 = fake_server.requests_for("coder")[2].text
+    assert "Please add a --top N option" in coder_v3
+    assert "marker-script-v2" in coder_v3 and "REVIEW-MARKER-2" in coder_v3
+    assert "marker-script-v1" not in coder_v3 and "REVIEW-MARKER-1" not in coder_v3
+    assert "count_lines(text)" in coder_v3  # the approved plan
+    reviewer_v3 = fake_server.requests_for("reviewer")[2].text
+    assert "marker-script-v3" in reviewer_v3 and "marker-script-v2" not in reviewer_v3
+
+    # Resume: continues at the Manager's turn on version 3, then v4 is approved and accepted.
+    fake_server.enqueue("coder", script(4, "\n\ndef top(n):\n    return n"))
+    fake_server.enqueue("reviewer", review(4, "APPROVE"))
+    cli = run_cli("--resume", "ws")
+    cli.expect("Resuming at version 3")
+    cli.expect("Your turn on version 3")
+    cli.answer("")
+    cli.expect("The Reviewer approves script_v4.py")
+    cli.answer("")
+    cli.expect("Accepted script_v4.py as final")
+    assert cli.wait_exit() == 0
+    assert "Summary" in cli.output and "Tokens used" in cli.output
+
+    assert (ws / "review_v4.md").read_text().startswith("Verdict: APPROVE\n")
+    session = json.loads((ws / "session.json").read_text())
+    assert session["finished"] == {"version": 4, "reason": "accepted"}
+    roles = [(c["role"], c["version"]) for c in session["calls"]]
+    assert roles == [("planner", 0), ("planner", 0)] + [
+        (role, v) for v in (1, 2, 3, 4) for role in ("coder", "reviewer")
+    ]
+    assert all(c["prompt_tokens"] > 0 for c in session["calls"])
+    assert not any(fake_server.remaining().values())
+    # The key reached no file.
+    for path in ws.iterdir():
+        assert FAKE_KEY not in path.read_text()
+
+    # A finished session says so and changes nothing.
+    cli = run_cli("--resume", "ws")
+    cli.expect("This session is finished")
+    assert cli.wait_exit() == 0

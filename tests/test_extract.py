@@ -1,0 +1,135 @@
+"""Unit tests for iterative_coder.extract."""
+
+import ast
+
+import pytest
+
+from iterative_coder.extract import ExtractedCode, extract_code
+
+F = "```"
+
+
+def fenced(body: str, info: str = "python") -> str:
+    return f"{F}{info}\n{body}\n{F}"
+
+
+def test_prose_before_and_after_fence() -> None:
+    reply = "Here is the script:\n\n" + fenced("x = 1\nprint(x)") + "\n\nRun it with `python main.py`."
+    result = extract_code(reply)
+    assert result == ExtractedCode("x = 1\nprint(x)\n", 1, None, None)
+
+
+@pytest.mark.parametrize("info", ["python", "py", "python3", "", "Python", "PY  ", "python   "])
+def test_accepted_fence_info_strings(info: str) -> None:
+    result = extract_code("Text\n" + fenced("print('hi')", info) + "\nmore text")
+    assert result.code == "print('hi')\n"
+    assert result.blocks == 1
+    assert result.syntax_error is None
+
+
+def test_tilde_fence() -> None:
+    result = extract_code("~~~python\nprint(1)\n~~~\n")
+    assert result.code == "print(1)\n"
+
+
+def test_longest_parsing_block_wins() -> None:
+    short = "a = 1"
+    long = "def f():\n    return 2\n\n\nprint(f())"
+    result = extract_code(f"First:\n{fenced(short)}\nThen:\n{fenced(long, 'py')}\nDone.")
+    assert result.code == long + "\n"
+    assert result.blocks == 2
+    assert result.syntax_error is None
+    assert result.note == "The reply had 2 code blocks; took block 2 (3 lines), the longest that parses."
+
+
+def test_longer_non_parsing_block_is_skipped() -> None:
+    broken = "def f(:\n    pass\n    pass\n    pass\n    pass"
+    good = "def g():\n    return 1"
+    result = extract_code(fenced("x = 1") + "\n" + fenced(broken) + "\n" + fenced(good))
+    assert result.code == good + "\n"
+    assert result.blocks == 3
+    assert result.syntax_error is None
+    assert "took block 3 (2 lines), the longest that parses" in result.note
+    assert "skipped the longer block 2, which does not parse" in result.note
+
+
+def test_no_block_parses_takes_longest_with_error() -> None:
+    result = extract_code(fenced("x = (") + "\n" + fenced("a = 1\nb = 2\nc = = 3"))
+    assert result.code == "a = 1\nb = 2\nc = = 3\n"
+    assert result.syntax_error is not None and result.syntax_error.startswith("line 3: ")
+    assert "none parses" in result.note and "does not parse (line 3: " in result.note
+
+
+def test_bash_block_next_to_python_block_is_ignored() -> None:
+    bash = "pip install requests && python main.py --with-many-options --and-more\necho done\nls\nexit 0"
+    reply = f"Install:\n{fenced(bash, 'bash')}\nCode:\n{fenced('import sys', 'python')}\n"
+    reply += fenced('{"a": 1}', "json") + "\n" + fenced("hello", "output")
+    result = extract_code(reply)
+    assert result == ExtractedCode("import sys\n", 1, None, None)
+
+
+def test_backticks_mid_line_do_not_close_block() -> None:
+    code = 's = "```"\nlang = "py"\nmd = f"```{lang}"\nprint(s, md)'
+    result = extract_code(fenced(code))
+    assert result.code == code + "\n"
+    assert result.syntax_error is None
+
+
+def test_backticks_inside_triple_quoted_string_line() -> None:
+    code = 'HELP = """\nWrap code like ```python and close with ``` please.\nEnd ```\n"""\nprint(HELP)'
+    result = extract_code("Sure:\n" + fenced(code) + "\nThat's it.")
+    assert result.code == code + "\n"
+    assert result.syntax_error is None
+    assert result.blocks == 1
+
+
+def test_no_fence_but_valid_code() -> None:
+    result = extract_code("\n\nimport os\n\nprint(os.getcwd())\n\n\n")
+    assert result.code == "import os\n\nprint(os.getcwd())\n"
+    assert result.blocks == 0
+    assert result.note == "The reply had no code fence; used the whole reply, which is valid Python."
+
+
+@pytest.mark.parametrize("reply", ["Sure! I will do that.", "Done", "42", "", "   \n", "Here: ```x = 1```"])
+def test_no_fence_and_prose_is_no_code(reply: str) -> None:
+    assert extract_code(reply) == ExtractedCode(None, 0, None, "The reply held no Python code.")
+
+
+def test_single_non_parsing_block_returned_with_error() -> None:
+    result = extract_code(fenced("x = 1\ny = 2\nif x\n    print(y)"))
+    assert result.code == "x = 1\ny = 2\nif x\n    print(y)\n"
+    assert result.syntax_error is not None and result.syntax_error.startswith("line 3: ")
+    assert result.note is not None and "does not parse" in result.note
+
+
+def test_unclosed_fence_takes_text_to_end() -> None:
+    result = extract_code("Here you go:\n```python\nimport math\nprint(math.pi)\n")
+    assert result.code == "import math\nprint(math.pi)\n"
+    assert result.syntax_error is None
+    assert result.note is not None and "cut off" in result.note
+
+
+@pytest.mark.parametrize("reply", [f"{F}python\n{F}", f"Nothing:\n{F}\n\n   \n{F}\nbye", f"{F}py\n"])
+def test_empty_block_is_no_code(reply: str) -> None:
+    result = extract_code(reply)
+    assert result.code is None
+    assert result.blocks == 0
+
+
+def test_output_ends_with_exactly_one_newline_and_keeps_indentation() -> None:
+    result = extract_code(f"{F}python\n\n\n    \nclass A:\n    x = 1\n\n\n\n{F}")
+    assert result.code == "class A:\n    x = 1\n"
+    assert result.code.endswith("\n") and not result.code.endswith("\n\n")
+
+
+def test_indented_fence_dedents_only_when_uniform() -> None:
+    uniform = extract_code("1. Step:\n  ```python\n  def f():\n      return 1\n  ```\n")
+    assert uniform.code == "def f():\n    return 1\n"
+    ragged = extract_code("  ```python\n  x = 1\nif x:\n    pass\n  ```\n")
+    assert ragged.code == "  x = 1\nif x:\n    pass\n"
+
+
+def test_crlf_line_endings() -> None:
+    result = extract_code("Text\r\n```python\r\nx = 1\r\nprint(x)\r\n```\r\n")
+    assert result.code == "x = 1\nprint(x)\n"
+    ast.parse(result.code)

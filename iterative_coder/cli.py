@@ -50,12 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
             "Every artifact is a file in the workspace folder."
         ),
         epilog=(
-            "Model configuration, first that applies: --config-list PATH; env OAI_CONFIG_LIST (a path or the "
-            "JSON); a file OAI_CONFIG_LIST here; OPENAI_API_KEY and/or OPENAI_BASE_URL (any OpenAI-compatible "
-            "server, e.g. Ollama at http://localhost:11434/v1). A .env file here is read first."
+            "Model configuration, first that applies: --config-list PATH; env OAI_CONFIG_LIST (a path "
+            "or the JSON); a file OAI_CONFIG_LIST here; OPENAI_API_KEY and/or OPENAI_BASE_URL (any "
+            "OpenAI-compatible server, e.g. Ollama at http://localhost:11434/v1). "
+            "A .env file here is read first."
         ),
     )
-    parser.add_argument("--workspace", metavar="DIR", help=f"folder for a new session (default: {DEFAULT_WORKSPACE}/)")
+    parser.add_argument(
+        "--workspace", metavar="DIR", help=f"folder for a new session (default: {DEFAULT_WORKSPACE}/)"
+    )
     parser.add_argument("--resume", metavar="DIR", help="continue the session in DIR where it stopped")
     parser.add_argument("--task", metavar="TEXT", help="what to build (otherwise you are asked)")
     parser.add_argument(
@@ -64,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         help=f"most versions to write (default: {DEFAULT_MAX_ITERATIONS}, or the session's own on --resume)",
     )
-    parser.add_argument("--model", metavar="NAME", help="the model (an entry of OAI_CONFIG_LIST, or the name to send)")
+    parser.add_argument(
+        "--model", metavar="NAME", help="the model (an entry of OAI_CONFIG_LIST, or the name to send)"
+    )
     parser.add_argument("--config-list", metavar="PATH", help="an OAI_CONFIG_LIST JSON file of model entries")
     parser.add_argument("--no-stream", action="store_true", help="do not stream replies as they arrive")
     parser.add_argument("--version", action="version", version=f"iterative_coder {__version__}")
@@ -141,7 +146,9 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
         # The session's model is no longer configured: use the configuration's first entry.
         try:
-            entries = resolve_model_entries(config_list_path=args.config_list, model=None, env=env, cwd=Path.cwd())
+            entries = resolve_model_entries(
+                config_list_path=args.config_list, model=None, env=env, cwd=Path.cwd()
+            )
         except ConfigError as again:
             raise UsageError(str(again)) from None
 
@@ -223,7 +230,10 @@ def _explain_failure(exc: Exception, entry) -> tuple[str, int]:  # noqa: ANN001
             EXIT_MODEL_UNAVAILABLE
         )
     if isinstance(exc, openai.APIStatusError):
-        return f"The model server for {where} failed ({exc.status_code}): {exc.message}", EXIT_MODEL_UNAVAILABLE
+        return (
+            f"The model server for {where} failed ({exc.status_code}): {exc.message}",
+            EXIT_MODEL_UNAVAILABLE,
+        )
     if isinstance(exc, openai.APIError):
         return f"The model call to {where} failed: {exc.message}", EXIT_MODEL_UNAVAILABLE
     if os.environ.get("ITERATIVE_CODER_DEBUG"):

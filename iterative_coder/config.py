@@ -140,31 +140,31 @@ def _entries_from_json(text: str, source: str) -> list[ModelEntry]:
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
-            "It must be a JSON list of entries like [{\"model\": \"gpt-4o-mini\", \"api_key\": \"...\"}]."
+            'It must be a JSON list of entries like [{"model": "gpt-4o-mini", "api_key": "..."}].'
         ) from None
     if not isinstance(data, list):
         raise ConfigError(f"{source}: must be a JSON list of model entries, not a {type(data).__name__}.")
     if not data:
-        raise ConfigError(f"{source}: the list is empty; add at least one entry with a \"model\".")
+        raise ConfigError(f'{source}: the list is empty; add at least one entry with a "model".')
     return [_entry_from_dict(item, index, source) for index, item in enumerate(data, start=1)]
 
 
 def _entry_from_dict(item: object, index: int, source: str) -> ModelEntry:
     where = f"{source}: entry {index}"
     if not isinstance(item, dict):
-        raise ConfigError(f"{where} must be a JSON object with a \"model\", not a {type(item).__name__}.")
+        raise ConfigError(f'{where} must be a JSON object with a "model", not a {type(item).__name__}.')
     model = item.get("model")
     if not isinstance(model, str) or not model.strip():
-        raise ConfigError(f"{where} has no \"model\"; every entry needs one.")
+        raise ConfigError(f'{where} has no "model"; every entry needs one.')
     api_type = str(item.get("api_type") or "openai").lower()
     if api_type not in API_TYPES:
-        raise ConfigError(f"{where}: api_type {api_type!r} is not supported; use \"openai\" or \"azure\".")
+        raise ConfigError(f'{where}: api_type {api_type!r} is not supported; use "openai" or "azure".')
     base_url = item.get("base_url") or item.get("azure_endpoint")
     if api_type == "azure" and not base_url:
         raise ConfigError(f"{where}: an azure entry needs a base_url (the Azure endpoint).")
     tags = item.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise ConfigError(f"{where}: \"tags\" must be a list of strings.")
+        raise ConfigError(f'{where}: "tags" must be a list of strings.')
     return ModelEntry(
         model=model.strip(),
         api_key=_optional_str(item.get("api_key"), where, "api_key"),
@@ -181,7 +181,7 @@ def _optional_str(value: object, where: str, name: str) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise ConfigError(f"{where}: \"{name}\" must be a string.")
+        raise ConfigError(f'{where}: "{name}" must be a string.')
     return value
 
 
@@ -195,7 +195,7 @@ def _price(value: object, where: str) -> tuple[float, float] | None:
     ):
         return (float(value[0]), float(value[1]))
     raise ConfigError(
-        f"{where}: \"price\" must be [prompt_price_per_1k, completion_price_per_1k], e.g. [0.00015, 0.0006]."
+        f'{where}: "price" must be [prompt_price_per_1k, completion_price_per_1k], e.g. [0.00015, 0.0006].'
     )
 
 

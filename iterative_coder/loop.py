@@ -85,11 +85,14 @@ class IterationLoop:
             if extracted.code is not None:
                 break
             if attempt < CODER_TRIES:
-                self.ui.warn(f"The Coder's reply held no Python code; asking again ({attempt + 1}/{CODER_TRIES}).")
+                self.ui.warn(
+                    f"The Coder's reply held no Python code; asking again ({attempt + 1}/{CODER_TRIES})."
+                )
             message = task + "\n\n" + render_prompt("coder_retry")
         else:
             self.ui.warn(
-                f"The Coder gave no Python code in {CODER_TRIES} replies; {script_name(version)} was not written."
+                f"The Coder gave no Python code in {CODER_TRIES} replies; "
+                f"{script_name(version)} was not written."
             )
             return False
         path = self.workspace.write(script_name(version), extracted.code)
@@ -127,7 +130,9 @@ class IterationLoop:
         approved = verdict_of(self.workspace.read(review_name(version))) == APPROVE
         at_limit = version >= self.settings.max_iterations
         if approved:
-            question = f"The Reviewer approves {script_name(version)}. Enter accepts it as final; or type feedback."
+            question = (
+                f"The Reviewer approves {script_name(version)}. Enter accepts it as final; or type feedback."
+            )
         elif at_limit:
             question = (
                 f"That was the last iteration ({self.settings.max_iterations}). Enter ends the session; "
@@ -174,8 +179,12 @@ class IterationLoop:
             )
             text = self.workspace.read(feedback_name(last))
             if text and text.strip():
-                feedback = render_prompt("coder_feedback", feedback_name=feedback_name(last), feedback=text.strip())
-        return render_prompt("coder_task", version=version, plan=self._plan(), previous=previous, feedback=feedback)
+                feedback = render_prompt(
+                    "coder_feedback", feedback_name=feedback_name(last), feedback=text.strip()
+                )
+        return render_prompt(
+            "coder_task", version=version, plan=self._plan(), previous=previous, feedback=feedback
+        )
 
     def _plan(self) -> str:
         return (self.workspace.read(PLAN) or "").strip()

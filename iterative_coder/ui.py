@@ -7,6 +7,7 @@ or ``NO_COLOR`` is set it prints plain text and uses no live widgets.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import sys
@@ -141,10 +142,8 @@ class TerminalUI:
         )
         self.stream_text = stream_text
         if sys.stdin.isatty():
-            try:
+            with contextlib.suppress(ImportError):
                 import readline  # noqa: F401  (gives input() line editing and history)
-            except ImportError:
-                pass
 
     def info(self, text: str) -> None:
         self.console.print(Text(text))

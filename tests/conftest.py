@@ -17,7 +17,13 @@ FAKE_KEY = "sk-fake-test-key-7Qw3rTy9uIo1pAs5dFg"
 # Every wait in these tests is bounded by this many seconds; none is a sleep.
 WAIT = 30
 
-_MODEL_VARIABLES = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OAI_CONFIG_LIST", "ITERATIVE_CODER_MODEL", "NO_COLOR")
+_MODEL_VARIABLES = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OAI_CONFIG_LIST",
+    "ITERATIVE_CODER_MODEL",
+    "NO_COLOR",
+)
 
 
 @pytest.fixture

@@ -210,6 +210,10 @@ def _run_session(workspace, session, entry, task, resuming, stream, max_iteratio
 def _explain_failure(exc: Exception, entry) -> tuple[str, int]:  # noqa: ANN001
     import openai
 
+    from .workspace import WorkspaceError
+
+    if isinstance(exc, WorkspaceError):
+        return str(exc), EXIT_USAGE
     where = entry.describe()
     if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
         return (

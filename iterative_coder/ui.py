@@ -153,7 +153,9 @@ class TerminalUI:
 
     def error(self, text: str) -> None:
         """An error line, on stderr."""
-        Console(stderr=True, highlight=False, no_color=self.plain).print(Text(text, style="bold red"))
+        Console(stderr=True, highlight=False, no_color=self.plain, soft_wrap=True).print(
+            Text(text, style="bold red")
+        )
 
     def show_markdown(self, title: str, text: str) -> None:
         if self.plain:
@@ -165,7 +167,7 @@ class TerminalUI:
         if self.plain:
             self.console.print(Text(f"--- {title} ---\n{code.rstrip()}\n---"))
         else:
-            syntax = Syntax(code, "python", line_numbers=True, word_wrap=True)
+            syntax = Syntax(code.rstrip("\n"), "python", line_numbers=True, word_wrap=True)
             self.console.print(Panel(syntax, title=title, title_align="left", border_style="green"))
 
     def show_diff(self, old_name: str, old: str, new_name: str, new: str) -> None:

@@ -1,0 +1,135 @@
+"""The workspace: where a session resumes for every combination of files, and atomic writes."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from iterative_coder.workspace import (
+    PLAN,
+    TASK,
+    ResumePoint,
+    SessionLog,
+    Workspace,
+    WorkspaceError,
+    atomic_write_text,
+    infer_resume_point,
+)
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        ({TASK}, ResumePoint("plan", 0)),
+        ({TASK, "script_v1.py"}, ResumePoint("plan", 0)),
+        ({TASK, PLAN}, ResumePoint("code", 1)),
+        ({PLAN}, ResumePoint("code", 1)),
+        ({TASK, PLAN, "script_v1.py"}, ResumePoint("review", 1)),
+        ({TASK, PLAN, "script_v1.py", "review_v1.md"}, ResumePoint("manager", 1)),
+        ({TASK, PLAN, "script_v1.py", "review_v1.md", "feedback_v1.md"}, ResumePoint("code", 2)),
+        ({TASK, PLAN, "script_v1.py", "review_v1.md", "script_v2.py"}, ResumePoint("review", 2)),
+        (
+            {TASK, PLAN, "script_v1.py", "review_v1.md", "script_v2.py", "review_v2.md"},
+            ResumePoint("manager", 2),
+        ),
+        # A review without its script, or feedback without a review, is not a version yet.
+        ({TASK, PLAN, "review_v1.md"}, ResumePoint("code", 1)),
+        ({TASK, PLAN, "script_v1.py", "feedback_v1.md"}, ResumePoint("review", 1)),
+        ({TASK, PLAN, "script_v1.py", "review_v1.md", "review_v2.md"}, ResumePoint("manager", 1)),
+        # Version 10 sorts after 9 (numbers, not text).
+        ({TASK, PLAN, "script_v9.py", "review_v9.md", "script_v10.py"}, ResumePoint("review", 10)),
+    ],
+)
+def test_resume_point_from_files(names: set[str], expected: ResumePoint) -> None:
+    assert infer_resume_point(names) == expected
+
+
+def test_finished_only_while_the_accepted_version_is_the_latest() -> None:
+    names = {TASK, PLAN, "script_v1.py", "review_v1.md"}
+    assert infer_resume_point(names, finished_version=1) == ResumePoint("finished", 1)
+    # The person added a version by hand after accepting: the session goes on.
+    assert infer_resume_point(names | {"script_v2.py"}, finished_version=1) == ResumePoint("review", 2)
+
+
+def test_every_combination_of_files_resumes_at_a_step_that_overwrites_nothing() -> None:
+    files = ["plan.md", "script_v1.py", "review_v1.md", "feedback_v1.md", "script_v2.py", "review_v2.md"]
+    files += ["feedback_v2.md"]
+    for present in itertools.product([False, True], repeat=len(files)):
+        names = {TASK} | {name for name, here in zip(files, present, strict=True) if here}
+        point = infer_resume_point(names)
+        if point.step == "plan":
+            assert PLAN not in names  # planning writes only plan.md; later steps go on from the files
+            continue
+        if point.step == "code":
+            assert PLAN in names and f"script_v{point.version}.py" not in names
+            assert point.version == 1 or f"script_v{point.version - 1}.py" in names
+        elif point.step == "review":
+            assert f"script_v{point.version}.py" in names and f"review_v{point.version}.md" not in names
+        else:
+            assert point.step == "manager"
+            assert {f"script_v{point.version}.py", f"review_v{point.version}.md"} <= names
+        assert not any(f"script_v{n}.py" in names for n in range(point.version + 1, 4))
+
+
+def test_resume_point_reads_the_folder_and_ignores_other_files(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)
+    for name in (TASK, PLAN, "script_v1.py", "review_v1.md"):
+        workspace.write(name, "x\n")
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "script_v2.py.bak").write_text("mine")
+    session = SessionLog.load(workspace)
+    assert workspace.resume_point(session) == ResumePoint("manager", 1)
+    assert workspace.resume_point(session).describe() == "Resuming at version 1: your turn after review_v1.md"
+
+
+def test_atomic_write_replaces_whole_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "plan.md"
+    target.write_text("old plan\n")
+    atomic_write_text(target, "new plan\n")
+    assert target.read_text() == "new plan\n"
+    assert os.listdir(tmp_path) == ["plan.md"]
+
+
+def test_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "plan.md"
+    target.write_text("old plan\n")
+    with pytest.raises(UnicodeEncodeError):
+        atomic_write_text(target, "bad \udcff surrogate")
+    assert target.read_text() == "old plan\n"
+    assert os.listdir(tmp_path) == ["plan.md"]
+
+
+def test_only_the_tools_own_names_and_nothing_outside(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path / "ws")
+    for bad in ("../evil.py", "script_v1.py/../../x", "/etc/passwd", "script_v0.py", "notes.txt"):
+        with pytest.raises(ValueError):
+            workspace.path(bad)
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "outside.md").write_text("secret")
+    (tmp_path / "ws" / "plan.md").symlink_to(tmp_path / "outside.md")
+    with pytest.raises(WorkspaceError, match="outside the workspace"):
+        workspace.read(PLAN)
+
+
+def test_non_utf8_file_is_a_clear_error(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)
+    (tmp_path / PLAN).write_bytes(b"caf\xe9\n")
+    with pytest.raises(WorkspaceError, match="not UTF-8"):
+        workspace.read(PLAN)
+
+
+def test_session_log_records_calls_and_survives_corruption(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)
+    session = SessionLog(workspace)
+    session.record_call(
+        role="coder", version=1, model="m", prompt_tokens=10, completion_tokens=5, seconds=0.5
+    )
+    data = json.loads((tmp_path / "session.json").read_text())
+    assert data["calls"][0]["role"] == "coder" and data["calls"][0]["prompt_tokens"] == 10
+    assert SessionLog.load(workspace).total_tokens() == (10, 5)
+    (tmp_path / "session.json").write_text("{not json")
+    assert SessionLog.load(workspace).calls == []

@@ -30,7 +30,8 @@ def strip_closing_question(plan: str) -> str:
     while len(paragraphs) > 1:
         last_lines = paragraphs[-1].strip().splitlines()
         last = last_lines[-1].strip() if last_lines else ""
-        asks = last.endswith("?") or "approve" in last.lower()
+        is_list_item = re.match(r"^(\d+[.)]|[-*+])\s", last) is not None
+        asks = not is_list_item and (last.endswith("?") or "approve" in last.lower())
         if last in {"---", "***", "___"} or (asks and len(last) < 300):
             if len(last_lines) > 1:
                 paragraphs[-1] = "\n".join(last_lines[:-1])

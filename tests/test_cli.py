@@ -99,6 +99,17 @@ def test_plain_output_when_not_a_terminal(fake_server: FakeOpenAIServer, tmp_pat
     assert (tmp_path / "workspace" / "task.md").read_text() == "count words\n"
 
 
+def test_no_color_gives_plain_output_in_a_terminal(fake_server: FakeOpenAIServer, run_cli, model_env) -> None:
+    fake_server.enqueue("planner", PLAN_1)
+    cli = run_cli("--task", "count words", env={**model_env, "NO_COLOR": "1"})
+    cli.expect("Planner is drafting the plan...")
+    cli.expect("--- Plan ---")
+    cli.answer("/stop")
+    cli.expect("Stopped before the plan was approved.")
+    assert cli.wait_exit() == 0
+    assert not re.search(r"\x1b\[[0-9;]*m", cli.output), "NO_COLOR output must hold no colour codes"
+
+
 def test_end_of_input_stops_resumably(fake_server: FakeOpenAIServer, tmp_path: Path, model_env) -> None:
     fake_server.enqueue("planner", PLAN_1)
     result = run(["--task", "count words"], tmp_path, model_env, stdin="")

@@ -48,6 +48,8 @@ def test_plan_iterate_stop_resume_finish(fake_server: FakeOpenAIServer, run_cli,
 
     cli = run_cli("--workspace", "ws", "--max-iterations", "5")
     cli.expect("What python creation would you like? Type below:")
+    cli.answer("   ")  # an empty request is asked again
+    cli.expect("What python creation would you like? Type below:")
     cli.answer("A tool that counts words in a file")
     cli.expect("Word counter")
     cli.expect('Reply "approve" to accept this plan')

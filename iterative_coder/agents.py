@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .workspace import SessionLog
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
-ROLES = ("planner", "coder", "reviewer")
+ROLES = ("planner", "tester", "coder", "reviewer")
 
 
 def load_prompt(name: str) -> str:

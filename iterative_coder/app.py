@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .agents import AgentFactory, Manager
 from .loop import IterationLoop, LoopSettings
-from .planning import ask_request, run_planning
-from .review import verdict_of
-from .workspace import TASK, feedback_name, review_name, script_name
+from .planning import ask_request, run_planning, run_test_agreement
+from .review import APPROVE, verdict_of
+from .workspace import TASK, feedback_name, review_name, run_name, script_name
 
 if TYPE_CHECKING:
     from .ui import UI
@@ -65,6 +66,15 @@ async def run_session(
         if outcome == "ended":
             return _stopped(ui, workspace, "Input ended before the plan was approved.", EXIT_UNFINISHED)
         start = workspace.resume_point(session)
+    if start.step == "tests":
+        outcome = await run_test_agreement(workspace, session, agents, manager, ui)
+        if outcome == "stopped":
+            return _stopped(ui, workspace, "Stopped before the acceptance tests were approved.", EXIT_OK)
+        if outcome == "ended":
+            return _stopped(
+                ui, workspace, "Input ended before the acceptance tests were approved.", EXIT_UNFINISHED
+            )
+        start = workspace.resume_point(session)
 
     loop = IterationLoop(workspace, session, agents, manager, ui, settings)
     outcome, version = await loop.run(start)
@@ -85,6 +95,20 @@ async def run_session(
     return SessionEnd(EXIT_OK, outcome)
 
 
+def run_summary(run_text: str | None) -> str | None:
+    """The ``Summary:`` line of a run_vN.md, e.g. ``tests 5/7 passed · exit 0 · 0.4 s``."""
+    if not run_text:
+        return None
+    match = re.search(r"^Summary: (.+)$", run_text, re.MULTILINE)
+    return match.group(1).strip() if match else None
+
+
+def all_tests_passed(summary: str | None) -> bool:
+    """Whether a run summary says every acceptance test passed."""
+    match = re.search(r"tests (\d+)/(\d+) passed", summary or "")
+    return bool(match) and match.group(1) == match.group(2)
+
+
 def _stopped(ui: UI, workspace: Workspace, why: str, exit_code: int) -> SessionEnd:
     ui.info(f"{why} Resume with: {resume_command(workspace)}")
     return SessionEnd(exit_code, "stopped")
@@ -99,13 +123,23 @@ def show_summary(workspace: Workspace, session: SessionLog, ui: UI) -> None:
         tokens_by_version[version] = tokens_by_version.get(version, 0) + used
     latest = workspace.latest_script_version()
     rows = []
+    first_good = None
     for version in range(1, latest + 1):
         if not workspace.exists(script_name(version)):
             continue
         verdict = verdict_of(workspace.read(review_name(version))) or "not reviewed"
+        run = run_summary(workspace.read(run_name(version)))
         feedback = "yes" if workspace.exists(feedback_name(version)) else ""
-        rows.append((f"v{version}", verdict, feedback, str(tokens_by_version.get(version, 0))))
-    ui.show_table("Summary", ("version", "verdict", "feedback", "tokens"), rows)
+        rows.append(
+            (f"v{version}", verdict, run or "not run", feedback, str(tokens_by_version.get(version, 0)))
+        )
+        if first_good is None and verdict == APPROVE and all_tests_passed(run):
+            first_good = version
+    ui.show_table("Summary", ("version", "verdict", "run", "feedback", "tokens"), rows)
+    if first_good is not None:
+        ui.info(
+            f"First version with every acceptance test passing and the Reviewer's approval: v{first_good}."
+        )
     if latest:
         ui.info(f"Final script: {workspace.path(script_name(latest))}")
     prompt, completion = session.total_tokens()

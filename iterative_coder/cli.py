@@ -40,6 +40,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser."""
     parser = _Parser(
@@ -72,6 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config-list", metavar="PATH", help="an OAI_CONFIG_LIST JSON file of model entries")
     parser.add_argument("--no-stream", action="store_true", help="do not stream replies as they arrive")
+    parser.add_argument(
+        "--execute",
+        choices=("ask", "always", "never"),
+        help="may generated code run? (default: ask when you are at a terminal, else never)",
+    )
+    parser.add_argument(
+        "--run-timeout",
+        metavar="SECONDS",
+        type=_positive_number,
+        default=30.0,
+        help="stop a run of generated code after this long (default: 30)",
+    )
     parser.add_argument("--version", action="version", version=f"iterative_coder {__version__}")
     return parser
 
@@ -159,12 +181,19 @@ def _run(args: argparse.Namespace) -> int:
     session.data["model"] = entry.model
 
     try:
-        return _run_session(workspace, session, entry, args.task, resuming, stream, max_iterations)
+        from .loop import LoopSettings
+
+        settings = LoopSettings(
+            max_iterations=max_iterations,
+            execute=args.execute or ("ask" if sys.stdin.isatty() else "never"),
+            run_timeout=args.run_timeout,
+        )
+        return _run_session(workspace, session, entry, args.task, resuming, stream, settings)
     except WorkspaceError as exc:
         raise UsageError(str(exc)) from None
 
 
-def _run_session(workspace, session, entry, task, resuming, stream, max_iterations) -> int:  # noqa: ANN001
+def _run_session(workspace, session, entry, task, resuming, stream, settings) -> int:  # noqa: ANN001
     import asyncio
     import logging
     import warnings
@@ -175,7 +204,6 @@ def _run_session(workspace, session, entry, task, resuming, stream, max_iteratio
 
     from .agents import AgentFactory
     from .app import resume_command, run_session
-    from .loop import LoopSettings
     from .models import create_client, redact
     from .ui import TerminalUI
 
@@ -188,9 +216,7 @@ def _run_session(workspace, session, entry, task, resuming, stream, max_iteratio
     agents = AgentFactory(client, model_name=entry.model, stream=stream)
     loop = asyncio.new_event_loop()
     main_task = loop.create_task(
-        run_session(
-            workspace, session, agents, ui, LoopSettings(max_iterations), task=task, resuming=resuming
-        )
+        run_session(workspace, session, agents, ui, settings, task=task, resuming=resuming)
     )
     try:
         end = loop.run_until_complete(main_task)

@@ -7,13 +7,15 @@ script, its review and the Manager's feedback), so a prompt does not grow with N
 from __future__ import annotations
 
 import ast
+import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from .agents import AgentFactory, AgentReply, Manager, call_and_record, render_prompt
 from .extract import extract_code
 from .review import APPROVE, parse_review, verdict_of
-from .workspace import PLAN, feedback_name, review_name, script_name
+from .runs import failures_of, render_run, run_version, run_with_arguments
+from .workspace import ACCEPTANCE, PLAN, feedback_name, review_name, run_name, script_name
 
 if TYPE_CHECKING:
     from .ui import UI
@@ -22,8 +24,11 @@ if TYPE_CHECKING:
 CODER_TRIES = 3  # the first ask plus at most two asks again when a reply holds no code
 MANAGER_HELP = (
     "Enter: go on · any other text: feedback for the Coder · /diff: changes since the previous version · "
-    "/done: accept this version as final · /stop: stop here (resume later)"
+    "/run [ARGS...]: run this version with arguments · /done: accept this version as final · "
+    "/stop: stop here (resume later)"
 )
+RUN_QUESTION = "Run the generated code? [y/N/a(lways)]"
+EXECUTE_MODES = ("ask", "always", "never")
 
 LoopOutcome = Literal["accepted", "done", "limit", "stopped", "ended", "no_code"]
 
@@ -33,6 +38,8 @@ class LoopSettings:
     """Options of the iteration loop."""
 
     max_iterations: int
+    execute: str = "never"  # ask | always | never: may generated code run?
+    run_timeout: float = 30.0
 
 
 class IterationLoop:
@@ -53,6 +60,7 @@ class IterationLoop:
         self.manager = manager
         self.ui = ui
         self.settings = settings
+        self.execute = settings.execute
 
     async def run(self, start: ResumePoint) -> tuple[LoopOutcome, int]:
         """Go on from ``start``; return how the loop ended and the last version."""
@@ -72,8 +80,10 @@ class IterationLoop:
                 if decision != "next":
                     return decision, version
                 step, version = "code", version + 1
-            else:
+            elif step == "finished":
                 return "accepted", version
+            else:
+                raise ValueError(f"the iteration loop cannot start at step {step!r}")
 
     async def write_version(self, version: int) -> bool:
         """Ask the Coder for ``script_v{version}.py``; False when it gave no code after every try."""
@@ -110,13 +120,21 @@ class IterationLoop:
         name = script_name(version)
         script = self.workspace.read(name) or ""
         error = syntax_error_of(script)
+        run_text = self.workspace.read(run_name(version))
+        if run_text is None and await self.may_run():
+            run_text = self.run_version(version, script)
+        if run_text is None:
+            evidence = "The script was not run: the Manager did not allow running generated code."
+        else:
+            evidence = f"# The run ({run_name(version)})\n\n{run_text.strip()}"
         task = render_prompt(
             "reviewer_task",
             version=version,
-            plan=self._plan(),
+            plan=self._plan_with_tests(),
             script_name=name,
             script=script.rstrip(),
             syntax_note=render_prompt("reviewer_syntax", syntax_error=error) if error else "",
+            run=evidence,
         )
         reply = await self._call("reviewer", task, version, f"is reviewing {name}")
         review = parse_review(reply.text)
@@ -124,6 +142,32 @@ class IterationLoop:
         if not review.verdict_found:
             self.ui.warn("The Reviewer gave no verdict line; counted as REVISE.")
         self.ui.show_markdown(review_name(version), review.render())
+
+    async def may_run(self) -> bool:
+        """Whether generated code may run now; in ``ask`` mode the Manager decides."""
+        if self.execute != "ask":
+            return self.execute == "always"
+        answer = (await self.manager.ask(RUN_QUESTION) or "").strip().lower()
+        if answer in {"a", "always"}:
+            self.execute = "always"
+        return answer in {"y", "yes", "a", "always"}
+
+    def run_version(self, version: int, script: str) -> str:
+        """Run ``script_v{version}.py`` and its acceptance tests; save and show ``run_v{version}.md``."""
+        tests = self.workspace.read(ACCEPTANCE)
+        with self.ui.working("Runner", f"is running {script_name(version)} and its tests"):
+            report = run_version(
+                self.workspace.root,
+                version,
+                script,
+                tests if has_tests(tests) else None,
+                self.settings.run_timeout,
+            )
+        text = render_run(report, script_name(version))
+        self.workspace.write(run_name(version), text)
+        ok = report.script_ok and (report.tests is None or report.all_tests_pass)
+        self.ui.show_result(run_name(version), report.summary(), ok)
+        return text
 
     async def manager_turn(self, version: int) -> LoopOutcome | Literal["next"]:
         """The Manager's turn after ``review_v{version}.md``: go on, give feedback, or end."""
@@ -154,6 +198,9 @@ class IterationLoop:
             if command == "/diff":
                 self._show_diff(version)
                 continue
+            if command == "/run" or command.startswith("/run "):
+                await self._run_with_arguments(version, answer[4:])
+                continue
             if command in {"/help", "/?"}:
                 self.ui.info(MANAGER_HELP)
                 continue
@@ -165,17 +212,38 @@ class IterationLoop:
                 self.ui.info(f"Feedback saved to {path}; the Coder gets it next.")
             return "limit" if at_limit else "next"
 
+    async def _run_with_arguments(self, version: int, arguments: str) -> None:
+        try:
+            args = shlex.split(arguments)
+        except ValueError as exc:
+            self.ui.warn(f"Cannot read those arguments ({exc}); quote them as in a shell.")
+            return
+        if not await self.may_run():
+            self.ui.info("Not run.")
+            return
+        script = self.workspace.read(script_name(version)) or ""
+        with self.ui.working("Runner", f"is running {script_name(version)}"):
+            result = run_with_arguments(self.workspace.root, version, script, args, self.settings.run_timeout)
+        output = result.stdout.text() + (f"\n[stderr]\n{result.stderr.text()}" if result.stderr.total else "")
+        title = " ".join(["python", script_name(version), *map(shlex.quote, args)])
+        self.ui.show_result(
+            title, f"{result.describe(self.settings.run_timeout)}\n{output.rstrip()}", result.exit_code == 0
+        )
+
     def _coder_task(self, version: int) -> str:
         previous = ""
         feedback = ""
         if version > 1:
             last = version - 1
+            failures = failures_of(self.workspace.root / "runs" / f"v{last}")
+            failing = "\n".join(f"- {f.name} ({f.result}): {f.message}" for f in failures)
             previous = render_prompt(
                 "coder_previous",
                 script_name=script_name(last),
                 script=(self.workspace.read(script_name(last)) or "").rstrip(),
                 review_name=review_name(last),
                 review=(self.workspace.read(review_name(last)) or "(no review)").strip(),
+                failures=render_prompt("coder_failures", failing=failing) if failing else "",
             )
             text = self.workspace.read(feedback_name(last))
             if text and text.strip():
@@ -183,11 +251,15 @@ class IterationLoop:
                     "coder_feedback", feedback_name=feedback_name(last), feedback=text.strip()
                 )
         return render_prompt(
-            "coder_task", version=version, plan=self._plan(), previous=previous, feedback=feedback
+            "coder_task", version=version, plan=self._plan_with_tests(), previous=previous, feedback=feedback
         )
 
-    def _plan(self) -> str:
-        return (self.workspace.read(PLAN) or "").strip()
+    def _plan_with_tests(self) -> str:
+        plan = (self.workspace.read(PLAN) or "").strip()
+        tests = self.workspace.read(ACCEPTANCE)
+        if not has_tests(tests):
+            return plan
+        return plan + "\n\n" + render_prompt("acceptance_section", tests=(tests or "").rstrip())
 
     async def _call(self, role: str, message: str, version: int, activity: str) -> AgentReply:
         """A fresh agent for ``role`` (empty context) answers ``message``."""
@@ -207,6 +279,11 @@ class IterationLoop:
             return
         old, new = script_name(version - 1), script_name(version)
         self.ui.show_diff(old, self.workspace.read(old) or "", new, self.workspace.read(new) or "")
+
+
+def has_tests(tests: str | None) -> bool:
+    """Whether an acceptance test file holds any test function."""
+    return bool(tests) and "def test" in (tests or "")
 
 
 def syntax_error_of(script: str) -> str | None:

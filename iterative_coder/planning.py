@@ -1,26 +1,34 @@
-"""The planning phase: the request, the Planner's plan, the Manager's changes and approval."""
+"""Agreeing before any code: the plan with the Planner, then the acceptance tests with the Tester."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
-from .agents import AgentFactory, Manager, call_and_record
-from .workspace import PLAN, TASK
+from .agents import PROMPTS_DIR, AgentFactory, Manager, call_and_record, render_prompt
+from .extract import extract_code
+from .workspace import ACCEPTANCE, PLAN, TASK
 
 if TYPE_CHECKING:
+    from autogen_agentchat.agents import AssistantAgent
+
     from .ui import UI
     from .workspace import SessionLog, Workspace
 
 REQUEST_PROMPT = "What python creation would you like? Type below:"
 APPROVAL_PROMPT = 'Reply "approve" to accept this plan, or type what to change (/stop to stop here).'
+TESTS_PROMPT = (
+    'Reply "approve" to accept these acceptance tests, type what to change, /skip for no automatic checks, '
+    "or /stop."
+)
 APPROVALS = {"approve", "approved", "/approve", "sounds good"}
 
-PlanningOutcome = Literal["approved", "stopped", "ended"]
+AgreementOutcome = Literal["approved", "stopped", "ended"]
 
 
 def is_approval(answer: str) -> bool:
-    """Whether the Manager's answer approves the plan (case and trailing punctuation ignored)."""
+    """Whether the Manager's answer approves (case and trailing punctuation ignored)."""
     return answer.strip().lower().rstrip(".!") in APPROVALS
 
 
@@ -50,35 +58,98 @@ async def ask_request(manager: Manager) -> str | None:
             return answer
 
 
+class Agreement:
+    """A conversation with one agent until the Manager approves what it drafted."""
+
+    def __init__(
+        self, session: SessionLog, agents: AgentFactory, manager: Manager, ui: UI, role: str, activity: str
+    ) -> None:
+        self.session = session
+        self.agents = agents
+        self.manager = manager
+        self.ui = ui
+        self.agent: AssistantAgent = agents.create(role)  # one agent for the talk: it sees its drafts
+        self.activity = activity
+
+    async def run(
+        self,
+        message: str,
+        draft_of: Callable[[str], str | None],
+        question: str,
+        commands: set[str] = frozenset(),
+    ) -> tuple[str, str | None]:
+        """Talk until approval; returns (``approved`` or a command or ``ended``, the last draft)."""
+        while True:
+            reply = await call_and_record(
+                self.agent,
+                message,
+                ui=self.ui,
+                session=self.session,
+                model_name=self.agents.model_name,
+                version=0,
+                activity=self.activity,
+            )
+            draft = draft_of(reply.text)
+            while True:
+                answer = await self.manager.ask(question)
+                if answer is None:
+                    return "ended", draft
+                if answer.lower() in commands | {"/stop"}:
+                    return answer.lower(), draft
+                if not answer:
+                    continue
+                if is_approval(answer) and draft is None:
+                    self.ui.warn("There is nothing to approve yet; say what you want instead.")
+                    continue
+                break
+            if is_approval(answer):
+                return "approved", draft
+            message = answer
+
+
 async def run_planning(
     workspace: Workspace, session: SessionLog, agents: AgentFactory, manager: Manager, ui: UI
-) -> PlanningOutcome:
+) -> AgreementOutcome:
     """Agree a plan for the request in task.md and save it as plan.md once approved."""
-    request = (workspace.read(TASK) or "").strip()
-    planner = agents.create("planner")  # one Planner for the whole conversation: it sees its drafts
-    message = request
-    while True:
-        reply = await call_and_record(
-            planner,
-            message,
-            ui=ui,
-            session=session,
-            model_name=agents.model_name,
-            version=0,
-            activity="is drafting the plan",
-        )
-        plan = strip_closing_question(reply.text)
+
+    def show_plan(reply: str) -> str:
+        plan = strip_closing_question(reply)
         ui.show_markdown("Plan", plan)
-        while True:
-            answer = await manager.ask(APPROVAL_PROMPT)
-            if answer is None:
-                return "ended"
-            if answer.lower() == "/stop":
-                return "stopped"
-            if answer:
-                break
-        if is_approval(answer):
-            path = workspace.write(PLAN, plan)
-            ui.info(f"Plan approved and saved to {path}.")
-            return "approved"
-        message = answer
+        return plan
+
+    talk = Agreement(session, agents, manager, ui, "planner", "is drafting the plan")
+    outcome, plan = await talk.run((workspace.read(TASK) or "").strip(), show_plan, APPROVAL_PROMPT)
+    if outcome != "approved" or plan is None:
+        return "ended" if outcome == "ended" else "stopped"
+    path = workspace.write(PLAN, plan)
+    ui.info(f"Plan approved and saved to {path}.")
+    return "approved"
+
+
+async def run_test_agreement(
+    workspace: Workspace, session: SessionLog, agents: AgentFactory, manager: Manager, ui: UI
+) -> AgreementOutcome:
+    """Agree acceptance tests for plan.md with the Tester and save them as acceptance_test.py."""
+
+    def show_tests(reply: str) -> str | None:
+        extracted = extract_code(reply)
+        if extracted.code is None:
+            ui.warn("The Tester's reply held no Python code; say what you want, or /skip.")
+            return None
+        ui.show_code(ACCEPTANCE, extracted.code)
+        if extracted.syntax_error:
+            ui.warn(f"These tests do not parse ({extracted.syntax_error}); ask for a fix before approving.")
+        return extracted.code
+
+    talk = Agreement(session, agents, manager, ui, "tester", f"is writing {ACCEPTANCE}")
+    message = render_prompt("tester_task", plan=(workspace.read(PLAN) or "").strip())
+    outcome, tests = await talk.run(message, show_tests, TESTS_PROMPT, {"/skip"})
+    if outcome == "/skip":
+        tests = (PROMPTS_DIR / "acceptance_skipped.py").read_text(encoding="utf-8")
+    elif outcome != "approved" or tests is None:
+        return "ended" if outcome == "ended" else "stopped"
+    path = workspace.write(ACCEPTANCE, tests)
+    ui.info(
+        f"Acceptance tests saved to {path}." if outcome == "approved" else f"No acceptance tests; see {path}."
+    )
+    return "approved"

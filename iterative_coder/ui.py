@@ -59,6 +59,9 @@ class UI(Protocol):
     def show_diff(self, old_name: str, old: str, new_name: str, new: str) -> None:
         """The difference between two scripts."""
 
+    def show_result(self, title: str, text: str, ok: bool) -> None:
+        """A compact result (a run's summary, a program's output), marked good or bad."""
+
     def working(self, role: str, activity: str) -> StreamView:
         """A view that shows an agent at work and its streamed text."""
 
@@ -182,6 +185,15 @@ class TerminalUI:
             self.console.print(Text(diff.rstrip()))
         else:
             self.console.print(Syntax(diff, "diff", word_wrap=True))
+
+    def show_result(self, title: str, text: str, ok: bool) -> None:
+        if self.plain:
+            self.console.print(Text(f"[{title}] {text.rstrip()}"))
+        else:
+            style = "green" if ok else "red"
+            self.console.print(
+                Panel(Text(text.rstrip()), title=title, title_align="left", border_style=style)
+            )
 
     def working(self, role: str, activity: str) -> StreamView:
         if self.plain:

@@ -18,12 +18,13 @@ from typing import Any, Literal
 
 TASK = "task.md"
 PLAN = "plan.md"
+ACCEPTANCE = "acceptance_test.py"
 SESSION = "session.json"
 SESSION_FORMAT = 1
 
-_VERSIONED = re.compile(r"^(script|review|feedback)_v([1-9][0-9]*)\.(py|md)$")
-_FIXED_NAMES = {TASK, PLAN, SESSION}
-_EXTENSIONS = {"script": "py", "review": "md", "feedback": "md"}
+_VERSIONED = re.compile(r"^(script|review|feedback|run)_v([1-9][0-9]*)\.(py|md)$")
+_FIXED_NAMES = {TASK, PLAN, ACCEPTANCE, SESSION}
+_EXTENSIONS = {"script": "py", "review": "md", "feedback": "md", "run": "md"}
 
 
 class WorkspaceError(Exception):
@@ -43,6 +44,11 @@ def review_name(version: int) -> str:
 def feedback_name(version: int) -> str:
     """``feedback_v3.md`` for 3."""
     return f"feedback_v{version}.md"
+
+
+def run_name(version: int) -> str:
+    """``run_v3.md`` for 3."""
+    return f"run_v{version}.md"
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -75,7 +81,7 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-Step = Literal["plan", "code", "review", "manager", "finished"]
+Step = Literal["plan", "tests", "code", "review", "manager", "finished"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,8 @@ class ResumePoint:
         """A sentence for the screen, e.g. ``Resuming at version 4: reviewing script_v4.py``."""
         if self.step == "plan":
             return "Resuming at planning: no plan.md yet, planning again from task.md"
+        if self.step == "tests":
+            return f"Resuming after the plan: no {ACCEPTANCE} yet, agreeing the acceptance tests"
         if self.step == "code":
             return f"Resuming at version {self.version}: writing {script_name(self.version)}"
         if self.step == "review":
@@ -109,7 +117,8 @@ def infer_resume_point(names: set[str], finished_version: int | None = None) -> 
     scripts = _versions(names, "script")
     latest = max(scripts, default=0)
     if latest == 0:
-        return ResumePoint("code", 1)
+        # A session started before acceptance tests existed simply has none once it has scripts.
+        return ResumePoint("tests", 0) if ACCEPTANCE not in names else ResumePoint("code", 1)
     if review_name(latest) not in names:
         return ResumePoint("review", latest)
     if feedback_name(latest) in names:

@@ -43,6 +43,9 @@ class RecordingUI:
     def show_diff(self, old_name: str, old: str, new_name: str, new: str) -> None:
         self.events.append(("diff", f"{old_name} -> {new_name}"))
 
+    def show_result(self, title: str, text: str, ok: bool) -> None:
+        self.events.append(("result", f"{title}: {text}"))
+
     def working(self, role: str, activity: str) -> _View:
         return _View(self, role, activity)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from conftest import FAKE_KEY, WAIT
 from fake_openai import FakeOpenAIServer, RecordedRequest
-from test_e2e import PLAN_1, review, script
+from test_e2e import PLAN_1, TESTS, review, script
 
 ANSI = re.compile(r"\x1b\[")
 
@@ -88,15 +88,20 @@ def test_configuration_errors_come_before_any_prompt(tmp_path: Path, clean_env: 
 
 def test_plain_output_when_not_a_terminal(fake_server: FakeOpenAIServer, tmp_path: Path, model_env) -> None:
     fake_server.enqueue("planner", PLAN_1)
+    fake_server.enqueue("tester", TESTS)
     fake_server.enqueue("coder", script(1))
     fake_server.enqueue("reviewer", review(1, "APPROVE"))
-    result = run(["--task", "count words"], tmp_path, model_env, stdin="approve\n\n")
+    result = run(["--task", "count words"], tmp_path, model_env, stdin="approve\napprove\n\n")
     assert result.returncode == 0, result.stdout + result.stderr
     assert not ANSI.search(result.stdout), "plain output must hold no escape codes"
     assert "Planner is drafting the plan..." in result.stdout
     assert "--- script_v1.py ---" in result.stdout and "Accepted script_v1.py as final" in result.stdout
     assert FAKE_KEY not in result.stdout + result.stderr
     assert (tmp_path / "workspace" / "task.md").read_text() == "count words\n"
+    # Not a terminal: generated code does not run unless --execute says so.
+    assert not (tmp_path / "workspace" / "run_v1.md").exists()
+    assert not (tmp_path / "workspace" / "runs").exists()
+    assert "The script was not run" in fake_server.requests_for("reviewer")[0].text
 
 
 def test_no_color_gives_plain_output_in_a_terminal(fake_server: FakeOpenAIServer, run_cli, model_env) -> None:
@@ -165,9 +170,12 @@ def test_ctrl_c_while_the_coder_works_then_resume(
         return script(1)
 
     fake_server.enqueue("planner", PLAN_1)
+    fake_server.enqueue("tester", "```python\nimport script\n\ndef test_it():\n    assert script\n```")
     fake_server.enqueue("coder", held_reply)
     try:
-        cli = run_cli("--task", "count words")
+        cli = run_cli("--task", "count words", "--execute", "never")
+        cli.answer("approve")
+        cli.expect("acceptance tests")
         cli.answer("approve")
         assert arrived.wait(WAIT), "the Coder's request never reached the server"
         cli.child.sendintr()
@@ -177,11 +185,16 @@ def test_ctrl_c_while_the_coder_works_then_resume(
     finally:
         release.set()
     ws = tmp_path / "workspace"
-    assert sorted(p.name for p in ws.iterdir()) == ["plan.md", "session.json", "task.md"]
+    assert sorted(p.name for p in ws.iterdir()) == [
+        "acceptance_test.py",
+        "plan.md",
+        "session.json",
+        "task.md",
+    ]
 
     fake_server.enqueue("coder", script(1))
     fake_server.enqueue("reviewer", review(1, "REVISE"))
-    cli = run_cli("--resume", "workspace")
+    cli = run_cli("--resume", "workspace", "--execute", "never")
     cli.expect("Resuming at version 1: writing script_v1.py")
     cli.expect("Your turn on version 1")
     cli.answer("/done")

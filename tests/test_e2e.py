@@ -27,6 +27,23 @@ PLAN_2 = PLAN_1.replace(
 )
 
 
+TESTS = """Here are the tests.
+
+```python
+# Not checked automatically: none.
+import script
+
+
+def test_req1_counts_words():
+    assert script.count_words("a b  c") == 3
+
+
+def test_req2_counts_lines():
+    assert script.count_lines("a\\nb\\n") == 2
+```
+"""
+
+
 def script(version: int, extra: str = "") -> str:
     """A Coder reply: prose around a fenced script with a marker for its version."""
     return (
@@ -43,6 +60,7 @@ def review(version: int, verdict: str) -> str:
 
 def test_plan_iterate_stop_resume_finish(fake_server: FakeOpenAIServer, run_cli, tmp_path: Path) -> None:
     fake_server.enqueue("planner", PLAN_1, PLAN_2)
+    fake_server.enqueue("tester", TESTS)
     fake_server.enqueue("coder", script(1), script(2), script(3, "\n\ndef top(n):\n    return n"))
     fake_server.enqueue("reviewer", review(1, "REVISE"), review(2, "REVISE"), review(3, "REVISE"))
 
@@ -58,6 +76,13 @@ def test_plan_iterate_stop_resume_finish(fake_server: FakeOpenAIServer, run_cli,
     cli.expect('Reply "approve" to accept this plan')
     cli.answer("approve")
     cli.expect("Plan approved and saved")
+    cli.expect("test_req2_counts_lines")
+    cli.expect('Reply "approve" to accept these acceptance tests')
+    cli.answer("approve")
+    cli.expect("Acceptance tests saved")
+    cli.expect("Run the generated code? [y/N/a(lways)]")
+    cli.answer("a")
+    cli.expect("tests 1/2 passed · exit 1")
     cli.expect("Your turn on version 1")
     cli.answer("")
     cli.expect("Your turn on version 2")
@@ -91,6 +116,18 @@ def test_plan_iterate_stop_resume_finish(fake_server: FakeOpenAIServer, run_cli,
     reviewer_v3 = fake_server.requests_for("reviewer")[2].text
     assert "marker-script-v3" in reviewer_v3 and "marker-script-v2" not in reviewer_v3
 
+    # Every version ran in its own folder against the approved tests; the Reviewer saw the result
+    # and the Coder saw the failing test of the version before.
+    assert "def test_req2_counts_lines" in (ws / "acceptance_test.py").read_text()
+    run_v1 = (ws / "run_v1.md").read_text()
+    assert "Summary: tests 1/2 passed · exit 1" in run_v1
+    assert "| test_req2_counts_lines | failed |" in run_v1
+    assert "IndexError" in run_v1  # main() without an argument
+    assert (ws / "runs" / "v1" / "script.py").read_text() == (ws / "script_v1.py").read_text()
+    assert "Summary: tests 1/2 passed" in fake_server.requests_for("reviewer")[0].text
+    assert "test_req2_counts_lines (failed)" in coder_v3
+    assert "def test_req1_counts_words" in coder_v3  # the tests are part of the plan
+
     # Resume: continues at the Manager's turn on version 3, then v4 is approved and accepted.
     fake_server.enqueue("coder", script(4, "\n\ndef top(n):\n    return n"))
     fake_server.enqueue("reviewer", review(4, "APPROVE"))
@@ -98,6 +135,8 @@ def test_plan_iterate_stop_resume_finish(fake_server: FakeOpenAIServer, run_cli,
     cli.expect("Resuming at version 3")
     cli.expect("Your turn on version 3")
     cli.answer("")
+    cli.expect("Run the generated code? [y/N/a(lways)]")  # consent is asked again in a new process
+    cli.answer("y")
     cli.expect("The Reviewer approves script_v4.py")
     cli.answer("")
     cli.expect("Accepted script_v4.py as final")
@@ -108,14 +147,15 @@ def test_plan_iterate_stop_resume_finish(fake_server: FakeOpenAIServer, run_cli,
     session = json.loads((ws / "session.json").read_text())
     assert session["finished"] == {"version": 4, "reason": "accepted"}
     roles = [(c["role"], c["version"]) for c in session["calls"]]
-    assert roles == [("planner", 0), ("planner", 0)] + [
+    assert roles == [("planner", 0), ("planner", 0), ("tester", 0)] + [
         (role, v) for v in (1, 2, 3, 4) for role in ("coder", "reviewer")
     ]
     assert all(c["prompt_tokens"] > 0 for c in session["calls"])
     assert not any(fake_server.remaining().values())
     # The key reached no file.
-    for path in ws.iterdir():
-        assert FAKE_KEY not in path.read_text()
+    for path in ws.rglob("*"):
+        if path.is_file():
+            assert FAKE_KEY not in path.read_text(errors="replace")
 
     # A finished session says so and changes nothing.
     cli = run_cli("--resume", "ws")

@@ -15,7 +15,7 @@ from iterative_coder.agents import AgentFactory, Manager
 from iterative_coder.config import ModelEntry
 from iterative_coder.loop import IterationLoop, LoopSettings
 from iterative_coder.models import create_client
-from iterative_coder.workspace import PLAN, TASK, SessionLog, Workspace
+from iterative_coder.workspace import ACCEPTANCE, PLAN, TASK, SessionLog, Workspace
 
 
 def run_loop(
@@ -25,6 +25,7 @@ def run_loop(
     if not workspace.exists(PLAN):
         workspace.write(TASK, "count words\n")
         workspace.write(PLAN, "# Word counter\n\n## Requirements\n1. count_words(text) counts words.\n")
+        workspace.write(ACCEPTANCE, "# No automatic checks.\n")
     session = SessionLog.load(workspace)
     ui = RecordingUI(answers)
 

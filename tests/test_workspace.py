@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from iterative_coder.workspace import (
+    ACCEPTANCE,
     PLAN,
     TASK,
     ResumePoint,
@@ -26,8 +27,10 @@ from iterative_coder.workspace import (
     [
         ({TASK}, ResumePoint("plan", 0)),
         ({TASK, "script_v1.py"}, ResumePoint("plan", 0)),
-        ({TASK, PLAN}, ResumePoint("code", 1)),
-        ({PLAN}, ResumePoint("code", 1)),
+        ({TASK, PLAN}, ResumePoint("tests", 0)),
+        ({TASK, PLAN, ACCEPTANCE}, ResumePoint("code", 1)),
+        ({PLAN, ACCEPTANCE}, ResumePoint("code", 1)),
+        # Scripts without acceptance tests (tests deleted, or an older session): no tests step.
         ({TASK, PLAN, "script_v1.py"}, ResumePoint("review", 1)),
         ({TASK, PLAN, "script_v1.py", "review_v1.md"}, ResumePoint("manager", 1)),
         ({TASK, PLAN, "script_v1.py", "review_v1.md", "feedback_v1.md"}, ResumePoint("code", 2)),
@@ -37,7 +40,8 @@ from iterative_coder.workspace import (
             ResumePoint("manager", 2),
         ),
         # A review without its script, or feedback without a review, is not a version yet.
-        ({TASK, PLAN, "review_v1.md"}, ResumePoint("code", 1)),
+        ({TASK, PLAN, ACCEPTANCE, "review_v1.md"}, ResumePoint("code", 1)),
+        ({TASK, PLAN, "run_v1.md", "script_v1.py"}, ResumePoint("review", 1)),
         ({TASK, PLAN, "script_v1.py", "feedback_v1.md"}, ResumePoint("review", 1)),
         ({TASK, PLAN, "script_v1.py", "review_v1.md", "review_v2.md"}, ResumePoint("manager", 1)),
         # Version 10 sorts after 9 (numbers, not text).
@@ -56,13 +60,24 @@ def test_finished_only_while_the_accepted_version_is_the_latest() -> None:
 
 
 def test_every_combination_of_files_resumes_at_a_step_that_overwrites_nothing() -> None:
-    files = ["plan.md", "script_v1.py", "review_v1.md", "feedback_v1.md", "script_v2.py", "review_v2.md"]
+    files = [
+        "plan.md",
+        ACCEPTANCE,
+        "script_v1.py",
+        "review_v1.md",
+        "feedback_v1.md",
+        "script_v2.py",
+        "review_v2.md",
+    ]
     files += ["feedback_v2.md"]
     for present in itertools.product([False, True], repeat=len(files)):
         names = {TASK} | {name for name, here in zip(files, present, strict=True) if here}
         point = infer_resume_point(names)
         if point.step == "plan":
             assert PLAN not in names  # planning writes only plan.md; later steps go on from the files
+            continue
+        if point.step == "tests":
+            assert ACCEPTANCE not in names and not any(name.startswith("script_") for name in names)
             continue
         if point.step == "code":
             assert PLAN in names and f"script_v{point.version}.py" not in names

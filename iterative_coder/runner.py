@@ -1,0 +1,236 @@
+"""Running generated code: a subprocess with a timeout, resource limits and a bare environment.
+
+This is a sandbox of limits, not a container: the program runs as the same user, can read what that
+user can read, and can reach the network. What it cannot do is outlive its timeout, grow past the
+memory, CPU, file-size, open-file and process limits, see our keys, or flood the screen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+OUTPUT_KEEP = 4096  # bytes kept from the start and from the end of each stream
+ADDRESS_SPACE = 2 * 1024**3
+FILE_SIZE = 100 * 1024**2
+OPEN_FILES = 256
+MAX_PROCESSES = 64
+_POLL_SECONDS = 0.02
+_PROCESS_CHECK_SECONDS = 0.1
+
+# Sets the limits in the child, then becomes the program (exec), so no Python of ours runs in a
+# forked copy of this multi-threaded process.
+_LAUNCHER = """
+import os, resource, sys
+address_space, cpu, file_size, open_files, processes = (int(v) for v in sys.argv[1:6])
+for which, soft, hard in (
+    (resource.RLIMIT_AS, address_space, address_space),
+    (resource.RLIMIT_CPU, cpu, cpu + 1),
+    (resource.RLIMIT_FSIZE, file_size, file_size),
+    (resource.RLIMIT_NOFILE, open_files, open_files),
+    (resource.RLIMIT_NPROC, processes, processes),
+    (resource.RLIMIT_CORE, 0, 0),
+):
+    try:
+        resource.setrlimit(which, (soft, hard))
+    except (ValueError, OSError):
+        pass
+os.execv(sys.argv[6], sys.argv[6:])
+"""
+
+
+@dataclass
+class CappedOutput:
+    """The first and last :data:`OUTPUT_KEEP` bytes of a stream, and its total size."""
+
+    head: bytearray = field(default_factory=bytearray)
+    tail: deque[bytes] = field(default_factory=deque)
+    tail_size: int = 0
+    total: int = 0
+
+    def add(self, data: bytes) -> None:
+        """Take in a piece of the stream."""
+        self.total += len(data)
+        room = OUTPUT_KEEP - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if data:
+            self.tail.append(data)
+            self.tail_size += len(data)
+            while self.tail and self.tail_size - len(self.tail[0]) >= OUTPUT_KEEP:
+                self.tail_size -= len(self.tail.popleft())
+
+    def text(self) -> str:
+        """The kept output, with a marker where the middle was left out."""
+        tail = b"".join(self.tail)[-OUTPUT_KEEP:]
+        head = self.head.decode("utf-8", "replace")
+        if self.total <= len(self.head) + len(tail):
+            return head + tail.decode("utf-8", "replace")
+        skipped = self.total - len(self.head) - len(tail)
+        return f"{head}\n[... {skipped:,} bytes left out ...]\n{tail.decode('utf-8', 'replace')}"
+
+
+@dataclass
+class ProcessResult:
+    """How one command ran."""
+
+    command: list[str]
+    exit_code: int | None
+    seconds: float
+    timed_out: bool
+    stdout: CappedOutput
+    stderr: CappedOutput
+    too_many_processes: bool = False
+    leftover_processes: int = 0
+
+    def describe(self, timeout: float) -> str:
+        """``exit 0``, ``still running after 30 s, stopped``, ``killed by signal 9``..."""
+        if self.too_many_processes:
+            return f"started more than {MAX_PROCESSES} processes, stopped"
+        if self.timed_out:
+            return f"still running after {timeout:g} s, stopped"
+        if self.exit_code in (-signal.SIGXCPU, -signal.SIGKILL) and self.seconds >= timeout * 0.9:
+            return f"used up its CPU time ({timeout:g} s), stopped"
+        if self.exit_code is not None and self.exit_code < 0:
+            return f"killed by {_signal_name(-self.exit_code)}"
+        return f"exit {self.exit_code}"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def sandbox_environment(run_dir: Path) -> dict[str, str]:
+    """The whole environment a generated program gets: what a program needs, nothing of ours."""
+    tmp = run_dir / "tmp"
+    tmp.mkdir(exist_ok=True)
+    return {
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "LANG": os.environ.get("LANG") or "C.UTF-8",
+        "HOME": str(run_dir),
+        "TMPDIR": str(tmp),
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLBACKEND": "Agg",
+        "SDL_VIDEODRIVER": "dummy",
+        "QT_QPA_PLATFORM": "offscreen",
+    }
+
+
+def run_limited(command: list[str], cwd: Path, timeout: float) -> ProcessResult:
+    """Run ``command`` (argv, its first item an executable path) in ``cwd`` within the limits.
+
+    The program gets stdin from /dev/null, its own session and process group, and is killed with
+    everything it started when it ends, at ``timeout`` seconds, or when it starts too many processes.
+    """
+    launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER]
+    # The CPU limit is a second above the timeout so that a busy loop meets the (clearer) wall-clock
+    # timeout first; it still stops a program whose children burn CPU in parallel.
+    limits = [ADDRESS_SPACE, int(timeout + 0.999) + 1, FILE_SIZE, OPEN_FILES, MAX_PROCESSES]
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [*launcher, *map(str, limits), *command],
+        cwd=cwd,
+        env=sandbox_environment(cwd),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    stdout, stderr = CappedOutput(), CappedOutput()
+    readers = [_drain(process.stdout, stdout), _drain(process.stderr, stderr)]
+    timed_out = too_many = False
+    leftover = 0
+    try:
+        next_check = started
+        while process.poll() is None:
+            now = time.monotonic()
+            if now - started >= timeout:
+                timed_out = True
+                break
+            if now >= next_check:
+                next_check = now + _PROCESS_CHECK_SECONDS
+                if len(processes_in_session(process.pid)) > MAX_PROCESSES:
+                    too_many = True
+                    break
+            time.sleep(_POLL_SECONDS)
+    finally:
+        # The program's children may outlive it (background jobs): they are stopped too.
+        if process.poll() is not None:
+            leftover = len(processes_in_session(process.pid))
+        kill_session(process.pid)
+        process.wait()
+        for reader in readers:
+            reader.join(timeout=2)
+    return ProcessResult(
+        command=command,
+        exit_code=process.returncode,
+        seconds=time.monotonic() - started,
+        timed_out=timed_out,
+        stdout=stdout,
+        stderr=stderr,
+        too_many_processes=too_many,
+        leftover_processes=leftover,
+    )
+
+
+def _drain(stream: object, sink: CappedOutput) -> threading.Thread:
+    def read() -> None:
+        while True:
+            data = stream.read1(65536)  # type: ignore[attr-defined]
+            if not data:
+                break
+            sink.add(data)
+        stream.close()  # type: ignore[attr-defined]
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread
+
+
+def processes_in_session(session_id: int) -> list[int]:
+    """The live processes whose session is ``session_id`` (Linux /proc; empty elsewhere)."""
+    members = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return members
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        # fields: state, ppid, pgrp, session, ...
+        if len(fields) > 3 and int(fields[3]) == session_id and fields[0] != b"Z":
+            members.append(int(entry))
+    return members
+
+
+def kill_session(session_id: int) -> None:
+    """SIGKILL the process group ``session_id`` and every other process left in that session."""
+    for _ in range(5):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(session_id, signal.SIGKILL)
+        members = processes_in_session(session_id)
+        if not members:
+            return
+        for pid in members:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(_POLL_SECONDS)

@@ -19,7 +19,12 @@ from iterative_coder.workspace import ACCEPTANCE, PLAN, TASK, SessionLog, Worksp
 
 
 def run_loop(
-    server: FakeOpenAIServer, root: Path, answers: Sequence[str], max_iterations: int = 5
+    server: FakeOpenAIServer,
+    root: Path,
+    answers: Sequence[str],
+    max_iterations: int = 5,
+    execute: str = "never",
+    run_timeout: float = 30.0,
 ) -> tuple[str, int, RecordingUI]:
     workspace = Workspace(root)
     if not workspace.exists(PLAN):
@@ -35,7 +40,14 @@ def run_loop(
         )
         try:
             agents = AgentFactory(client, model_name="gpt-4o-mini", stream=True)
-            loop = IterationLoop(workspace, session, agents, Manager(ui), ui, LoopSettings(max_iterations))
+            loop = IterationLoop(
+                workspace,
+                session,
+                agents,
+                Manager(ui),
+                ui,
+                LoopSettings(max_iterations, execute, run_timeout),
+            )
             return await loop.run(workspace.resume_point(session))
         finally:
             await client.close()

@@ -1,0 +1,188 @@
+"""Generated code runs only with consent, in a limited subprocess; hostile scripts are contained.
+
+Each hostile script comes from the Coder through the fake model server, is written, run by the
+real runner and reviewed; the tests assert what a user relies on: bounded time, no process left,
+no key in the program's environment, capped output, an honest run_vN.md the Reviewer sees.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import FAKE_KEY
+from fake_openai import FakeOpenAIServer
+from test_loop import run_loop
+
+from iterative_coder.runner import OUTPUT_KEEP, run_limited
+from iterative_coder.workspace import ACCEPTANCE, PLAN, TASK
+
+TIMEOUT = 3.0
+MARGIN = 3.0  # start-up of two Python processes and the kill, on a slow machine
+
+HOSTILE = {
+    "raises": ("raise ValueError('boom from the script')", "exit 1", "ValueError: boom from the script"),
+    "loops forever": ("while True:\n    pass", f"still running after {TIMEOUT:g} s, stopped", ""),
+    "prints the environment": ("import os\nprint(sorted(os.environ.items()))", "exit 0", "PYTHONUNBUFFERED"),
+    "allocates without bound": (
+        "chunks = []\nwhile True:\n    chunks.append(bytes(10**8))",
+        "exit 1",
+        "MemoryError",
+    ),
+    "forks many children": (
+        "import os, time\nfor _ in range(100):\n    if os.fork() == 0:\n        time.sleep(600)\n"
+        "        os._exit(0)\ntime.sleep(600)",
+        "started more than 64 processes, stopped",
+        "",
+    ),
+    "leaves children behind": (
+        "import os, time\nfor _ in range(3):\n    if os.fork() == 0:\n"
+        "        time.sleep(600)\n        os._exit(0)",
+        "exit 0",
+        "3 process(es) it left running were stopped",
+    ),
+    "prints 50 MB": (
+        "import sys\nsys.stdout.write('x' * 50_000_000)",
+        "exit 0",
+        "first and last 4 KB of 50,000,000",
+    ),
+    "asks for input": ("name = input('Your name? ')\nprint(name)", "exit 1", "the program asked for input"),
+}
+
+
+def start_workspace(root: Path, tests: str = "# none\n") -> None:
+    (root / TASK).write_text("a program\n")
+    (root / PLAN).write_text("# Program\n\n1. It runs.\n")
+    (root / ACCEPTANCE).write_text(tests)
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE))
+def test_hostile_scripts_are_contained(
+    kind: str, fake_server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)  # our process has a key; the program must not see it
+    code, result, evidence = HOSTILE[kind]
+    start_workspace(tmp_path)
+    fake_server.enqueue("coder", f"```python\n{code}\n```")
+    fake_server.enqueue("reviewer", "Verdict: REVISE\n\n1. Fix it.")
+    started = time.monotonic()
+    run_loop(fake_server, tmp_path, ["/stop"], execute="always", run_timeout=TIMEOUT)
+    assert time.monotonic() - started < TIMEOUT + MARGIN + 2  # + the two model calls
+
+    run_text = (tmp_path / "run_v1.md").read_text()
+    assert f"- result: {result}" in run_text
+    assert evidence in run_text
+    assert run_text in fake_server.requests_for("reviewer")[0].text
+    assert len(run_text) < 4 * OUTPUT_KEEP + 4000  # output capped, whatever the program printed
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert FAKE_KEY not in path.read_text(errors="replace"), path
+    assert not leftover_processes(tmp_path)
+
+
+def leftover_processes(root: Path) -> list[int]:
+    """Processes still running from the workspace's run folders."""
+    left = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cwd = os.readlink(f"/proc/{entry}/cwd")
+                state = Path(f"/proc/{entry}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if cwd.startswith(str(root.resolve())) and state != b"Z":
+                left.append(int(entry))
+    return left
+
+
+def test_the_program_sees_only_a_bare_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("SOME_SECRET_TOKEN", "hunter2")
+    (tmp_path / "env.py").write_text("import json, os\nprint(json.dumps(dict(os.environ)))")
+    result = run_limited([sys.executable, "env.py"], tmp_path, TIMEOUT)
+    seen = json.loads(result.stdout.text())
+    assert set(seen) <= {
+        "PATH", "LANG", "HOME", "TMPDIR", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "MPLBACKEND",
+        "SDL_VIDEODRIVER", "QT_QPA_PLATFORM", "LC_CTYPE",
+    }  # fmt: skip
+    assert seen["HOME"] == str(tmp_path) and seen["MPLBACKEND"] == "Agg"
+
+
+def test_a_silent_program_still_times_out_and_its_group_is_killed(tmp_path: Path) -> None:
+    (tmp_path / "quiet.py").write_text(
+        "import subprocess, time\nsubprocess.Popen(['sleep', '600'])\ntime.sleep(600)"
+    )
+    started = time.monotonic()
+    result = run_limited([sys.executable, "quiet.py"], tmp_path, 1.0)
+    assert result.timed_out and time.monotonic() - started < 1.0 + MARGIN
+    assert not leftover_processes(tmp_path)
+
+
+def test_acceptance_tests_run_against_the_script_and_are_reported_by_name(
+    fake_server, tmp_path: Path
+) -> None:
+    tests = (
+        "import script\n\n\ndef test_adds():\n    assert script.add(2, 2) == 4\n\n\n"
+        "def test_subtracts():\n    assert script.sub(3, 1) == 2\n\n\n"
+        "def test_errors():\n    script.missing()\n"
+    )
+    start_workspace(tmp_path, tests)
+    fake_server.enqueue(
+        "coder", "```python\ndef add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a + b\n```"
+    )
+    fake_server.enqueue("reviewer", "Verdict: REVISE\n\n1. sub() adds.", "Verdict: REVISE\n\n1. Gone.")
+    fake_server.enqueue("coder", "```python\ndef add(a, b):\n    return a + b\n```")
+    outcome, _, ui = run_loop(fake_server, tmp_path, ["", "/stop"], execute="always", run_timeout=10)
+    run_text = (tmp_path / "run_v1.md").read_text()
+    assert "Summary: tests 1/3 passed · exit 0" in run_text
+    assert "| test_adds | passed |" in run_text
+    assert "| test_subtracts | failed | assert 4 == 2" in run_text
+    assert "| test_errors | failed | AttributeError" in run_text
+    assert ("result", "run_v1.md: tests 1/3 passed · exit 0 · 0.0 s") in [
+        (kind, text.replace(text.split("·")[-1], " 0.0 s")) for kind, text in ui.events
+    ]
+    coder_v2 = fake_server.requests_for("coder")[1].text
+    assert "- test_subtracts (failed): assert 4 == 2" in coder_v2
+    assert "test_adds (" not in coder_v2
+
+
+def test_nothing_runs_without_consent(fake_server, tmp_path: Path) -> None:
+    start_workspace(tmp_path)
+    fake_server.enqueue(
+        "coder", "```python\nopen('ran.txt', 'w').write('x')\n```", "```python\nprint(1)\n```"
+    )
+    fake_server.enqueue("reviewer", "Verdict: REVISE\n\n1. a", "Verdict: REVISE\n\n1. b")
+    # --execute never: not even asked.
+    _, _, ui = run_loop(fake_server, tmp_path, ["/run", "", "/stop"], execute="never")
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "run_v1.md").exists()
+    assert not any("Run the generated code?" in q for q in ui.texts("ask"))
+    assert "The script was not run" in fake_server.requests_for("reviewer")[0].text
+    # --execute ask and the Manager says no (or just Enter): nothing runs.
+    second = tmp_path / "second"
+    second.mkdir()
+    start_workspace(second)
+    fake_server.enqueue("coder", "```python\nopen('ran.txt', 'w').write('x')\n```")
+    fake_server.enqueue("reviewer", "Verdict: REVISE\n\n1. a")
+    _, _, ui = run_loop(fake_server, second, ["n", "/run", "", "/stop"], execute="ask", max_iterations=1)
+    asked = ui.texts("ask")
+    assert asked[0] == asked[2] == "Run the generated code? [y/N/a(lways)]"  # before the review, then /run
+    assert not (second / "runs").exists() and not (second / "run_v1.md").exists()
+    assert not list(tmp_path.rglob("ran.txt"))
+
+
+def test_always_is_asked_once_and_run_repeats_with_arguments(fake_server, tmp_path: Path) -> None:
+    start_workspace(tmp_path)
+    code = "import sys\nprint('args:', sys.argv[1:])"
+    fake_server.enqueue("coder", f"```python\n{code}\n```", f"```python\n{code}\n```")
+    fake_server.enqueue("reviewer", "Verdict: REVISE\n\n1. a", "Verdict: REVISE\n\n1. b")
+    _, _, ui = run_loop(fake_server, tmp_path, ["a", "/run --top 3 'two words'", "", "/stop"], execute="ask")
+    assert [q for q in ui.texts("ask") if q.startswith("Run the generated code?")] == [
+        "Run the generated code? [y/N/a(lways)]"
+    ]
+    assert (tmp_path / "run_v1.md").exists() and (tmp_path / "run_v2.md").exists()
+    shown = [text for text in ui.texts("result") if text.startswith("python script_v1.py")]
+    assert shown == ["python script_v1.py --top 3 'two words': exit 0\nargs: ['--top', '3', 'two words']"]

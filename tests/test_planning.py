@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from conftest import FAKE_KEY
+from recording_ui import RecordingUI
 from test_e2e import PLAN_1
 
-from iterative_coder.planning import is_approval, strip_closing_question
+from iterative_coder.agents import AgentFactory, Manager
+from iterative_coder.config import ModelEntry
+from iterative_coder.models import create_client
+from iterative_coder.planning import is_approval, run_test_agreement, strip_closing_question
+from iterative_coder.workspace import ACCEPTANCE, PLAN, TASK, SessionLog, Workspace
 
 
 @pytest.mark.parametrize(
@@ -47,3 +55,49 @@ def test_a_plan_without_a_question_is_unchanged() -> None:
         strip_closing_question(body)
         == "# T\n\n## Requirements\n1. Does it handle empty input? It must print 0.\n"
     )
+
+
+def test_acceptance_tests_are_agreed_like_the_plan(fake_server, tmp_path) -> None:
+    first = "```python\nimport script\n\n\ndef test_req1():\n    assert script.count_words('a b') == 2\n```"
+    second = (
+        first
+        + "\n\n```python\nimport script\n\n\ndef test_req1():\n    assert script.count_words('') == 0\n```"
+    )
+    fake_server.enqueue("tester", first, second)
+    workspace, ui = agree_tests(
+        fake_server, tmp_path, ["add a test for empty input", "approve"]
+    )
+    requests = fake_server.requests_for("tester")
+    assert "# The approved plan (plan.md)" in requests[0].text and "1. Count words." in requests[0].text
+    # The Tester keeps the conversation: its first draft and the change are both in the second call.
+    assert "count_words('a b')" in requests[1].text and "add a test for empty input" in requests[1].text
+    assert (tmp_path / ACCEPTANCE).read_text().endswith("assert script.count_words('') == 0\n")
+    assert [text.split("\n")[0] for text in ui.texts("code")] == [ACCEPTANCE, ACCEPTANCE]
+
+
+def test_acceptance_tests_can_be_skipped(fake_server, tmp_path) -> None:
+    fake_server.enqueue("tester", "I cannot test a GUI.")
+    _, ui = agree_tests(fake_server, tmp_path, ["approve", "/skip"])
+    assert "There is nothing to approve yet" in ui.texts("warn")[-1]
+    text = (tmp_path / ACCEPTANCE).read_text()
+    assert text.startswith("# No automatic acceptance checks") and "def test" not in text
+
+
+def agree_tests(server, root, answers):
+    workspace = Workspace(root)
+    workspace.write(TASK, "count words\n")
+    workspace.write(PLAN, "# Counter\n\n## Requirements\n1. Count words.\n")
+    ui = RecordingUI(answers)
+
+    async def go() -> str:
+        client = create_client(
+            ModelEntry(model="gpt-4o-mini", api_key=FAKE_KEY, base_url=server.base_url), stream=True
+        )
+        try:
+            agents = AgentFactory(client, model_name="gpt-4o-mini", stream=True)
+            return await run_test_agreement(workspace, SessionLog.load(workspace), agents, Manager(ui), ui)
+        finally:
+            await client.close()
+
+    assert asyncio.run(go()) == "approved"
+    return workspace, ui

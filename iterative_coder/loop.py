@@ -166,7 +166,10 @@ class IterationLoop:
         text = render_run(report, script_name(version))
         self.workspace.write(run_name(version), text)
         ok = report.script_ok and (report.tests is None or report.all_tests_pass)
-        self.ui.show_result(run_name(version), report.summary(), ok)
+        failing = [o.name for o in report.outcomes if o.result in {"failed", "error"}]
+        more = f" and {len(failing) - 3} more" if len(failing) > 3 else ""
+        details = f"\nfailing: {', '.join(failing[:3])}{more}" if failing else ""
+        self.ui.show_result(run_name(version), report.summary() + details, ok)
         return text
 
     async def manager_turn(self, version: int) -> LoopOutcome | Literal["next"]:
@@ -184,7 +187,9 @@ class IterationLoop:
                 "--max-iterations."
             )
         else:
-            question = f"Your turn on version {version}. Enter goes on; type feedback, /diff, /done or /stop."
+            question = (
+                f"Your turn on version {version}. Enter goes on; type feedback, /diff, /run, /done or /stop."
+            )
         while True:
             answer = await self.manager.ask(question)
             if answer is None:

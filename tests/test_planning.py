@@ -64,9 +64,7 @@ def test_acceptance_tests_are_agreed_like_the_plan(fake_server, tmp_path) -> Non
         + "\n\n```python\nimport script\n\n\ndef test_req1():\n    assert script.count_words('') == 0\n```"
     )
     fake_server.enqueue("tester", first, second)
-    workspace, ui = agree_tests(
-        fake_server, tmp_path, ["add a test for empty input", "approve"]
-    )
+    workspace, ui = agree_tests(fake_server, tmp_path, ["add a test for empty input", "approve"])
     requests = fake_server.requests_for("tester")
     assert "# The approved plan (plan.md)" in requests[0].text and "1. Count words." in requests[0].text
     # The Tester keeps the conversation: its first draft and the change are both in the second call.

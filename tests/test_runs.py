@@ -142,9 +142,9 @@ def test_acceptance_tests_run_against_the_script_and_are_reported_by_name(
     assert "| test_adds | passed |" in run_text
     assert "| test_subtracts | failed | assert 4 == 2" in run_text
     assert "| test_errors | failed | AttributeError" in run_text
-    assert ("result", "run_v1.md: tests 1/3 passed · exit 0 · 0.0 s") in [
-        (kind, text.replace(text.split("·")[-1], " 0.0 s")) for kind, text in ui.events
-    ]
+    shown = ui.texts("result")[0]
+    assert shown.startswith("run_v1.md: tests 1/3 passed · exit 0 · ")
+    assert shown.endswith("\nfailing: test_subtracts, test_errors")
     coder_v2 = fake_server.requests_for("coder")[1].text
     assert "- test_subtracts (failed): assert 4 == 2" in coder_v2
     assert "test_adds (" not in coder_v2

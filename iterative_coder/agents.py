@@ -47,10 +47,18 @@ class AgentReply:
 class AgentFactory:
     """Builds the agents over one model client."""
 
-    def __init__(self, client: ChatCompletionClient, *, model_name: str, stream: bool) -> None:
+    def __init__(
+        self,
+        client: ChatCompletionClient,
+        *,
+        model_name: str,
+        stream: bool,
+        role_clients: dict[str, ChatCompletionClient] | None = None,
+    ) -> None:
         self.client = client
         self.model_name = model_name
         self.stream = stream
+        self.role_clients = role_clients or {}
 
     def create(self, role: str) -> AssistantAgent:
         """A fresh agent for ``role`` with an empty context and its system prompt."""
@@ -58,7 +66,7 @@ class AgentFactory:
             raise ValueError(f"unknown role {role!r}")
         return AssistantAgent(
             name=role,
-            model_client=self.client,
+            model_client=self.role_clients.get(role, self.client),
             system_message=load_prompt(role),
             model_client_stream=self.stream,
             description=f"The {role} of iterative_coder.",
@@ -103,6 +111,7 @@ async def call_and_record(
     """Run ``agent`` on ``message`` with a working view on screen, and record the call's usage."""
     with ui.working(agent.name.capitalize(), activity) as view:
         reply = await run_agent(agent, message, view)
+    session.keep_reply(role=agent.name, version=version, text=reply.text)
     session.record_call(
         role=agent.name,
         version=version,

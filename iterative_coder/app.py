@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -11,6 +10,7 @@ from .agents import AgentFactory, Manager
 from .loop import IterationLoop, LoopSettings
 from .planning import ask_request, run_planning, run_test_agreement
 from .review import APPROVE, verdict_of
+from .runs import all_tests_passed, run_summary
 from .workspace import TASK, feedback_name, review_name, run_name, script_name
 
 if TYPE_CHECKING:
@@ -84,6 +84,8 @@ async def run_session(
         return _stopped(ui, workspace, "Input ended.", EXIT_UNFINISHED)
     if outcome == "no_code":
         return _stopped(ui, workspace, "The Coder gave no code.", EXIT_UNFINISHED)
+    if outcome == "stalled":
+        return _stopped(ui, workspace, "Stopped: no progress.", EXIT_UNFINISHED)
     show_summary(workspace, session, ui)
     if outcome == "limit":
         ui.warn(
@@ -93,20 +95,6 @@ async def run_session(
         return SessionEnd(EXIT_UNFINISHED, "limit")
     ui.info(f"Accepted {script_name(version)} as final.")
     return SessionEnd(EXIT_OK, outcome)
-
-
-def run_summary(run_text: str | None) -> str | None:
-    """The ``Summary:`` line of a run_vN.md, e.g. ``tests 5/7 passed · exit 0 · 0.4 s``."""
-    if not run_text:
-        return None
-    match = re.search(r"^Summary: (.+)$", run_text, re.MULTILINE)
-    return match.group(1).strip() if match else None
-
-
-def all_tests_passed(summary: str | None) -> bool:
-    """Whether a run summary says every acceptance test passed."""
-    match = re.search(r"tests (\d+)/(\d+) passed", summary or "")
-    return bool(match) and match.group(1) == match.group(2)
 
 
 def _stopped(ui: UI, workspace: Workspace, why: str, exit_code: int) -> SessionEnd:

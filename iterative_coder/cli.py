@@ -204,7 +204,7 @@ def _run_session(workspace, session, entry, task, resuming, stream, settings) ->
 
     from .agents import AgentFactory
     from .app import resume_command, run_session
-    from .models import create_client, redact
+    from .models import create_role_clients, redact
     from .ui import TerminalUI
 
     ui = TerminalUI(stream_text=stream)
@@ -212,8 +212,8 @@ def _run_session(workspace, session, entry, task, resuming, stream, settings) ->
         workspace.root.mkdir(parents=True, exist_ok=True)
     session.save()
     ui.info(f"Workspace: {workspace.root}  ·  model: {entry.describe()}")
-    client = create_client(entry, stream=stream)
-    agents = AgentFactory(client, model_name=entry.model, stream=stream)
+    clients = create_role_clients(entry, stream=stream)
+    agents = AgentFactory(clients["default"], model_name=entry.model, stream=stream, role_clients=clients)
     loop = asyncio.new_event_loop()
     main_task = loop.create_task(
         run_session(workspace, session, agents, ui, settings, task=task, resuming=resuming)
@@ -230,7 +230,7 @@ def _run_session(workspace, session, entry, task, resuming, stream, settings) ->
         ui.info(f"Your files are kept. Resume with: {resume_command(workspace)}")
         return code
     finally:
-        _shut_down(loop, main_task, client)
+        _shut_down(loop, clients.values())
 
 
 def _explain_failure(exc: Exception, entry) -> tuple[str, int]:  # noqa: ANN001
@@ -271,8 +271,8 @@ def _explain_failure(exc: Exception, entry) -> tuple[str, int]:  # noqa: ANN001
     return f"Unexpected error: {type(exc).__name__}: {exc}", 1
 
 
-def _shut_down(loop, main_task, client) -> None:  # noqa: ANN001
-    """Cancel what is still running and close the model client, without waiting on a person."""
+def _shut_down(loop, clients) -> None:  # noqa: ANN001
+    """Cancel what is still running and close the model clients, without waiting on a person."""
     import asyncio
 
     try:
@@ -281,7 +281,8 @@ def _shut_down(loop, main_task, client) -> None:  # noqa: ANN001
             task.cancel()
         if pending:
             loop.run_until_complete(asyncio.wait(pending, timeout=2))
-        loop.run_until_complete(asyncio.wait_for(client.close(), timeout=2))
+        for client in clients:
+            loop.run_until_complete(asyncio.wait_for(client.close(), timeout=2))
     except (Exception, KeyboardInterrupt):
         pass
     finally:

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from .agents import AgentFactory, AgentReply, Manager, call_and_record, render_prompt
+from .convergence import diff_summary, points_stay_open, same_code
 from .extract import extract_code
-from .review import APPROVE, parse_review, verdict_of
-from .runs import failures_of, render_run, run_version, run_with_arguments
+from .review import APPROVE, enforce_consistency, parse_review, requirement_numbers, verdict_of
+from .runs import failures_of, render_run, run_problems, run_summary, run_version, run_with_arguments
 from .workspace import ACCEPTANCE, PLAN, feedback_name, review_name, run_name, script_name
 
 if TYPE_CHECKING:
@@ -30,7 +31,8 @@ MANAGER_HELP = (
 RUN_QUESTION = "Run the generated code? [y/N/a(lways)]"
 EXECUTE_MODES = ("ask", "always", "never")
 
-LoopOutcome = Literal["accepted", "done", "limit", "stopped", "ended", "no_code"]
+LoopOutcome = Literal["accepted", "done", "limit", "stopped", "ended", "no_code", "stalled"]
+GO_ON_QUESTION = "Go on with another version anyway? [y/N]"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class LoopSettings:
     max_iterations: int
     execute: str = "never"  # ask | always | never: may generated code run?
     run_timeout: float = 30.0
+    interactive: bool = True  # a person answers; without one the loop stops where it would ask
 
 
 class IterationLoop:
@@ -75,6 +78,9 @@ class IterationLoop:
             elif step == "review":
                 await self.review_version(version)
                 step = "manager"
+                stall = self.no_progress(version)
+                if stall and not await self._go_on_despite(stall):
+                    return "stalled", version
             elif step == "manager":
                 decision = await self.manager_turn(version)
                 if decision != "next":
@@ -109,6 +115,11 @@ class IterationLoop:
         if extracted.note:
             self.ui.info(extracted.note)
         self.ui.show_code(script_name(version), extracted.code)
+        if version > 1:
+            previous = self.workspace.read(script_name(version - 1)) or ""
+            self.ui.info(
+                f"{script_name(version)}: {diff_summary(previous, extracted.code)} (/diff shows all)"
+            )
         if extracted.syntax_error:
             self.ui.warn(f"{path.name} does not parse ({extracted.syntax_error}); the Reviewer is told.")
         else:
@@ -127,6 +138,7 @@ class IterationLoop:
             evidence = "The script was not run: the Manager did not allow running generated code."
         else:
             evidence = f"# The run ({run_name(version)})\n\n{run_text.strip()}"
+        previous_review = self.workspace.read(review_name(version - 1)) if version > 1 else None
         task = render_prompt(
             "reviewer_task",
             version=version,
@@ -135,13 +147,49 @@ class IterationLoop:
             script=script.rstrip(),
             syntax_note=render_prompt("reviewer_syntax", syntax_error=error) if error else "",
             run=evidence,
+            previous_review=render_prompt(
+                "reviewer_previous",
+                review_name=review_name(version - 1),
+                script_name=name,
+                review=previous_review.strip(),
+            )
+            if previous_review
+            else "",
         )
         reply = await self._call("reviewer", task, version, f"is reviewing {name}")
-        review = parse_review(reply.text)
+        review = parse_review(reply.text, requirement_numbers(self.workspace.read(PLAN) or ""))
+        problems = run_problems(run_summary(run_text))
+        if error:
+            problems.append(f"the script does not parse ({error})")
+        review = enforce_consistency(review, problems)
         self.workspace.write(review_name(version), review.render())
-        if not review.verdict_found:
-            self.ui.warn("The Reviewer gave no verdict line; counted as REVISE.")
+        for note in review.notes:
+            self.ui.warn(note)
         self.ui.show_markdown(review_name(version), review.render())
+
+    def no_progress(self, version: int) -> str | None:
+        """A plain sentence when the loop stopped converging at ``version``, else None."""
+        if version > 1:
+            old = self.workspace.read(script_name(version - 1))
+            new = self.workspace.read(script_name(version))
+            if old is not None and new is not None and same_code(old, new):
+                return (
+                    f"No progress: {script_name(version)} is the same as {script_name(version - 1)} "
+                    "apart from white space and comments."
+                )
+        reviews = [self.workspace.read(review_name(v)) for v in range(max(1, version - 2), version + 1)]
+        if verdict_of(reviews[-1]) != APPROVE and points_stay_open(reviews):
+            return (
+                f"No progress: the same review points have stayed open for {len(reviews)} versions in a row."
+            )
+        return None
+
+    async def _go_on_despite(self, stall: str) -> bool:
+        self.ui.warn(stall)
+        if not self.settings.interactive:
+            return False
+        answer = await self.manager.ask(GO_ON_QUESTION)
+        return (answer or "").strip().lower() in {"y", "yes"}
 
     async def may_run(self) -> bool:
         """Whether generated code may run now; in ``ask`` mode the Manager decides."""

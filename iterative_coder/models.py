@@ -36,13 +36,29 @@ def model_info_for(model: str) -> dict[str, Any] | None:
         return None
 
 
-def create_client(entry: ModelEntry, *, stream: bool) -> ChatCompletionClient:
-    """A chat completion client for ``entry``; the caller closes it (``await client.close()``)."""
+# The Reviewer's replies are capped, so a reply that runs away costs little.
+REVIEWER_MAX_TOKENS = 2000
+# Reasoning models take max_completion_tokens and refuse max_tokens; they are left uncapped.
+_NO_MAX_TOKENS = ("o1", "o3", "o4", "gpt-5")
+
+
+def create_client(
+    entry: ModelEntry, *, stream: bool, max_tokens: int | None = None, json_output: bool = False
+) -> ChatCompletionClient:
+    """A chat completion client for ``entry``; the caller closes it (``await client.close()``).
+
+    ``json_output`` asks for JSON mode when the model is known to support it.
+    """
     options: dict[str, Any] = {"model": entry.model}
     if stream:
         options["stream_options"] = {"include_usage": True}
-    if model_info_for(entry.model) is None:
+    info = model_info_for(entry.model)
+    if info is None:
         options["model_info"] = dict(UNKNOWN_MODEL_INFO)
+    if max_tokens and not entry.model.startswith(_NO_MAX_TOKENS):
+        options["max_tokens"] = max_tokens
+    if json_output and info and info.get("json_output"):
+        options["response_format"] = {"type": "json_object"}
     if entry.api_type == "azure":
         from autogen_ext.models.openai import AzureOpenAIChatCompletionClient
 
@@ -62,6 +78,14 @@ def create_client(entry: ModelEntry, *, stream: bool) -> ChatCompletionClient:
     elif entry.base_url and not os.environ.get("OPENAI_API_KEY"):
         options["api_key"] = NO_KEY_PLACEHOLDER
     return OpenAIChatCompletionClient(**options)
+
+
+def create_role_clients(entry: ModelEntry, *, stream: bool) -> dict[str, ChatCompletionClient]:
+    """One client for every role (``default``), and the Reviewer's own: capped, in JSON mode."""
+    return {
+        "default": create_client(entry, stream=stream),
+        "reviewer": create_client(entry, stream=stream, max_tokens=REVIEWER_MAX_TOKENS, json_output=True),
+    }
 
 
 def redact(text: str, secrets: list[str | None] | None = None) -> str:

@@ -3,6 +3,7 @@ within the limits of :mod:`runner`, and the result becomes ``run_vN.md``."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -51,6 +52,17 @@ class RunReport:
         result = self.script
         return not result.too_many_processes and (result.timed_out or result.exit_code == 0)
 
+    @property
+    def crash(self) -> str | None:
+        """The exception that ended the script, e.g. ``IndexError``, when it crashed."""
+        result = self.script
+        stderr = result.stderr.text()
+        if not result.exit_code or result.exit_code < 0 or "Traceback (most recent call last)" not in stderr:
+            return None
+        last = [line for line in stderr.splitlines() if line.strip()][-1]
+        name = re.match(r"^([A-Za-z_][\w.]*)", last.strip())
+        return name.group(1) if name else "an exception"
+
     def summary(self) -> str:
         """``tests 5/7 passed · exit 0 · 0.4 s``."""
         parts = []
@@ -60,7 +72,8 @@ class RunReport:
                 parts.append(f"tests {self.count('passed')}/{ran} passed")
             else:
                 parts.append(f"tests did not run ({self.tests.describe(self.timeout)})")
-        parts.append(self.script.describe(self.timeout))
+        crash = f" ({self.crash})" if self.crash else ""
+        parts.append(self.script.describe(self.timeout) + crash)
         parts.append(f"{self.script.seconds:.1f} s")
         return " · ".join(parts)
 
@@ -138,6 +151,36 @@ def read_junit(path: Path) -> list[TestOutcome]:
 def failures_of(run_dir: Path) -> list[TestOutcome]:
     """The failing and erroring tests of the run in ``run_dir``."""
     return [o for o in read_junit(run_dir / REPORT_FILE) if o.result in {"failed", "error"}]
+
+
+def run_summary(run_text: str | None) -> str | None:
+    """The ``Summary:`` line of a run_vN.md, e.g. ``tests 5/7 passed · exit 0 · 0.4 s``."""
+    if not run_text:
+        return None
+    match = re.search(r"^Summary: (.+)$", run_text, re.MULTILINE)
+    return match.group(1).strip() if match else None
+
+
+def all_tests_passed(summary: str | None) -> bool:
+    """Whether a run summary says every acceptance test passed."""
+    match = re.search(r"tests (\d+)/(\d+) passed", summary or "")
+    return bool(match) and match.group(1) == match.group(2)
+
+
+def run_problems(summary: str | None) -> list[str]:
+    """What in a run summary rules out approval: failing acceptance tests, tests that could not run,
+    a crash."""
+    problems = []
+    tests = re.search(r"tests (\d+)/(\d+) passed", summary or "")
+    if tests and tests.group(1) != tests.group(2):
+        failing = int(tests.group(2)) - int(tests.group(1))
+        problems.append(f"{failing} of {tests.group(2)} acceptance tests fail")
+    if "tests did not run" in (summary or ""):
+        problems.append("the acceptance tests could not run")
+    crash = re.search(r"exit \d+ \(([^)]+)\)", summary or "")
+    if crash:
+        problems.append(f"the script crashed with {crash.group(1)}")
+    return problems
 
 
 def render_run(report: RunReport, script_name: str) -> str:

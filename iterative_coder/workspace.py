@@ -20,10 +20,11 @@ TASK = "task.md"
 PLAN = "plan.md"
 ACCEPTANCE = "acceptance_test.py"
 SESSION = "session.json"
+LOG = "log.jsonl"
 SESSION_FORMAT = 1
 
 _VERSIONED = re.compile(r"^(script|review|feedback|run)_v([1-9][0-9]*)\.(py|md)$")
-_FIXED_NAMES = {TASK, PLAN, ACCEPTANCE, SESSION}
+_FIXED_NAMES = {TASK, PLAN, ACCEPTANCE, SESSION, LOG}
 _EXTENSIONS = {"script": "py", "review": "md", "feedback": "md", "run": "md"}
 
 
@@ -175,6 +176,13 @@ class Workspace:
         atomic_write_text(path, text)
         return path
 
+    def append_line(self, name: str, line: str) -> None:
+        """Append one line to a log file and flush it to disk (a torn last line is all a crash costs)."""
+        with open(self.path(name), "a", encoding="utf-8") as handle:
+            handle.write(line.rstrip("\n") + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
     def names(self) -> set[str]:
         """The names of the tool's files present in the folder (other files are ignored)."""
         if not self.root.is_dir():
@@ -262,6 +270,16 @@ class SessionLog:
             }
         )
         self.save()
+
+    def keep_reply(self, *, role: str, version: int, text: str) -> None:
+        """Keep everything a model said, word for word, in ``log.jsonl``."""
+        record = {
+            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "role": role,
+            "version": version,
+            "reply": text,
+        }
+        self.workspace.append_line(LOG, json.dumps(record, ensure_ascii=False))
 
     def total_tokens(self) -> tuple[int, int]:
         """(prompt, completion) tokens over all calls."""

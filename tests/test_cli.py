@@ -187,6 +187,7 @@ def test_ctrl_c_while_the_coder_works_then_resume(
     ws = tmp_path / "workspace"
     assert sorted(p.name for p in ws.iterdir()) == [
         "acceptance_test.py",
+        "log.jsonl",
         "plan.md",
         "session.json",
         "task.md",

@@ -47,15 +47,54 @@ def test_req2_counts_lines():
 def script(version: int, extra: str = "") -> str:
     """A Coder reply: prose around a fenced script with a marker for its version."""
     return (
-        f"Here is version {version}.\n\n```python\n# marker-script-v{version}\nimport sys\n\n\n"
+        f"Here is version {version}.\n\n```python\n# marker-script-v{version}\nimport sys\n\n"
+        f"VERSION = {version}\n\n"
         f"def count_words(text):\n    return len(text.split())\n{extra}\n\n"
         "def main():\n    print(count_words(open(sys.argv[1]).read()))\n\n\n"
         'if __name__ == "__main__":\n    main()\n```\n\nI kept it simple.'
     )
 
 
+def good_script(version: int) -> str:
+    """A Coder reply whose script meets the plan: tests pass, no crash without arguments."""
+    return (
+        f"```python\n# marker-script-v{version}\nimport sys\n\n\n"
+        "def count_words(text):\n    return len(text.split())\n\n\n"
+        "def count_lines(text):\n    return len(text.splitlines())\n\n\n"
+        "def main():\n    if len(sys.argv) < 2:\n        print('usage: count FILE')\n        return 2\n"
+        "    print(count_words(open(sys.argv[1]).read()))\n    return 0\n\n\n"
+        'if __name__ == "__main__":\n    sys.exit(main())\n```'
+    )
+
+
+ISSUES = {
+    1: "main() crashes with IndexError when no file is given",
+    2: "count_lines is missing although requirement 2 asks for it",
+    3: "the --top option from the feedback is accepted but prints nothing",
+    4: "a short docstring for count_words would help",
+}
+
+
 def review(version: int, verdict: str) -> str:
-    return f"Verdict: {verdict}\n\n1. Point REVIEW-MARKER-{version}: handle a missing file in main().\n"
+    """A Reviewer reply in the JSON the prompt asks for, with a distinct point per version."""
+    points = (
+        [] if verdict == "APPROVE" else [{"category": "failing", "where": "main", "issue": ISSUES[version]}]
+    )
+    return json.dumps(
+        {
+            "verdict": verdict,
+            "coverage": [
+                {
+                    "requirement": n,
+                    "status": "met" if verdict == "APPROVE" else "partly",
+                    "evidence": "count_words",
+                }
+                for n in (1, 2, 3)
+            ],
+            "previous_points": [],
+            "points": [{**p, "issue": f"REVIEW-MARKER-{version}: {p['issue']}"} for p in points],
+        }
+    )
 
 
 def test_plan_iterate_stop_resume_finish(fake_server: FakeOpenAIServer, run_cli, tmp_path: Path) -> None:
@@ -129,7 +168,7 @@ def test_plan_iterate_stop_resume_finish(fake_server: FakeOpenAIServer, run_cli,
     assert "def test_req1_counts_words" in coder_v3  # the tests are part of the plan
 
     # Resume: continues at the Manager's turn on version 3, then v4 is approved and accepted.
-    fake_server.enqueue("coder", script(4, "\n\ndef top(n):\n    return n"))
+    fake_server.enqueue("coder", good_script(4))
     fake_server.enqueue("reviewer", review(4, "APPROVE"))
     cli = run_cli("--resume", "ws")
     cli.expect("Resuming at version 3")
@@ -151,6 +190,15 @@ def test_plan_iterate_stop_resume_finish(fake_server: FakeOpenAIServer, run_cli,
         (role, v) for v in (1, 2, 3, 4) for role in ("coder", "reviewer")
     ]
     assert all(c["prompt_tokens"] > 0 for c in session["calls"])
+    # The Reviewer's replies are capped and asked for in JSON mode; every reply is kept word for word.
+    reviewer_body = fake_server.requests_for("reviewer")[0].body
+    assert reviewer_body["max_tokens"] == 2000 and reviewer_body["response_format"] == {"type": "json_object"}
+    assert "max_tokens" not in fake_server.requests_for("coder")[0].body
+    log = [json.loads(line) for line in (ws / "log.jsonl").read_text().splitlines()]
+    assert [(entry["role"], entry["version"]) for entry in log] == roles
+    assert log[-1]["reply"] == review(4, "APPROVE")
+    assert "## Coverage" in (ws / "review_v1.md").read_text()
+    assert "# The previous review (review_v2.md)" in fake_server.requests_for("reviewer")[2].text
     assert not any(fake_server.remaining().values())
     # The key reached no file.
     for path in ws.rglob("*"):

@@ -1,0 +1,251 @@
+"""Reviews that converge: the shape of review_vN.md is guaranteed by the tool, not the model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_e2e import script
+from test_loop import run_loop
+from test_runs import start_workspace
+
+from iterative_coder.convergence import diff_summary, points_stay_open, same_code
+from iterative_coder.review import (
+    APPROVE,
+    MAX_POINTS,
+    REVISE,
+    Point,
+    distinct_points,
+    enforce_consistency,
+    parse_review,
+    requirement_numbers,
+)
+
+PLAN = "# Counter\n\n## Requirements\n1. Count words.\n2. Count lines.\n3. Print both.\n\n"
+PLAN += "## Notes\n1. Not a requirement.\n"
+
+
+def reply(
+    verdict: str = "REVISE", points: list[dict] | None = None, coverage: list[dict] | None = None, **extra
+) -> str:
+    body = {"verdict": verdict, "coverage": coverage or [], "previous_points": [], "points": points or []}
+    return json.dumps(body | extra)
+
+
+def assert_shape(text: str) -> list[str]:
+    """review_vN.md: the verdict, then the coverage table, then at most 10 numbered distinct points."""
+    lines = text.splitlines()
+    assert lines[0] in ("Verdict: APPROVE", "Verdict: REVISE")
+    coverage_at, points_at = lines.index("## Coverage"), lines.index("## Points")
+    assert coverage_at < points_at
+    assert lines[coverage_at + 2] == "| requirement | status | evidence |"
+    points = []
+    for line in lines[points_at + 1 :]:
+        if line.startswith("## "):
+            break
+        if line[:1].isdigit():
+            assert line.startswith(f"{len(points) + 1}. ")
+            points.append(line)
+    assert len(points) <= MAX_POINTS
+    return points
+
+
+def test_requirement_numbers_come_from_the_requirements_section() -> None:
+    assert requirement_numbers(PLAN) == ["1", "2", "3"]
+    assert requirement_numbers("1. a\n2. b\n") == ["1", "2"]
+
+
+def test_a_hundred_and_fifty_copies_of_one_point_become_one(fake_server, tmp_path: Path) -> None:
+    start_workspace(tmp_path)
+    (tmp_path / "plan.md").write_text(PLAN)
+    runaway = "Verdict: REVISE\n\n" + "".join(
+        f"{n}. The function count_words does not handle empty input.\n" for n in range(1, 151)
+    )
+    fake_server.enqueue("coder", script(1))
+    fake_server.enqueue("reviewer", runaway)
+    run_loop(fake_server, tmp_path, ["/stop"])
+    text = (tmp_path / "review_v1.md").read_text()
+    points = assert_shape(text)
+    assert points == ["1. [robustness] The function count_words does not handle empty input."]
+    assert "repetition was cut" in text
+    # The tool caps what the Reviewer may cost, and keeps its raw reply.
+    assert "max_tokens" not in fake_server.requests_for("coder")[0].body
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [entry["role"] for entry in log] == ["coder", "reviewer"]
+    assert log[1]["reply"] == runaway
+
+
+def test_near_duplicates_collapse_and_points_are_ranked_and_capped() -> None:
+    points = [
+        Point("Use a docstring for main.", "style"),
+        Point("main() crashes when the file does not exist.", "failing"),
+        Point("main() crashes when the file does not exist!", "failing"),
+        Point("Main crashes when the file doesn't exist.", "failing"),
+        Point("Requirement 2 (count lines) is missing.", "missing"),
+    ] + [
+        Point(text, "robustness")
+        for text in (
+            "Reading a huge file loads it all into memory.",
+            "Non-UTF-8 input raises UnicodeDecodeError.",
+            "A directory given as the path gives a confusing message.",
+            "Counting ignores tabs as separators.",
+            "The exit code is 0 even on errors.",
+            "Symbolic links are followed without warning.",
+            "Empty lines are counted as words.",
+            "The output format is not stable for scripts.",
+            "Ctrl-C shows a traceback.",
+            "Very long lines are slow to split.",
+        )
+    ]
+    kept = distinct_points(points)
+    assert len(kept) == MAX_POINTS
+    assert [p.category for p in kept[:2]] == ["failing", "missing"]
+    assert sum("crashes" in p.text for p in kept) == 1
+    assert all(p.category != "style" for p in kept)  # style ranks last and is cut first
+
+
+def test_a_reply_cut_off_mid_json_keeps_what_arrived(fake_server, tmp_path: Path) -> None:
+    start_workspace(tmp_path)
+    (tmp_path / "plan.md").write_text(PLAN)
+    full = reply(
+        "REVISE",
+        coverage=[{"requirement": 1, "status": "met", "evidence": "count_words"}],
+        points=[
+            {"category": "failing", "where": "main", "issue": "crashes on a missing file"},
+            {"category": "missing", "where": "count_lines", "issue": "not written yet, requirement 2"},
+        ],
+    )
+    cut = full[: full.index("not written yet")]
+    fake_server.enqueue("coder", script(1))
+    fake_server.enqueue("reviewer", cut)
+    run_loop(fake_server, tmp_path, ["/stop"])
+    text = (tmp_path / "review_v1.md").read_text()
+    assert assert_shape(text) == ["1. [failing] (main) crashes on a missing file"]
+    assert "| 1 | met | count_words |" in text and "| 2 | not assessed |  |" in text
+    assert "was cut off" in text
+
+
+def test_plain_text_reviews_are_parsed_too() -> None:
+    text = "VERDICT: **Approve**\n\n| 1 | met | count_words |\nR2: missing - no count_lines\n\n"
+    text += "- Add a docstring."
+    review = parse_review(text, ["1", "2", "3"])
+    assert review.verdict == APPROVE and review.parsed_from == "text"
+    assert [(c.requirement, c.status) for c in review.coverage] == [
+        ("1", "met"),
+        ("2", "missing"),
+        ("3", "not assessed"),
+    ]
+    assert [p.text for p in review.points] == ["Add a docstring."]
+    # A numbered point that starts with a status word is a point, not a coverage row.
+    assert parse_review("Verdict: REVISE\n1. Missing error handling in main.").points[0].text == (
+        "Missing error handling in main."
+    )
+
+
+def test_approve_with_a_failing_test_becomes_revise(fake_server, tmp_path: Path) -> None:
+    start_workspace(
+        tmp_path, "import script\n\n\ndef test_req1():\n    assert script.count_words('a b') == 3\n"
+    )
+    (tmp_path / "plan.md").write_text(PLAN)
+    covered = [{"requirement": n, "status": "met", "evidence": "ok"} for n in (1, 2, 3)]
+    fake_server.enqueue("coder", script(1))
+    fake_server.enqueue("reviewer", reply("APPROVE", coverage=covered))
+    _, _, ui = run_loop(fake_server, tmp_path, ["/stop"], execute="always", run_timeout=10)
+    text = (tmp_path / "review_v1.md").read_text()
+    assert text.startswith("Verdict: REVISE\n")
+    assert "changed the verdict from APPROVE to REVISE: 1 of 1 acceptance tests fail" in text
+    assert any("APPROVE to REVISE" in warning for warning in ui.texts("warn"))
+    assert "Enter accepts" not in ui.texts("ask")[-1]
+
+
+@pytest.mark.parametrize(
+    ("verdict", "coverage", "points", "problems", "expected"),
+    [
+        ("APPROVE", ["met", "missing"], [], [], REVISE),
+        ("APPROVE", ["met", "met"], [], ["the script crashed with IndexError"], REVISE),
+        ("APPROVE", ["met", "partly"], [], [], APPROVE),
+        ("REVISE", ["met", "met"], [], [], APPROVE),
+        ("REVISE", ["met", "met"], ["a point"], [], REVISE),
+        ("REVISE", ["met", "met"], [], ["2 of 5 acceptance tests fail"], REVISE),
+    ],
+)
+def test_consistency_rules(verdict, coverage, points, problems, expected) -> None:
+    rows = [{"requirement": n, "status": s, "evidence": "e"} for n, s in enumerate(coverage, start=1)]
+    review = parse_review(reply(verdict, coverage=rows, points=[{"issue": p} for p in points]), ["1", "2"])
+    assert enforce_consistency(review, problems).verdict == expected
+    assert (verdict != expected) == any("changed the verdict" in note for note in review.notes)
+
+
+def test_the_reviewer_sees_the_previous_review_and_open_points_need_evidence(
+    fake_server, tmp_path: Path
+) -> None:
+    start_workspace(tmp_path)
+    (tmp_path / "plan.md").write_text(PLAN)
+    first = reply(points=[{"category": "failing", "where": "main", "issue": "UNIQUE-FIRST-POINT crashes"}])
+    second = reply(
+        points=[{"category": "style", "where": "main", "issue": "name things better"}],
+        previous_points=[
+            {"point": 1, "status": "open"},
+            {"point": 2, "status": "fixed", "evidence": "line 3"},
+        ],
+    )
+    fake_server.enqueue("coder", script(1), script(2))
+    fake_server.enqueue("reviewer", first, second)
+    run_loop(fake_server, tmp_path, ["", "/stop"])
+    prompt = fake_server.requests_for("reviewer")[1].text
+    assert "# The previous review (review_v1.md)" in prompt and "UNIQUE-FIRST-POINT" in prompt
+    assert "UNIQUE-FIRST-POINT" not in fake_server.requests_for("reviewer")[0].text
+    text = (tmp_path / "review_v2.md").read_text()
+    assert "- point 1: unclear: the Reviewer called it open but named no evidence" in text
+    assert "- point 2: fixed: line 3" in text
+
+
+def test_two_identical_scripts_ask_whether_to_go_on(fake_server, tmp_path: Path) -> None:
+    start_workspace(tmp_path)
+    same = "```python\ndef f():\n    return 1\n```"
+    reformatted = "```python\n# a new comment\ndef f():\n\n    return 1   # same\n```"
+    fake_server.enqueue("coder", same, reformatted)
+    fake_server.enqueue("reviewer", reply(points=[{"issue": "first"}]), reply(points=[{"issue": "second"}]))
+    outcome, version, ui = run_loop(fake_server, tmp_path, ["", "n"])
+    assert (outcome, version) == ("stalled", 2)
+    assert "No progress: script_v2.py is the same as script_v1.py apart from white space and comments." in (
+        ui.texts("warn")
+    )
+    assert ui.texts("ask")[-1] == "Go on with another version anyway? [y/N]"
+
+
+def test_the_same_points_three_times_stop_the_loop_without_a_person(fake_server, tmp_path: Path) -> None:
+    start_workspace(tmp_path)
+    stuck = reply(points=[{"category": "failing", "where": "main", "issue": "crashes on empty input"}])
+    fake_server.enqueue("coder", script(1), script(2), script(3))
+    fake_server.enqueue("reviewer", stuck, stuck, stuck)
+    outcome, version, ui = run_loop(fake_server, tmp_path, ["", ""], interactive=False)
+    assert (outcome, version) == ("stalled", 3)
+    assert (
+        ui.texts("warn")[-1]
+        == "No progress: the same review points have stayed open for 3 versions in a row."
+    )
+    assert "Go on with another version anyway? [y/N]" not in ui.texts("ask")
+
+
+def test_points_staying_open_needs_three_versions_of_the_same_points() -> None:
+    review = "Verdict: REVISE\n\n## Points\n\n1. [failing] (main) crashes on empty input\n"
+    other = "Verdict: REVISE\n\n## Points\n\n1. [style] (main) rename x\n"
+    assert points_stay_open([review, review, review])
+    assert not points_stay_open([review, review])
+    assert not points_stay_open([other, review, review])
+
+
+def test_same_code_ignores_whitespace_and_comments_only() -> None:
+    assert same_code("def f():\n    return 1\n", "# hi\ndef f():  # x\n\n    return 1\n")
+    assert not same_code("def f():\n    return 1\n", "def f():\n    return 2\n")
+    assert same_code("def f(:\n  x  # c\n", "def f(:\n x\n")  # does not parse: compared line by line
+
+
+def test_diff_summary_counts_lines_and_names_changed_functions() -> None:
+    old = "def main():\n    return 1\n\n\ndef parse_args():\n    pass\n\n\n"
+    old += "def keep():\n    pass\n"
+    new = "def main():\n    return 2\n\n\ndef parse_args():\n    x = 1\n    return x\n\n\n"
+    new += "def keep():\n    pass\n"
+    assert diff_summary(old, new) == "+3 −2 lines; changed: main, parse_args"

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING
@@ -42,6 +42,7 @@ class AgentReply:
     prompt_tokens: int
     completion_tokens: int
     seconds: float
+    cut_off: bool = False  # the model stopped at its token limit (finish_reason "length")
 
 
 class AgentFactory:
@@ -59,6 +60,15 @@ class AgentFactory:
         self.model_name = model_name
         self.stream = stream
         self.role_clients = role_clients or {}
+        self.cancellation = CancellationToken()  # cancelled on Ctrl-C: stops the call under way
+
+    def client_for(self, role: str) -> ChatCompletionClient:
+        """The model client that serves ``role``."""
+        return self.role_clients.get(role, self.client)
+
+    def model_for(self, role: str) -> str:
+        """The model that answers for ``role`` now (after a failover, the next entry's)."""
+        return str(getattr(self.client_for(role), "model", self.model_name))
 
     def create(self, role: str) -> AssistantAgent:
         """A fresh agent for ``role`` with an empty context and its system prompt."""
@@ -66,7 +76,7 @@ class AgentFactory:
             raise ValueError(f"unknown role {role!r}")
         return AssistantAgent(
             name=role,
-            model_client=self.role_clients.get(role, self.client),
+            model_client=self.client_for(role),
             system_message=load_prompt(role),
             model_client_stream=self.stream,
             description=f"The {role} of iterative_coder.",
@@ -104,18 +114,23 @@ async def call_and_record(
     *,
     ui: UI,
     session: SessionLog,
-    model_name: str,
+    agents: AgentFactory,
     version: int,
     activity: str,
 ) -> AgentReply:
     """Run ``agent`` on ``message`` with a working view on screen, and record the call's usage."""
+    client = agents.client_for(agent.name)
+    if hasattr(client, "last_finish_reason"):
+        client.last_finish_reason = None
     with ui.working(agent.name.capitalize(), activity) as view:
-        reply = await run_agent(agent, message, view)
+        reply = await run_agent(agent, message, view, agents.cancellation)
+    if getattr(client, "last_finish_reason", None) == "length":
+        reply = replace(reply, cut_off=True)
     session.keep_reply(role=agent.name, version=version, text=reply.text)
     session.record_call(
         role=agent.name,
         version=version,
-        model=model_name,
+        model=agents.model_for(agent.name),
         prompt_tokens=reply.prompt_tokens,
         completion_tokens=reply.completion_tokens,
         seconds=reply.seconds,

@@ -94,6 +94,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=30.0,
         help="stop a run of generated code after this long (default: 30)",
     )
+    parser.add_argument(
+        "--request-timeout",
+        metavar="SECONDS",
+        type=_positive_number,
+        default=120.0,
+        help="give up on one model request after this long, then retry (default: 120)",
+    )
+    parser.add_argument(
+        "--retries",
+        metavar="N",
+        type=_positive_int,
+        default=4,
+        help="tries per model for a call that fails (rate limit, server error...) before the next "
+        "OAI_CONFIG_LIST entry is tried (default: 4)",
+    )
     parser.add_argument("--version", action="version", version=f"iterative_coder {__version__}")
     return parser
 
@@ -152,48 +167,41 @@ def _run(args: argparse.Namespace) -> int:
     directory, resuming = _workspace_dir(args)
     _check_workspace(directory, resuming)
 
-    from .workspace import SessionLog, Workspace, WorkspaceError
+    from .workspace import SessionLog, Workspace, WorkspaceError, WorkspaceLock
 
     workspace = Workspace(directory)
-    session = SessionLog.load(workspace)
-    saved = session.settings
     load_dotenv_file(Path.cwd())
     env = dict(os.environ)
     try:
-        entries = resolve_model_entries(
-            config_list_path=args.config_list, model=args.model or saved.get("model"), env=env, cwd=Path.cwd()
-        )
-    except ConfigError as exc:
-        if args.model or not saved.get("model"):
-            raise UsageError(str(exc)) from None
-        # The session's model is no longer configured: use the configuration's first entry.
+        session = SessionLog.load(workspace)
+        saved = session.settings
         try:
+            entries = resolve_model_entries(
+                config_list_path=args.config_list,
+                model=args.model or saved.get("model"),
+                env=env,
+                cwd=Path.cwd(),
+            )
+        except ConfigError:
+            if args.model or not saved.get("model"):
+                raise
+            # The session's model is no longer configured: use the configuration's first entry.
             entries = resolve_model_entries(
                 config_list_path=args.config_list, model=None, env=env, cwd=Path.cwd()
             )
-        except ConfigError as again:
-            raise UsageError(str(again)) from None
-
-    entry = entries[0]
-    stream = not args.no_stream
-    max_iterations = args.max_iterations or saved.get("max_iterations") or DEFAULT_MAX_ITERATIONS
-    session.settings.update({"model": entry.model, "stream": stream, "max_iterations": max_iterations})
-    session.data["model"] = entry.model
-
-    try:
-        from .loop import LoopSettings
-
-        settings = LoopSettings(
-            max_iterations=max_iterations,
-            execute=args.execute or ("ask" if sys.stdin.isatty() else "never"),
-            run_timeout=args.run_timeout,
-        )
-        return _run_session(workspace, session, entry, args.task, resuming, stream, settings)
-    except WorkspaceError as exc:
+        if resuming:
+            workspace.check_versions()
+        else:
+            workspace.root.mkdir(parents=True, exist_ok=True)
+        with WorkspaceLock(workspace):
+            if not resuming and workspace.has_session():  # another process started one meanwhile
+                _check_workspace(directory, resuming)
+            return _run_session(args, workspace, session, entries, resuming)
+    except (ConfigError, WorkspaceError) as exc:
         raise UsageError(str(exc)) from None
 
 
-def _run_session(workspace, session, entry, task, resuming, stream, settings) -> int:  # noqa: ANN001
+def _run_session(args, workspace, session, entries, resuming: bool) -> int:  # noqa: ANN001
     import asyncio
     import logging
     import warnings
@@ -204,68 +212,74 @@ def _run_session(workspace, session, entry, task, resuming, stream, settings) ->
 
     from .agents import AgentFactory
     from .app import resume_command, run_session
-    from .models import create_role_clients, redact
+    from .config import redact
+    from .loop import LoopSettings
+    from .models import create_role_clients
     from .ui import TerminalUI
 
+    stream = not args.no_stream
+    entry = entries[0]
+    settings = LoopSettings(
+        max_iterations=args.max_iterations
+        or session.settings.get("max_iterations")
+        or DEFAULT_MAX_ITERATIONS,
+        execute=args.execute or ("ask" if sys.stdin.isatty() else "never"),
+        run_timeout=args.run_timeout,
+    )
+    session.settings.update(
+        {"model": entry.model, "stream": stream, "max_iterations": settings.max_iterations}
+    )
+    session.data["model"] = entry.model
     ui = TerminalUI(stream_text=stream)
-    if not resuming:
-        workspace.root.mkdir(parents=True, exist_ok=True)
+    if resuming and session.rebuilt:
+        ui.warn(f"{session.rebuilt}; rebuilt it from the files (the token counts of earlier calls are lost).")
     session.save()
     ui.info(f"Workspace: {workspace.root}  ·  model: {entry.describe()}")
-    clients = create_role_clients(entry, stream=stream)
+    clients = create_role_clients(
+        entries,
+        stream=stream,
+        timeout=args.request_timeout,
+        tries=args.retries,
+        status=ui.status,
+        announce=ui.warn,
+    )
     agents = AgentFactory(clients["default"], model_name=entry.model, stream=stream, role_clients=clients)
     loop = asyncio.new_event_loop()
     main_task = loop.create_task(
-        run_session(workspace, session, agents, ui, settings, task=task, resuming=resuming)
+        run_session(workspace, session, agents, ui, settings, task=args.task, resuming=resuming)
     )
     try:
-        end = loop.run_until_complete(main_task)
-        return end.exit_code
+        return loop.run_until_complete(main_task).exit_code
     except KeyboardInterrupt:
+        agents.cancellation.cancel()
         ui.info(f"\nStopped. Resume with: {resume_command(workspace)}")
         return EXIT_INTERRUPTED
     except Exception as exc:  # a model or network failure: explain it, keep the files
-        message, code = _explain_failure(exc, entry)
-        ui.error(redact(message, [entry.api_key, os.environ.get("OPENAI_API_KEY")]))
+        message, code = _explain_failure(exc)
+        ui.error(redact(message, [e.api_key for e in entries] + [os.environ.get("OPENAI_API_KEY")]))
         ui.info(f"Your files are kept. Resume with: {resume_command(workspace)}")
         return code
     finally:
         _shut_down(loop, clients.values())
 
 
-def _explain_failure(exc: Exception, entry) -> tuple[str, int]:  # noqa: ANN001
+def _explain_failure(exc: Exception) -> tuple[str, int]:
     import openai
 
+    from .resilience import ModelAccessError, ModelUnavailable
     from .workspace import WorkspaceError
 
-    if isinstance(exc, WorkspaceError):
+    if isinstance(exc, (WorkspaceError, ModelAccessError)):
         return str(exc), EXIT_USAGE
-    where = entry.describe()
-    if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
-        return (
-            f"The model server refused the API key for {where} ({exc.status_code}). "
-            f"Check the api_key of that entry or OPENAI_API_KEY.",
-            EXIT_USAGE,
-        )
-    if isinstance(exc, openai.NotFoundError):
-        return (
-            f"The model server does not know model {entry.model} ({where}, 404). "
-            f"Check the model name (--model) and base_url.",
-            EXIT_USAGE,
-        )
-    if isinstance(exc, openai.APITimeoutError):
-        return f"The model at {where} did not answer in time.", EXIT_MODEL_UNAVAILABLE
-    if isinstance(exc, openai.APIConnectionError):
-        return f"Cannot reach the model server for {where}: is it running, and is the URL right?", (
-            EXIT_MODEL_UNAVAILABLE
-        )
+    if isinstance(exc, ModelUnavailable):
+        return str(exc), EXIT_MODEL_UNAVAILABLE
     if isinstance(exc, openai.APIStatusError):
         return (
-            f"The model server for {where} failed ({exc.status_code}): {exc.message}",
+            f"The model server refused the request ({exc.status_code}): {exc.message}",
             EXIT_MODEL_UNAVAILABLE,
         )
     if isinstance(exc, openai.APIError):
-        return f"The model call to {where} failed: {exc.message}", EXIT_MODEL_UNAVAILABLE
+        return f"The model call failed: {exc.message}", EXIT_MODEL_UNAVAILABLE
     if os.environ.get("ITERATIVE_CODER_DEBUG"):
         raise exc
     return f"Unexpected error: {type(exc).__name__}: {exc}", 1

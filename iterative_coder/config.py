@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,17 @@ NO_MODEL_MESSAGE = (
     "(3) set OPENAI_API_KEY (and OPENAI_BASE_URL for a local server such as Ollama), in the "
     "environment or in .env."
 )
+
+
+_KEY_SHAPED = re.compile(r"\b(sk|key|api|pk|rk)[-_][A-Za-z0-9_\-]{12,}\b")
+
+
+def redact(text: str, secrets: list[str | None] | None = None) -> str:
+    """Remove API keys from a message: the given secrets, and anything key-shaped."""
+    for secret in secrets or []:
+        if secret and len(secret) >= 6:
+            text = text.replace(secret, "[redacted]")
+    return _KEY_SHAPED.sub("[redacted]", text)
 
 
 class ConfigError(Exception):

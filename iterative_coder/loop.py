@@ -321,7 +321,7 @@ class IterationLoop:
             message,
             ui=self.ui,
             session=self.session,
-            model_name=self.agents.model_name,
+            agents=self.agents,
             version=version,
             activity=activity,
         )

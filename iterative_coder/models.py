@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .config import ModelEntry
+from .resilience import ResilientClient, RetryPolicy
 
 if TYPE_CHECKING:
     from autogen_core.models import ChatCompletionClient
@@ -23,8 +24,6 @@ UNKNOWN_MODEL_INFO: dict[str, Any] = {
 # OpenAI client refuses to start without one.
 NO_KEY_PLACEHOLDER = "not-needed"
 
-_KEY_SHAPED = re.compile(r"\b(sk|key|api|pk|rk)[-_][A-Za-z0-9_\-]{12,}\b")
-
 
 def model_info_for(model: str) -> dict[str, Any] | None:
     """autogen-ext's own info for a known model name, else None."""
@@ -38,18 +37,25 @@ def model_info_for(model: str) -> dict[str, Any] | None:
 
 # The Reviewer's replies are capped, so a reply that runs away costs little.
 REVIEWER_MAX_TOKENS = 2000
+DEFAULT_REQUEST_TIMEOUT = 120.0
 # Reasoning models take max_completion_tokens and refuse max_tokens; they are left uncapped.
 _NO_MAX_TOKENS = ("o1", "o3", "o4", "gpt-5")
 
 
 def create_client(
-    entry: ModelEntry, *, stream: bool, max_tokens: int | None = None, json_output: bool = False
+    entry: ModelEntry,
+    *,
+    stream: bool,
+    max_tokens: int | None = None,
+    json_output: bool = False,
+    timeout: float = DEFAULT_REQUEST_TIMEOUT,
 ) -> ChatCompletionClient:
     """A chat completion client for ``entry``; the caller closes it (``await client.close()``).
 
-    ``json_output`` asks for JSON mode when the model is known to support it.
+    The OpenAI library's own retries are off: :mod:`resilience` retries, visibly. ``json_output``
+    asks for JSON mode when the model is known to support it.
     """
-    options: dict[str, Any] = {"model": entry.model}
+    options: dict[str, Any] = {"model": entry.model, "timeout": timeout, "max_retries": 0}
     if stream:
         options["stream_options"] = {"include_usage": True}
     info = model_info_for(entry.model)
@@ -80,17 +86,26 @@ def create_client(
     return OpenAIChatCompletionClient(**options)
 
 
-def create_role_clients(entry: ModelEntry, *, stream: bool) -> dict[str, ChatCompletionClient]:
-    """One client for every role (``default``), and the Reviewer's own: capped, in JSON mode."""
-    return {
-        "default": create_client(entry, stream=stream),
-        "reviewer": create_client(entry, stream=stream, max_tokens=REVIEWER_MAX_TOKENS, json_output=True),
-    }
+def create_role_clients(
+    entries: Sequence[ModelEntry],
+    *,
+    stream: bool,
+    timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    tries: int = 4,
+    status: Callable[[str], None] = lambda _text: None,
+    announce: Callable[[str], None] = lambda _text: None,
+) -> dict[str, ResilientClient]:
+    """A resilient client for every role (``default``) and the Reviewer's own (capped, JSON mode),
+    each failing over through ``entries`` in order."""
+    policy = RetryPolicy(tries=tries)
 
+    def resilient(**options: Any) -> ResilientClient:
+        return ResilientClient(
+            entries,
+            lambda entry: create_client(entry, stream=stream, timeout=timeout, **options),
+            status=status,
+            announce=announce,
+            policy=policy,
+        )
 
-def redact(text: str, secrets: list[str | None] | None = None) -> str:
-    """Remove API keys from a message: the given secrets, and anything key-shaped."""
-    for secret in secrets or []:
-        if secret and len(secret) >= 6:
-            text = text.replace(secret, "[redacted]")
-    return _KEY_SHAPED.sub("[redacted]", text)
+    return {"default": resilient(), "reviewer": resilient(max_tokens=REVIEWER_MAX_TOKENS, json_output=True)}

@@ -85,7 +85,7 @@ class Agreement:
                 message,
                 ui=self.ui,
                 session=self.session,
-                model_name=self.agents.model_name,
+                agents=self.agents,
                 version=0,
                 activity=self.activity,
             )

@@ -65,6 +65,10 @@ class UI(Protocol):
     def working(self, role: str, activity: str) -> StreamView:
         """A view that shows an agent at work and its streamed text."""
 
+    def status(self, text: str) -> None:
+        """A passing state of the call under way (``rate limited, retrying in 4 s (2/4)``); the
+        reply streamed so far is dropped, since the call starts again."""
+
     def ask(self, prompt: str) -> str | None:
         """Ask the person; return their line, or None when input has ended. Ctrl-C raises."""
 
@@ -86,23 +90,34 @@ class _LiveStreamView:
         self._console = console
         self._label = f"{role} {activity}"
         self._text = ""
+        self._status = ""
         self._started = time.monotonic()
+        self.active = False
         self._live = Live(console=console, refresh_per_second=8, transient=True, get_renderable=self._render)
 
     def _render(self) -> Group:
         elapsed = time.monotonic() - self._started
         tail = "\n".join(self._text.splitlines()[-STREAM_TAIL_LINES:])
-        spinner = Spinner("dots", text=Text(f"{self._label} · {elapsed:.0f}s", style="bold cyan"))
+        status = f" · {self._status}" if self._status else ""
+        spinner = Spinner("dots", text=Text(f"{self._label} · {elapsed:.0f}s{status}", style="bold cyan"))
         return Group(Text(tail, style="dim"), spinner) if tail else Group(spinner)
 
     def chunk(self, text: str) -> None:
         self._text += text
+        self._status = ""
+
+    def restart(self, status: str) -> None:
+        """The call starts again: drop the text so far and show why."""
+        self._text = ""
+        self._status = status
 
     def __enter__(self) -> _LiveStreamView:
+        self.active = True
         self._live.start()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+        self.active = False
         self._live.stop()
 
 
@@ -114,6 +129,7 @@ class _PlainStreamView:
         self._header = f"{role} {activity}..."
         self._stream_text = stream_text
         self._wrote = False
+        self.active = False
 
     def chunk(self, text: str) -> None:
         if self._stream_text and text:
@@ -121,11 +137,20 @@ class _PlainStreamView:
             self._console.file.flush()
             self._wrote = True
 
+    def restart(self, status: str) -> None:
+        """The call starts again: say why, on a line of its own."""
+        if self._wrote:
+            self._console.file.write("\n")
+            self._wrote = False
+        self._console.print(Text(status))
+
     def __enter__(self) -> _PlainStreamView:
+        self.active = True
         self._console.print(self._header)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+        self.active = False
         if self._wrote:
             self._console.file.write("\n")
             self._console.file.flush()
@@ -144,6 +169,7 @@ class TerminalUI:
             soft_wrap=self.plain,
         )
         self.stream_text = stream_text
+        self._view: _LiveStreamView | _PlainStreamView | None = None
         if sys.stdin.isatty():
             with contextlib.suppress(ImportError):
                 import readline  # noqa: F401  (gives input() line editing and history)
@@ -196,9 +222,19 @@ class TerminalUI:
             )
 
     def working(self, role: str, activity: str) -> StreamView:
+        view: _LiveStreamView | _PlainStreamView
         if self.plain:
-            return _PlainStreamView(self.console, role, activity, self.stream_text)
-        return _LiveStreamView(self.console, role, activity)
+            view = _PlainStreamView(self.console, role, activity, self.stream_text)
+        else:
+            view = _LiveStreamView(self.console, role, activity)
+        self._view = view
+        return view
+
+    def status(self, text: str) -> None:
+        if self._view is not None and self._view.active:
+            self._view.restart(text)
+        else:
+            self.warn(text)
 
     def ask(self, prompt: str) -> str | None:
         self.console.print(Text(prompt, style="bold"))

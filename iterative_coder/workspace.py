@@ -7,6 +7,7 @@ through :class:`Workspace`; no name ever comes from a model.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -21,6 +22,7 @@ PLAN = "plan.md"
 ACCEPTANCE = "acceptance_test.py"
 SESSION = "session.json"
 LOG = "log.jsonl"
+LOCK = ".lock"
 SESSION_FORMAT = 1
 
 _VERSIONED = re.compile(r"^(script|review|feedback|run)_v([1-9][0-9]*)\.(py|md)$")
@@ -197,6 +199,19 @@ class Workspace:
         """Whether a session was started here."""
         return bool(self.names() & {TASK, PLAN, SESSION})
 
+    def check_versions(self) -> None:
+        """Refuse a gap in the scripts (v1, v2, v4): say which is missing and what to do."""
+        versions = _versions(self.names(), "script")
+        expected = set(range(1, max(versions, default=0) + 1))
+        missing = sorted(expected - set(versions))
+        if missing:
+            gap = ", ".join(script_name(v) for v in missing)
+            latest = script_name(max(versions))
+            raise WorkspaceError(
+                f"{self.root}: {gap} is missing, so the versions have a gap. Put it back, or move the "
+                f"versions after it (up to {latest}, with their reviews) out of the folder, then resume."
+            )
+
     def latest_script_version(self) -> int:
         """The highest N with a ``script_vN.py``, or 0."""
         return max(_versions(self.names(), "script"), default=0)
@@ -205,6 +220,39 @@ class Workspace:
         """Where a session in this folder continues."""
         finished = session.data.get("finished") or {}
         return infer_resume_point(self.names(), finished.get("version"))
+
+
+class WorkspaceLock:
+    """One process per workspace: an exclusive ``flock`` on ``DIR/.lock`` that holds our PID.
+
+    The kernel drops the lock when the process dies, so a lock file left by a crash never blocks.
+    """
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.path = workspace.root / LOCK
+        self._fd: int | None = None
+
+    def __enter__(self) -> WorkspaceLock:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise WorkspaceError(
+                f"Another iterative_coder (PID {holder}) is working in {self.path.parent}; "
+                "let it finish or stop it, then try again."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
 
 
 class SessionLog:
@@ -225,18 +273,29 @@ class SessionLog:
         }
         self.data.setdefault("calls", [])
         self.data.setdefault("settings", {})
+        self.rebuilt: str | None = None  # why session.json had to be started afresh, if it had
 
     @classmethod
     def load(cls, workspace: Workspace) -> SessionLog:
         """Read session.json; a missing or unreadable one starts afresh (the files decide anyway)."""
-        text = workspace.read(SESSION)
+        try:
+            text = workspace.read(SESSION)
+        except WorkspaceError:
+            text = "not UTF-8"
         if text is None:
-            return cls(workspace)
+            session = cls(workspace)
+            if workspace.has_session():
+                session.rebuilt = "session.json was missing"
+            return session
         try:
             data = json.loads(text)
         except json.JSONDecodeError:
-            return cls(workspace)
-        return cls(workspace, data if isinstance(data, dict) else None)
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("calls", []), list):
+            session = cls(workspace)
+            session.rebuilt = "session.json was unreadable"
+            return session
+        return cls(workspace, data)
 
     @property
     def settings(self) -> dict[str, Any]:

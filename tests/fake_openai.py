@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 import uuid
@@ -23,6 +24,7 @@ Reply = str | Callable[["RecordedRequest"], str]
 
 _ROLE_RE = re.compile(r"You are the (\w+)", re.IGNORECASE)
 _CHUNK_CHARS = 16
+_HOLD_LIMIT = 60  # seconds a paused reply waits at most for the test to release it
 
 
 def _content_text(content: Any) -> str:
@@ -70,12 +72,34 @@ class _NoReply(Exception):
     """No scripted reply is left for a role."""
 
 
+@dataclass
+class Fault:
+    """A scripted misbehaviour served instead of (or around) a reply, for fault-injection tests.
+
+    kinds: ``status`` (an HTTP error, with ``Retry-After`` when ``retry_after`` is set), ``reset``
+    (the connection closes with no answer), ``drop`` (a stream, or a body, stops half-way),
+    ``bad_json`` (200 with a body that is not JSON), ``slow`` (the reply comes after ``delay``
+    seconds), ``length`` (``text`` is served with finish_reason "length"), ``pause`` (half the
+    stream, then a wait until ``release`` is set, then the rest; ``arrived`` is set on the way).
+    """
+
+    kind: str
+    status: int = 500
+    retry_after: float | None = None
+    message: str = "fake server: injected fault"
+    text: str = ""
+    delay: float = 0.0
+    arrived: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+
 class FakeOpenAIServer:
     """Scripted OpenAI-compatible server on 127.0.0.1 with a random port, served in a daemon thread."""
 
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
         self._queues: dict[str, deque[Reply]] = {}
+        self._faults: list[tuple[str, Fault]] = []  # (model or "*", fault), served first, in order
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -83,7 +107,7 @@ class FakeOpenAIServer:
     def start(self) -> FakeOpenAIServer:
         """Bind 127.0.0.1:0 and serve in a daemon thread. Returns self."""
         handler = type("_BoundHandler", (_Handler,), {"fake": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-openai", daemon=True
@@ -119,6 +143,20 @@ class FakeOpenAIServer:
         with self._lock:
             self._queues.setdefault(role.lower(), deque()).extend(replies)
 
+    def inject(self, *faults: Fault, model: str = "*") -> None:
+        """Serve these faults, in order, to the next requests for ``model`` (any model: "*")."""
+        with self._lock:
+            self._faults.extend((model, fault) for fault in faults)
+
+    def next_fault(self, req: RecordedRequest) -> Fault | None:
+        """The first injected fault that applies to ``req`` (and forget it)."""
+        with self._lock:
+            for index, (model, fault) in enumerate(self._faults):
+                if model in ("*", req.body.get("model")):
+                    del self._faults[index]
+                    return fault
+        return None
+
     def requests_for(self, role: str) -> list[RecordedRequest]:
         """Recorded requests whose detected role is `role`."""
         with self._lock:
@@ -143,6 +181,16 @@ class FakeOpenAIServer:
             self.requests.append(req)
         return req
 
+    def peek_text(self, req: RecordedRequest) -> str:
+        """The text the next reply for ``req`` would have (for a stream that drops half-way)."""
+        with self._lock:
+            for role in (req.role, "default"):
+                queue = self._queues.get(role)
+                if queue:
+                    reply = queue[0]
+                    return reply(req) if callable(reply) else reply
+        return "a reply that never arrives in full " * 4
+
     def next_reply(self, req: RecordedRequest) -> str:
         """Reply text for `req`: its role's queue, then "default". Raises _NoReply if both are empty.
 
@@ -157,6 +205,13 @@ class FakeOpenAIServer:
             else:
                 raise _NoReply(f"fake server: no scripted reply left for role {req.role}")
         return reply(req) if callable(reply) else reply
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up (a timeout, a cancelled call) is part of the tests, not an error."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -199,21 +254,75 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(400, f"fake server: bad JSON body: {exc}", "invalid_request_error")
             return
         req = self.fake.record(body)
+        fault = self.fake.next_fault(req)
+        if fault is not None and self._serve_fault(req, fault):
+            return
         try:
-            text = self.fake.next_reply(req)
+            text = fault.text if fault is not None and fault.kind == "length" else self.fake.next_reply(req)
         except _NoReply as exc:
             self._error(500, str(exc), "server_error")
             return
+        finish = "length" if fault is not None and fault.kind == "length" else "stop"
+        self._reply(req, text, finish, fault if fault is not None and fault.kind == "pause" else None)
+
+    def _reply(self, req: RecordedRequest, text: str, finish: str, pause: Fault | None = None) -> None:
         usage = _usage(req, text)
         if req.stream:
-            self._stream(req, text, usage)
+            self._stream(req, text, usage, finish, pause)
         else:
             message = {"role": "assistant", "content": text}
-            choice = {"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}
+            choice = {"index": 0, "message": message, "finish_reason": finish, "logprobs": None}
             envelope = _envelope("chat.completion", req)
             self._send_json(200, {**envelope, "choices": [choice], "usage": usage})
 
-    def _stream(self, req: RecordedRequest, text: str, usage: dict[str, int]) -> None:
+    def _serve_fault(self, req: RecordedRequest, fault: Fault) -> bool:
+        """Serve a fault; False when the request goes on to a normal (or cut-off, paused) reply."""
+        if fault.kind == "status":
+            payload = json.dumps({"error": {"message": fault.message, "type": "fault", "code": fault.status}})
+            self.send_response(fault.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            if fault.retry_after is not None:
+                self.send_header("Retry-After", f"{fault.retry_after:g}")
+            self.end_headers()
+            self.wfile.write(payload.encode())
+        elif fault.kind == "reset":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+        elif fault.kind == "bad_json":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "22")
+            self.end_headers()
+            self.wfile.write(b"this is { not JSON ...")
+        elif fault.kind == "drop":
+            self.close_connection = True
+            if req.stream:
+                self._stream(req, self.fake.peek_text(req), {}, "stop", None, drop=True)
+            else:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "5000")
+                self.end_headers()
+                self.wfile.write(b'{"id": "chatcmpl-dropped", "choices": [')
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+        elif fault.kind == "slow":
+            fault.release.wait(fault.delay)
+            return False
+        else:
+            return False
+        return True
+
+    def _stream(
+        self,
+        req: RecordedRequest,
+        text: str,
+        usage: dict[str, int],
+        finish: str = "stop",
+        pause: Fault | None = None,
+        drop: bool = False,
+    ) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -230,9 +339,17 @@ class _Handler(BaseHTTPRequestHandler):
             return [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]
 
         event(choice({"role": "assistant", "content": ""}))
+        half = len(text) // 2
         for i in range(0, len(text), _CHUNK_CHARS):
+            if (drop or pause is not None) and i >= half:
+                if drop:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                pause.arrived.set()  # type: ignore[union-attr]
+                pause.release.wait(_HOLD_LIMIT)  # type: ignore[union-attr]
+                pause = None
             event(choice({"content": text[i : i + _CHUNK_CHARS]}))
-        event(choice({}, "stop"))
+        event(choice({}, finish))
         if (req.body.get("stream_options") or {}).get("include_usage"):
             event([], usage=usage)
         self.wfile.write(b"data: [DONE]\n\n")

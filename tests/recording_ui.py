@@ -46,6 +46,9 @@ class RecordingUI:
     def show_result(self, title: str, text: str, ok: bool) -> None:
         self.events.append(("result", f"{title}: {text}"))
 
+    def status(self, text: str) -> None:
+        self.events.append(("status", text))
+
     def working(self, role: str, activity: str) -> _View:
         return _View(self, role, activity)
 

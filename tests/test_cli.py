@@ -129,9 +129,13 @@ def test_end_of_input_stops_resumably(fake_server: FakeOpenAIServer, tmp_path: P
 
 def test_unreachable_server_is_explained_and_resumable(tmp_path: Path, clean_env: dict[str, str]) -> None:
     env = {**clean_env, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": FAKE_KEY}
-    result = run(["--task", "count words"], tmp_path, env)
+    result = run(["--task", "count words", "--retries", "1"], tmp_path, env)
     assert result.returncode == 75, result.stdout + result.stderr
-    assert "Cannot reach the model server for gpt-4o-mini at http://127.0.0.1:9/v1" in result.stderr
+    assert result.stderr.strip() == (
+        "Every configured model failed. The last, gpt-4o-mini at http://127.0.0.1:9/v1, after 1 tries: "
+        "the connection failed (Connection error.). Is the model server running, and is its URL right? "
+        "(--request-timeout gives slow servers longer.)"
+    )
     assert "Resume with: python -m iterative_coder --resume workspace" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr and FAKE_KEY not in result.stdout + result.stderr
 
@@ -186,6 +190,7 @@ def test_ctrl_c_while_the_coder_works_then_resume(
         release.set()
     ws = tmp_path / "workspace"
     assert sorted(p.name for p in ws.iterdir()) == [
+        ".lock",
         "acceptance_test.py",
         "log.jsonl",
         "plan.md",

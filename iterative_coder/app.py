@@ -83,7 +83,7 @@ async def run_session(
     if outcome == "ended":
         return _stopped(ui, workspace, "Input ended.", EXIT_UNFINISHED)
     if outcome == "no_code":
-        return _stopped(ui, workspace, "The Coder gave no code.", EXIT_UNFINISHED)
+        return _stopped(ui, workspace, "No script was written.", EXIT_UNFINISHED)
     if outcome == "stalled":
         return _stopped(ui, workspace, "Stopped: no progress.", EXIT_UNFINISHED)
     show_summary(workspace, session, ui)

@@ -98,17 +98,21 @@ class IterationLoop:
         for attempt in range(1, CODER_TRIES + 1):
             reply = await self._call("coder", message, version, f"is writing {script_name(version)}")
             extracted = extract_code(reply.text)
-            if extracted.code is not None:
+            if reply.cut_off:
+                problem, retry_prompt = "cut off at the model's token limit", "coder_shorter"
+            elif extracted.code is None:
+                problem, retry_prompt = "without Python code", "coder_retry"
+            else:
                 break
             if attempt < CODER_TRIES:
-                self.ui.warn(
-                    f"The Coder's reply held no Python code; asking again ({attempt + 1}/{CODER_TRIES})."
-                )
-            message = task + "\n\n" + render_prompt("coder_retry")
+                self.ui.warn(f"The Coder's reply came {problem}; asking again ({attempt + 1}/{CODER_TRIES}).")
+            message = task + "\n\n" + render_prompt(retry_prompt)
         else:
+            # A cut-off script is never written: it would look finished and is not.
+            advice = " Give the model a larger output limit, or simplify the plan." if reply.cut_off else ""
             self.ui.warn(
-                f"The Coder gave no Python code in {CODER_TRIES} replies; "
-                f"{script_name(version)} was not written."
+                f"The Coder's replies came {problem} {CODER_TRIES} times; {script_name(version)} was not "
+                f"written.{advice}"
             )
             return False
         path = self.workspace.write(script_name(version), extracted.code)
@@ -158,6 +162,8 @@ class IterationLoop:
         )
         reply = await self._call("reviewer", task, version, f"is reviewing {name}")
         review = parse_review(reply.text, requirement_numbers(self.workspace.read(PLAN) or ""))
+        if reply.cut_off and review.parsed_from != "partial json":
+            review.notes.append("The Reviewer's reply was cut off at the model's token limit.")
         problems = run_problems(run_summary(run_text))
         if error:
             problems.append(f"the script does not parse ({error})")

@@ -89,6 +89,11 @@ class Agreement:
                 version=0,
                 activity=self.activity,
             )
+            if reply.cut_off:
+                self.ui.warn(
+                    f"The {self.agent.name.capitalize()}'s reply was cut off at the model's token limit; "
+                    "ask for a shorter version if it is incomplete."
+                )
             draft = draft_of(reply.text)
             while True:
                 answer = await self.manager.ask(question)

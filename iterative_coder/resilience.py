@@ -93,7 +93,7 @@ def access_problem(exc: BaseException, entry: ModelEntry) -> str | None:
         )
     if isinstance(exc, openai.NotFoundError):
         return (
-            f"The model server does not know model {entry.model} at {where} (404). "
+            f"The model server does not know the model of {where} (404). "
             "Check the model name (--model) and the base_url."
         )
     return None

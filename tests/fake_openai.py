@@ -99,7 +99,7 @@ class FakeOpenAIServer:
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
         self._queues: dict[str, deque[Reply]] = {}
-        self._faults: list[tuple[str, Fault]] = []  # (model or "*", fault), served first, in order
+        self._faults: list[tuple[str, str, Fault]] = []  # (model, role; "*" for any), served first
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -143,16 +143,16 @@ class FakeOpenAIServer:
         with self._lock:
             self._queues.setdefault(role.lower(), deque()).extend(replies)
 
-    def inject(self, *faults: Fault, model: str = "*") -> None:
-        """Serve these faults, in order, to the next requests for ``model`` (any model: "*")."""
+    def inject(self, *faults: Fault, model: str = "*", role: str = "*") -> None:
+        """Serve these faults, in order, to the next requests for ``model`` and ``role`` ("*": any)."""
         with self._lock:
-            self._faults.extend((model, fault) for fault in faults)
+            self._faults.extend((model, role, fault) for fault in faults)
 
     def next_fault(self, req: RecordedRequest) -> Fault | None:
         """The first injected fault that applies to ``req`` (and forget it)."""
         with self._lock:
-            for index, (model, fault) in enumerate(self._faults):
-                if model in ("*", req.body.get("model")):
+            for index, (model, role, fault) in enumerate(self._faults):
+                if model in ("*", req.body.get("model")) and role in ("*", req.role):
                     del self._faults[index]
                     return fault
         return None

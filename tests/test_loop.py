@@ -76,7 +76,11 @@ def test_no_code_asks_again_twice_then_stops_without_writing(fake_server, tmp_pa
     requests = fake_server.requests_for("coder")
     assert len(requests) == 3
     assert "held no Python code" not in requests[0].text and "held no Python code" in requests[1].text
-    assert ui.texts("warn")[-1] == "The Coder gave no Python code in 3 replies; script_v1.py was not written."
+    assert "The Coder's reply came without Python code; asking again (2/3)." in ui.texts("warn")
+    assert (
+        ui.texts("warn")[-1]
+        == "The Coder's replies came without Python code 3 times; script_v1.py was not written."
+    )
 
 
 def test_a_script_that_does_not_parse_is_kept_and_the_reviewer_is_told(fake_server, tmp_path: Path) -> None:

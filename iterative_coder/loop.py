@@ -283,7 +283,9 @@ class IterationLoop:
         script = self.workspace.read(script_name(version)) or ""
         with self.ui.working("Runner", f"is running {script_name(version)}"):
             result = run_with_arguments(self.workspace.root, version, script, args, self.settings.run_timeout)
-        output = result.stdout.text() + (f"\n[stderr]\n{result.stderr.text()}" if result.stderr.total else "")
+        output = result.text("stdout") + (
+            f"\n[stderr]\n{result.text('stderr')}" if result.stderr.total else ""
+        )
         title = " ".join(["python", script_name(version), *map(shlex.quote, args)])
         self.ui.show_result(
             title, f"{result.describe(self.settings.run_timeout)}\n{output.rstrip()}", result.exit_code == 0

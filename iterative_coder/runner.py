@@ -27,9 +27,17 @@ _POLL_SECONDS = 0.02
 _PROCESS_CHECK_SECONDS = 0.1
 
 # Sets the limits in the child, then becomes the program (exec), so no Python of ours runs in a
-# forked copy of this multi-threaded process.
+# forked copy of this multi-threaded process. The program is also killed if the tool dies
+# (PR_SET_PDEATHSIG), so a tool killed with SIGKILL leaves no generated program running.
 _LAUNCHER = """
-import os, resource, sys
+import ctypes, os, resource, signal, sys
+parent = int(sys.argv[7])
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+except (OSError, AttributeError):
+    pass
+if os.getppid() != parent:
+    sys.exit(137)
 address_space, cpu, file_size, open_files, processes = (int(v) for v in sys.argv[1:6])
 for which, soft, hard in (
     (resource.RLIMIT_AS, address_space, address_space),
@@ -43,7 +51,7 @@ for which, soft, hard in (
         resource.setrlimit(which, (soft, hard))
     except (ValueError, OSError):
         pass
-os.execv(sys.argv[6], sys.argv[6:])
+os.execv(sys.argv[6], sys.argv[6:7] + sys.argv[8:])
 """
 
 
@@ -91,6 +99,12 @@ class ProcessResult:
     stderr: CappedOutput
     too_many_processes: bool = False
     leftover_processes: int = 0
+    cwd: Path | None = None
+
+    def text(self, stream: str) -> str:
+        """The kept ``stdout`` or ``stderr``, with the run folder's path shortened to nothing."""
+        text = (self.stdout if stream == "stdout" else self.stderr).text()
+        return text.replace(f"{self.cwd}/", "") if self.cwd else text
 
     def describe(self, timeout: float) -> str:
         """``exit 0``, ``still running after 30 s, stopped``, ``killed by signal 9``..."""
@@ -141,7 +155,7 @@ def run_limited(command: list[str], cwd: Path, timeout: float) -> ProcessResult:
     limits = [ADDRESS_SPACE, int(timeout + 0.999) + 1, FILE_SIZE, OPEN_FILES, MAX_PROCESSES]
     started = time.monotonic()
     process = subprocess.Popen(
-        [*launcher, *map(str, limits), *command],
+        [*launcher, *map(str, limits), command[0], str(os.getpid()), *command[1:]],
         cwd=cwd,
         env=sandbox_environment(cwd),
         stdin=subprocess.DEVNULL,
@@ -183,6 +197,7 @@ def run_limited(command: list[str], cwd: Path, timeout: float) -> ProcessResult:
         stderr=stderr,
         too_many_processes=too_many,
         leftover_processes=leftover,
+        cwd=cwd,
     )
 
 

@@ -56,7 +56,7 @@ class RunReport:
     def crash(self) -> str | None:
         """The exception that ended the script, e.g. ``IndexError``, when it crashed."""
         result = self.script
-        stderr = result.stderr.text()
+        stderr = result.text("stderr")
         if not result.exit_code or result.exit_code < 0 or "Traceback (most recent call last)" not in stderr:
             return None
         last = [line for line in stderr.splitlines() if line.strip()][-1]
@@ -189,7 +189,7 @@ def render_run(report: RunReport, script_name: str) -> str:
     lines += _process_section(
         f"The script: `python {SCRIPT_FILE}` (stdin empty)", report.script, report.timeout
     )
-    if report.script.stderr.total and "EOFError" in report.script.stderr.text():
+    if "EOFError" in report.script.text("stderr"):
         lines += ["Note: the program asked for input, but a run has no input (stdin is empty).", ""]
     if report.tests is not None:
         lines += _process_section(
@@ -228,6 +228,7 @@ def _process_section(title: str, result: ProcessResult, timeout: float) -> list[
             lines += [f"{name}: (empty)", ""]
             continue
         kept = "" if output.total <= 2 * OUTPUT_KEEP else f", first and last 4 KB of {output.total:,} bytes"
-        fence = "````" if "```" in output.text() else "```"
-        lines += [f"{name}{kept}:", "", f"{fence}text", output.text().rstrip("\n"), fence, ""]
+        text = result.text(name)
+        fence = "````" if "```" in text else "```"
+        lines += [f"{name}{kept}:", "", f"{fence}text", text.rstrip("\n"), fence, ""]
     return lines

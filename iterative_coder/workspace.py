@@ -169,7 +169,7 @@ class Workspace:
             return None
         except UnicodeDecodeError as exc:
             raise WorkspaceError(
-                f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 and resume."
+                f"{self.root / name} is not UTF-8 text (byte {exc.start}); save it as UTF-8 and resume."
             ) from None
 
     def write(self, name: str, text: str) -> Path:

@@ -1,0 +1,277 @@
+"""Never lose work: the tool killed with SIGKILL at any moment leaves a workspace that --resume
+finishes, ending exactly as an uninterrupted session ends. Plus one process per workspace, a corrupt
+or missing session.json, and a gap in the versions."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pexpect
+import pytest
+from conftest import FAKE_KEY, WAIT, Cli
+from fake_openai import FakeOpenAIServer, Fault, RecordedRequest
+from test_cli import run
+from test_e2e import PLAN_1, TESTS, good_script, review
+
+SLOW_CRASHING_SCRIPT = (
+    "```python\n# marker-script-v1\nimport sys\nimport time\n\n\n"
+    "def count_words(text):\n    return len(text.split())\n\n\n"
+    "def main():\n    time.sleep(2)\n    print(count_words(open(sys.argv[1]).read()))\n\n\n"
+    'if __name__ == "__main__":\n    main()\n```'
+)
+PROMPTS = {
+    'Reply "approve" to accept this plan': "approve",
+    'Reply "approve" to accept these acceptance tests': "approve",
+    "Your turn on version": "",
+    "The Reviewer approves": "",
+}
+
+
+def deterministic(server: FakeOpenAIServer) -> None:
+    """Replies that depend only on the request, so a call made again gets the same answer."""
+
+    def version_of(request: RecordedRequest) -> int:
+        return int(re.search(r"(?:Write|Review) version (\d+)", request.text).group(1))
+
+    def coder(request: RecordedRequest) -> str:
+        return SLOW_CRASHING_SCRIPT if version_of(request) == 1 else good_script(version_of(request))
+
+    def reviewer(request: RecordedRequest) -> str:
+        return review(1, "REVISE") if version_of(request) == 1 else review(version_of(request), "APPROVE")
+
+    server.enqueue("planner", *[PLAN_1] * 5)
+    server.enqueue("tester", *[TESTS] * 5)
+    server.enqueue("coder", *[coder] * 8)
+    server.enqueue("reviewer", *[reviewer] * 8)
+
+
+def drive(cli: Cli) -> int:
+    """Answer every prompt as a person agreeing to everything would, until the program ends."""
+    while True:
+        index = cli.child.expect_exact([*PROMPTS, pexpect.EOF])
+        if index == len(PROMPTS):
+            return cli.wait_exit()
+        cli.child.expect_exact("> ")
+        cli.child.sendline(PROMPTS[list(PROMPTS)[index]])
+
+
+def drain(cli: Cli) -> None:
+    """Read what the program printed so far, so it never blocks on a full terminal."""
+    cli.child.expect([pexpect.TIMEOUT, pexpect.EOF], timeout=0.05)
+
+
+def final_state(ws: Path) -> dict[str, object]:
+    """What must match an uninterrupted session: every file (run times masked), the calls, the end."""
+    files = {}
+    for path in sorted(ws.iterdir()):
+        if path.is_file() and path.name not in {"session.json", "log.jsonl", ".lock"}:
+            text = path.read_text()
+            files[path.name] = re.sub(r"\d+\.\d+ ?s\b", "T s", text) if path.name.startswith("run_") else text
+    session = json.loads((ws / "session.json").read_text())
+    log = [json.loads(line) for line in (ws / "log.jsonl").read_text().splitlines() if line.strip()]
+    return {
+        "files": files,
+        "calls": [(c["role"], c["version"]) for c in session["calls"]],
+        "log": [(entry["role"], entry["version"]) for entry in log],
+        "finished": session["finished"],
+        "runs": sorted(p.name for p in (ws / "runs").iterdir()),
+    }
+
+
+@pytest.fixture(scope="module")
+def crash_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A clean environment; plain output keeps what the terminal must carry small."""
+    drop = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OAI_CONFIG_LIST", "ITERATIVE_CODER_MODEL")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    return {**env, "HOME": str(tmp_path_factory.mktemp("home")), "TERM": "xterm", "NO_COLOR": "1"}
+
+
+def env_for(env: dict[str, str], server: FakeOpenAIServer) -> dict[str, str]:
+    return {**env, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": FAKE_KEY}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory, crash_env: dict[str, str]) -> dict[str, object]:
+    """The workspace an uninterrupted session produces."""
+    root = tmp_path_factory.mktemp("reference")
+    with FakeOpenAIServer() as server:
+        deterministic(server)
+        assert drive(Cli(ARGS, root, env_for(crash_env, server))) == 0
+    state = final_state(root / "workspace")
+    assert state["finished"] == {"version": 2, "reason": "accepted"}
+    assert state["runs"] == ["v1", "v2"]
+    return state
+
+
+Waiter = Callable[[Cli], None]
+
+
+def pause(role: str) -> Callable[[FakeOpenAIServer, Path], tuple[Waiter, threading.Event | None]]:
+    """Kill point: the role's reply has streamed half-way and is held there."""
+
+    def arm(server: FakeOpenAIServer, ws: Path) -> tuple[Waiter, threading.Event | None]:
+        fault = Fault("pause")
+        server.inject(fault, role=role)
+
+        def wait(cli: Cli) -> None:
+            bounded(cli, fault.arrived.is_set, f"the {role}'s reply to start")
+
+        return wait, fault.release
+
+    return arm
+
+
+def screen(text: str) -> Callable[[FakeOpenAIServer, Path], tuple[Waiter, threading.Event | None]]:
+    """Kill point: right after ``text`` appears on the screen."""
+    return lambda server, ws: (lambda cli: cli.expect(text), None)
+
+
+def file_appears(name: str) -> Callable[[FakeOpenAIServer, Path], tuple[Waiter, threading.Event | None]]:
+    """Kill point: as soon as the file exists (a run under way)."""
+    return lambda server, ws: (lambda cli: bounded(cli, (ws / name).exists, name), None)
+
+
+def bounded(cli: Cli, condition: Callable[[], bool], what: str) -> None:
+    """Wait, at most WAIT seconds, for something the test can observe, reading the screen meanwhile."""
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        drain(cli)
+
+
+ARGS = ["--task", "count words", "--execute", "always"]
+# For each kill point: how many prompts (plan, tests) are answered before it, and how to reach it.
+KILL_POINTS = {
+    "during planning": (0, pause("planner")),
+    "after the plan is saved": (1, pause("tester")),
+    "while the Coder streams": (2, pause("coder")),
+    "after a script is written": (2, screen("Saved ")),
+    "during a run": (2, file_appears("runs/v1/script.py")),
+    "while the Reviewer streams": (2, pause("reviewer")),
+    "after a review": (2, screen("Your turn on version 1")),
+}
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_sigkill_at_any_moment_then_resume_ends_as_if_nothing_happened(
+    point: str, reference: dict[str, object], crash_env: dict[str, str], tmp_path: Path
+) -> None:
+    answered, arm = KILL_POINTS[point]
+    ws = tmp_path / "workspace"
+    with FakeOpenAIServer() as server:
+        deterministic(server)
+        env = env_for(crash_env, server)
+        wait, release = arm(server, ws)
+        cli = Cli(ARGS, tmp_path, env)
+        try:
+            for prompt, answer in list(PROMPTS.items())[:answered]:
+                cli.expect(prompt)
+                cli.answer(answer)
+            wait(cli)
+            cli.child.kill(signal.SIGKILL)
+            assert cli.wait_exit() == 128 + signal.SIGKILL
+        finally:
+            if release is not None:
+                release.set()
+        assert not [p.name for p in ws.iterdir() if p.name.endswith(".tmp")], "a half-written file was left"
+        assert drive(Cli(["--resume", "workspace", "--execute", "always"], tmp_path, env)) == 0
+    state = final_state(ws)
+    assert sorted(state["files"]) == sorted(reference["files"])  # type: ignore[arg-type]
+    for name, text in reference["files"].items():  # type: ignore[union-attr]
+        assert state["files"][name] == text, name  # type: ignore[index]
+    assert state == reference
+    if point == "during a run":
+        assert not [pid for pid in _processes_in(ws)], "the killed tool's program is still running"
+
+
+def _processes_in(ws: Path) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.readlink(f"/proc/{entry}/cwd").startswith(str(ws.resolve())):
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def test_a_second_process_on_the_same_workspace_is_refused(fake_server, tmp_path: Path, model_env) -> None:
+    fake_server.enqueue("planner", PLAN_1)
+    first = Cli(["--task", "count words"], tmp_path, model_env)
+    first.expect('Reply "approve" to accept this plan')
+    result = run(["--resume", "workspace"], tmp_path, model_env)
+    assert result.returncode == 2
+    assert f"Another iterative_coder (PID {first.child.pid}) is working in workspace" in result.stderr
+    first.answer("/stop")
+    assert first.wait_exit() == 0
+    # A lock file left by a process that died does not block.
+    fake_server.enqueue("planner", PLAN_1)
+    stale = Cli(["--resume", "workspace"], tmp_path, model_env)
+    stale.expect('Reply "approve" to accept this plan')
+    stale.child.kill(signal.SIGKILL)
+    stale.wait_exit()
+    assert (tmp_path / "workspace" / ".lock").exists()
+    fake_server.enqueue("planner", PLAN_1)
+    again = Cli(["--resume", "workspace"], tmp_path, model_env)
+    again.expect('Reply "approve" to accept this plan')
+    again.answer("/stop")
+    assert again.wait_exit() == 0
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt"])
+def test_a_lost_session_json_is_rebuilt_from_the_files(
+    damage: str, fake_server, tmp_path: Path, model_env
+) -> None:
+    ws = tmp_path / "workspace"
+    ws.mkdir()
+    (ws / "task.md").write_text("count words\n")
+    (ws / "plan.md").write_text("# Counter\n\n## Requirements\n1. Count words.\n")
+    (ws / "acceptance_test.py").write_text("# none\n")
+    (ws / "script_v1.py").write_text("print(1)\n")
+    if damage == "corrupt":
+        (ws / "session.json").write_text('{"calls": [{"role": "coder"')
+    fake_server.enqueue("reviewer", review(1, "REVISE"))
+    result = run(["--resume", "workspace"], tmp_path, model_env, stdin="/stop\n")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        f"session.json was {'missing' if damage == 'missing' else 'unreadable'}; rebuilt it from the files"
+        in (result.stdout)
+    )
+    assert "Resuming at version 1: reviewing script_v1.py" in result.stdout
+    session = json.loads((ws / "session.json").read_text())
+    assert [(c["role"], c["version"]) for c in session["calls"]] == [("reviewer", 1)]
+
+
+def test_a_gap_in_the_versions_is_reported(tmp_path: Path, model_env) -> None:
+    ws = tmp_path / "workspace"
+    ws.mkdir()
+    for name in ("task.md", "plan.md", "script_v1.py", "script_v2.py", "script_v4.py"):
+        (ws / name).write_text("x = 1\n")
+    result = run(["--resume", "workspace"], tmp_path, model_env)
+    assert result.returncode == 2
+    assert "script_v3.py is missing, so the versions have a gap" in result.stderr
+    assert "up to script_v4.py" in result.stderr
+
+
+def test_a_script_that_is_not_utf8_is_a_clear_error(tmp_path: Path, model_env) -> None:
+    ws = tmp_path / "workspace"
+    ws.mkdir()
+    (ws / "task.md").write_text("count words\n")
+    (ws / "plan.md").write_text("# Counter\n")
+    (ws / "acceptance_test.py").write_text("# none\n")
+    (ws / "script_v1.py").write_bytes(b"print('caf\xe9')\n")
+    result = run(["--resume", "workspace"], tmp_path, model_env)
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == "workspace/script_v1.py is not UTF-8 text (byte 10); save it as UTF-8 and resume."
+    )
+    assert "Traceback" not in result.stderr

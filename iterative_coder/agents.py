@@ -14,9 +14,15 @@ from autogen_agentchat.base import TaskResult
 from autogen_agentchat.messages import ModelClientStreamingChunkEvent, TextMessage
 from autogen_core import CancellationToken
 
+from .accounting import Budget, cost_of, price_of
+from .resilience import ResilientClient
+
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from autogen_core.models import ChatCompletionClient
 
+    from .models import RoleClient
     from .ui import UI, StreamView
     from .workspace import SessionLog
 
@@ -46,29 +52,42 @@ class AgentReply:
 
 
 class AgentFactory:
-    """Builds the agents over one model client."""
+    """Builds the agents: each role over its own model client (or one client for all)."""
 
     def __init__(
         self,
-        client: ChatCompletionClient,
+        client: ChatCompletionClient | None = None,
         *,
-        model_name: str,
         stream: bool,
-        role_clients: dict[str, ChatCompletionClient] | None = None,
+        model_name: str = "",
+        role_clients: Mapping[str, RoleClient] | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self.client = client
         self.model_name = model_name
         self.stream = stream
-        self.role_clients = role_clients or {}
+        self.role_clients = dict(role_clients or {})
+        self.budget = budget or Budget()
         self.cancellation = CancellationToken()  # cancelled on Ctrl-C: stops the call under way
 
     def client_for(self, role: str) -> ChatCompletionClient:
-        """The model client that serves ``role``."""
-        return self.role_clients.get(role, self.client)
+        """The model client an agent of ``role`` talks to."""
+        if role in self.role_clients:
+            return self.role_clients[role].client
+        if self.client is None:
+            raise ValueError(f"no model client for {role}")
+        return self.client
+
+    def resilient_for(self, role: str) -> ResilientClient | None:
+        """The resilient client behind ``role``, which knows the model that answers now."""
+        if role in self.role_clients:
+            return self.role_clients[role].resilient
+        return self.client if isinstance(self.client, ResilientClient) else None
 
     def model_for(self, role: str) -> str:
         """The model that answers for ``role`` now (after a failover, the next entry's)."""
-        return str(getattr(self.client_for(role), "model", self.model_name))
+        resilient = self.resilient_for(role)
+        return resilient.model if resilient is not None else self.model_name
 
     def create(self, role: str) -> AssistantAgent:
         """A fresh agent for ``role`` with an empty context and its system prompt."""
@@ -118,22 +137,41 @@ async def call_and_record(
     version: int,
     activity: str,
 ) -> AgentReply:
-    """Run ``agent`` on ``message`` with a working view on screen, and record the call's usage."""
-    client = agents.client_for(agent.name)
-    if hasattr(client, "last_finish_reason"):
-        client.last_finish_reason = None
-    with ui.working(agent.name.capitalize(), activity) as view:
+    """Run ``agent`` on ``message`` with a working view on screen, and record the call's usage.
+
+    The budget is checked first: :class:`BudgetReached` is raised instead of a call that would
+    exceed it.
+    """
+    role = agent.name
+    resilient = agents.resilient_for(role)
+    entry_price = resilient.entry.price if resilient is not None else None
+    agents.budget.check(
+        session.calls,
+        role=role,
+        prompt_chars=len(message) + len(load_prompt(role)),
+        price=price_of(agents.model_for(role), entry_price),
+    )
+    calls_before = resilient.calls if resilient is not None else 0
+    if resilient is not None:
+        resilient.last_finish_reason = None
+    with ui.working(role.capitalize(), activity) as view:
         reply = await run_agent(agent, message, view, agents.cancellation)
-    if getattr(client, "last_finish_reason", None) == "length":
+    # A reply cache in front of the resilient client answered when no call reached it.
+    cached = resilient is not None and resilient.calls == calls_before
+    if resilient is not None and resilient.last_finish_reason == "length":
         reply = replace(reply, cut_off=True)
-    session.keep_reply(role=agent.name, version=version, text=reply.text)
+    model = agents.model_for(role)
+    price = price_of(model, resilient.entry.price if resilient is not None else None)
+    session.keep_reply(role=role, version=version, text=reply.text)
     session.record_call(
-        role=agent.name,
+        role=role,
         version=version,
-        model=agents.model_for(agent.name),
-        prompt_tokens=reply.prompt_tokens,
-        completion_tokens=reply.completion_tokens,
+        model=model,
+        prompt_tokens=0 if cached else reply.prompt_tokens,
+        completion_tokens=0 if cached else reply.completion_tokens,
         seconds=reply.seconds,
+        cost_usd=0.0 if cached else cost_of(reply.prompt_tokens, reply.completion_tokens, price),
+        cached=cached,
     )
     return reply
 

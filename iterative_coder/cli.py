@@ -19,6 +19,9 @@ EXIT_MODEL_UNAVAILABLE = 75
 EXIT_INTERRUPTED = 130
 DEFAULT_WORKSPACE = "workspace"
 DEFAULT_MAX_ITERATIONS = 10
+ROLE_FLAGS = ("planner", "tester", "coder", "reviewer")
+# Options a session keeps in session.json, so that --resume goes on with them.
+KEPT_SETTINGS = ("budget_tokens", "budget_usd", "cache_seed", *(f"{role}_model" for role in ROLE_FLAGS))
 
 
 class UsageError(Exception):
@@ -109,13 +112,59 @@ def build_parser() -> argparse.ArgumentParser:
         help="tries per model for a call that fails (rate limit, server error...) before the next "
         "OAI_CONFIG_LIST entry is tried (default: 4)",
     )
+    automation = parser.add_argument_group("automation and cost")
+    automation.add_argument(
+        "--yes",
+        action="store_true",
+        help="no prompts: approve the first plan and tests, no feedback, iterate until the Reviewer "
+        "approves or the limit (needs --task for a new session)",
+    )
+    automation.add_argument(
+        "--json", action="store_true", help="print one JSON object with the outcome at the end"
+    )
+    automation.add_argument(
+        "--budget-tokens", metavar="N", type=_positive_int, help="stop before the session spends more tokens"
+    )
+    automation.add_argument(
+        "--budget-usd", metavar="X", type=_positive_number, help="stop before the session spends more dollars"
+    )
+    automation.add_argument(
+        "--cache-seed",
+        metavar="N",
+        type=int,
+        help="cache model replies on disk under the workspace (one cache per seed); off by default",
+    )
+    automation.add_argument(
+        "--from-version",
+        metavar="K",
+        type=_positive_int,
+        help="with --resume: go on from script_vK.py; later versions move to DIR/branches/",
+    )
+    for role in ROLE_FLAGS:
+        automation.add_argument(
+            f"--{role}-model", metavar="NAME", help=f"the OAI_CONFIG_LIST entry (by model) for the {role}"
+        )
     parser.add_argument("--version", action="version", version=f"iterative_coder {__version__}")
+    return parser
+
+
+def build_status_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m iterative_coder status DIR``."""
+    parser = _Parser(
+        prog="python -m iterative_coder status",
+        description="Show a workspace's history (no model, no key needed).",
+    )
+    parser.add_argument("directory", metavar="DIR", help="the workspace folder")
+    parser.add_argument("--json", action="store_true", help="the same data as one JSON object")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        if argv[:1] == ["status"]:
+            return _status(build_status_parser().parse_args(argv[1:]))
         args = build_parser().parse_args(argv)
         return _run(args)
     except UsageError as exc:
@@ -126,7 +175,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+def _status(args: argparse.Namespace) -> int:
+    import json
+
+    from .status import history, render_text
+    from .workspace import Workspace, WorkspaceError
+
+    workspace = Workspace(Path(args.directory))
+    if not workspace.root.is_dir() or not workspace.has_session():
+        raise UsageError(f"status {args.directory}: no session there (no task.md, plan.md or session.json).")
+    try:
+        report = history(workspace)
+    except WorkspaceError as exc:
+        raise UsageError(str(exc)) from None
+    print(json.dumps(report.to_json(), indent=2) if args.json else render_text(report))
+    return 0
+
+
 def _workspace_dir(args: argparse.Namespace) -> tuple[Path, bool]:
+    if args.from_version and not args.resume:
+        raise UsageError("--from-version K goes with --resume DIR.")
+    if args.yes and args.execute == "ask":
+        raise UsageError("--execute ask needs a person; with --yes use --execute always or never.")
+    if args.yes and not args.resume and not (args.task and args.task.strip()):
+        raise UsageError("--yes needs --task TEXT for a new session (there is nobody to ask).")
     if args.resume:
         if args.task:
             raise UsageError("--task starts a new session; --resume continues one. Use one or the other.")
@@ -162,7 +234,7 @@ def _check_workspace(directory: Path, resuming: bool) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .config import ConfigError, load_dotenv_file, resolve_model_entries
+    from .config import ConfigError, entries_for_roles, load_dotenv_file, resolve_model_entries
 
     directory, resuming = _workspace_dir(args)
     _check_workspace(directory, resuming)
@@ -189,6 +261,10 @@ def _run(args: argparse.Namespace) -> int:
             entries = resolve_model_entries(
                 config_list_path=args.config_list, model=None, env=env, cwd=Path.cwd()
             )
+        for name in KEPT_SETTINGS:  # an option given now wins; else the session's own
+            if getattr(args, name) is None:
+                setattr(args, name, saved.get(name))
+        roles = entries_for_roles(entries, {role: getattr(args, f"{role}_model") for role in ROLE_FLAGS})
         if resuming:
             workspace.check_versions()
         else:
@@ -196,13 +272,18 @@ def _run(args: argparse.Namespace) -> int:
         with WorkspaceLock(workspace):
             if not resuming and workspace.has_session():  # another process started one meanwhile
                 _check_workspace(directory, resuming)
-            return _run_session(args, workspace, session, entries, resuming)
+            if args.from_version:
+                branch = workspace.branch_from(args.from_version)
+                session.clear_finished()
+                print(f"Later versions moved to {branch}; going on from script_v{args.from_version}.py.")
+            return _run_session(args, workspace, session, roles, resuming)
     except (ConfigError, WorkspaceError) as exc:
         raise UsageError(str(exc)) from None
 
 
-def _run_session(args, workspace, session, entries, resuming: bool) -> int:  # noqa: ANN001
+def _run_session(args, workspace, session, roles, resuming: bool) -> int:  # noqa: ANN001
     import asyncio
+    import json
     import logging
     import warnings
 
@@ -210,57 +291,73 @@ def _run_session(args, workspace, session, entries, resuming: bool) -> int:  # n
     logging.getLogger().addHandler(logging.NullHandler())
     warnings.filterwarnings("ignore")
 
+    from .accounting import Budget
     from .agents import AgentFactory
-    from .app import resume_command, run_session
+    from .app import json_result, resume_command, run_session
     from .config import redact
     from .loop import LoopSettings
     from .models import create_role_clients
     from .ui import TerminalUI
 
     stream = not args.no_stream
-    entry = entries[0]
+    entry = roles["coder"][0]
     settings = LoopSettings(
         max_iterations=args.max_iterations
         or session.settings.get("max_iterations")
         or DEFAULT_MAX_ITERATIONS,
-        execute=args.execute or ("ask" if sys.stdin.isatty() else "never"),
+        execute=args.execute or ("ask" if sys.stdin.isatty() and not args.yes else "never"),
         run_timeout=args.run_timeout,
+        interactive=not args.yes,
     )
     session.settings.update(
         {"model": entry.model, "stream": stream, "max_iterations": settings.max_iterations}
+        | {name: getattr(args, name) for name in KEPT_SETTINGS}
     )
     session.data["model"] = entry.model
-    ui = TerminalUI(stream_text=stream)
+    ui = TerminalUI(stream_text=stream, to_stderr=args.json)
     if resuming and session.rebuilt:
         ui.warn(f"{session.rebuilt}; rebuilt it from the files (the token counts of earlier calls are lost).")
     session.save()
-    ui.info(f"Workspace: {workspace.root}  ·  model: {entry.describe()}")
+    firsts = {role: entries[0].describe() for role, entries in roles.items()}
+    if len(set(firsts.values())) == 1:
+        ui.info(f"Workspace: {workspace.root}  ·  model: {entry.describe()}")
+    else:
+        ui.info(
+            f"Workspace: {workspace.root}  ·  models: " + ", ".join(f"{r} {m}" for r, m in firsts.items())
+        )
+    cache_dir = workspace.root / ".cache" / f"seed-{args.cache_seed}" if args.cache_seed is not None else None
     clients = create_role_clients(
-        entries,
+        roles,
         stream=stream,
         timeout=args.request_timeout,
         tries=args.retries,
+        cache_dir=cache_dir,
         status=ui.status,
         announce=ui.warn,
     )
-    agents = AgentFactory(clients["default"], model_name=entry.model, stream=stream, role_clients=clients)
+    budget = Budget(tokens=args.budget_tokens, usd=args.budget_usd)
+    agents = AgentFactory(stream=stream, model_name=entry.model, role_clients=clients, budget=budget)
     loop = asyncio.new_event_loop()
     main_task = loop.create_task(
         run_session(workspace, session, agents, ui, settings, task=args.task, resuming=resuming)
     )
     try:
-        return loop.run_until_complete(main_task).exit_code
+        end = loop.run_until_complete(main_task)
+        if args.json:
+            print(json.dumps(json_result(workspace, end), indent=2))
+        return end.exit_code
     except KeyboardInterrupt:
         agents.cancellation.cancel()
         ui.info(f"\nStopped. Resume with: {resume_command(workspace)}")
         return EXIT_INTERRUPTED
     except Exception as exc:  # a model or network failure: explain it, keep the files
         message, code = _explain_failure(exc)
-        ui.error(redact(message, [e.api_key for e in entries] + [os.environ.get("OPENAI_API_KEY")]))
+        keys = [e.api_key for entries in roles.values() for e in entries] + [os.environ.get("OPENAI_API_KEY")]
+        ui.error(redact(message, keys))
         ui.info(f"Your files are kept. Resume with: {resume_command(workspace)}")
         return code
     finally:
-        _shut_down(loop, clients.values())
+        _shut_down(loop, [role_client.client for role_client in clients.values()])
 
 
 def _explain_failure(exc: Exception) -> tuple[str, int]:

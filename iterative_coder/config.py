@@ -16,10 +16,11 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 DEFAULT_MODEL = "gpt-4o-mini"
+ENV_SOURCE = "OPENAI_API_KEY/OPENAI_BASE_URL"
 CONFIG_LIST_NAME = "OAI_CONFIG_LIST"
 API_TYPES = ("openai", "azure")
 
@@ -66,6 +67,37 @@ class ModelEntry:
         return f"{self.model}{where}"
 
 
+ROLES = ("planner", "tester", "coder", "reviewer")
+
+
+def entries_for_roles(
+    entries: list[ModelEntry], chosen_models: Mapping[str, str | None] | None = None
+) -> dict[str, list[ModelEntry]]:
+    """For each role, the entries in the order to try: its own entry first, then the others.
+
+    A role's entry is the one whose model ``chosen_models[role]`` names, else the first entry tagged
+    with the role, else the first entry.
+    """
+    chosen_models = chosen_models or {}
+    by_role: dict[str, list[ModelEntry]] = {}
+    for role in ROLES:
+        wanted = chosen_models.get(role)
+        if wanted:
+            entry = next((e for e in entries if e.model == wanted), None)
+            if entry is None:
+                if entries[0].source != ENV_SOURCE:
+                    known = ", ".join(sorted({e.model for e in entries}))
+                    raise ConfigError(
+                        f"--{role}-model {wanted}: no entry with that model in {entries[0].source} "
+                        f"(it has: {known})."
+                    )
+                entry = replace(entries[0], model=wanted)  # OPENAI_* variables serve any model name
+        else:
+            entry = next((e for e in entries if role in e.tags), entries[0])
+        by_role[role] = [entry] + [e for e in entries if e is not entry]
+    return by_role
+
+
 def load_dotenv_file(cwd: Path) -> None:
     """Load ``.env`` from ``cwd`` without overriding variables that are already set."""
     env_file = cwd / ".env"
@@ -97,7 +129,7 @@ def resolve_model_entries(
                 model=name,
                 api_key=env.get("OPENAI_API_KEY") or None,
                 base_url=env.get("OPENAI_BASE_URL") or None,
-                source="OPENAI_API_KEY/OPENAI_BASE_URL",
+                source=ENV_SOURCE,
             )
         ]
     else:

@@ -11,6 +11,7 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from .accounting import totals
 from .agents import AgentFactory, AgentReply, Manager, call_and_record, render_prompt
 from .convergence import diff_summary, points_stay_open, same_code
 from .extract import extract_code
@@ -77,6 +78,7 @@ class IterationLoop:
                 step = "review"
             elif step == "review":
                 await self.review_version(version)
+                self._report_spending(version)
                 step = "manager"
                 stall = self.no_progress(version)
                 if stall and not await self._go_on_despite(stall):
@@ -173,6 +175,10 @@ class IterationLoop:
             self.ui.warn(note)
         self.ui.show_markdown(review_name(version), review.render())
 
+    def _report_spending(self, version: int) -> None:
+        this = totals(call for call in self.session.calls if call.get("version") == version)
+        self.ui.info(f"v{version}: {this.describe()} · total {totals(self.session.calls).describe()}")
+
     def no_progress(self, version: int) -> str | None:
         """A plain sentence when the loop stopped converging at ``version``, else None."""
         if version > 1:
@@ -199,7 +205,7 @@ class IterationLoop:
 
     async def may_run(self) -> bool:
         """Whether generated code may run now; in ``ask`` mode the Manager decides."""
-        if self.execute != "ask":
+        if self.execute != "ask" or not self.settings.interactive:
             return self.execute == "always"
         answer = (await self.manager.ask(RUN_QUESTION) or "").strip().lower()
         if answer in {"a", "always"}:
@@ -230,6 +236,11 @@ class IterationLoop:
         """The Manager's turn after ``review_v{version}.md``: go on, give feedback, or end."""
         approved = verdict_of(self.workspace.read(review_name(version))) == APPROVE
         at_limit = version >= self.settings.max_iterations
+        if not self.settings.interactive:  # nobody to ask: an approval is accepted, else go on
+            if approved:
+                self.session.mark_finished(version, "accepted")
+                return "accepted"
+            return "limit" if at_limit else "next"
         if approved:
             question = (
                 f"The Reviewer approves {script_name(version)}. Enter accepts it as final; or type feedback."

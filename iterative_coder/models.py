@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import ModelEntry
@@ -86,26 +89,59 @@ def create_client(
     return OpenAIChatCompletionClient(**options)
 
 
+@dataclass(frozen=True)
+class RoleClient:
+    """A role's model access: what its agent talks to, and the resilient client behind it."""
+
+    client: ChatCompletionClient  # the reply cache, or the resilient client itself
+    resilient: ResilientClient  # knows the model that answers now and how the last call ended
+
+
 def create_role_clients(
-    entries: Sequence[ModelEntry],
+    entries_by_role: Mapping[str, Sequence[ModelEntry]],
     *,
     stream: bool,
     timeout: float = DEFAULT_REQUEST_TIMEOUT,
     tries: int = 4,
+    cache_dir: Path | None = None,
     status: Callable[[str], None] = lambda _text: None,
     announce: Callable[[str], None] = lambda _text: None,
-) -> dict[str, ResilientClient]:
-    """A resilient client for every role (``default``) and the Reviewer's own (capped, JSON mode),
-    each failing over through ``entries`` in order."""
-    policy = RetryPolicy(tries=tries)
+) -> dict[str, RoleClient]:
+    """A resilient client for each role, failing over through that role's entries in order.
 
-    def resilient(**options: Any) -> ResilientClient:
-        return ResilientClient(
+    The Reviewer's replies are capped and asked for in JSON mode. With ``cache_dir``, replies are
+    cached on disk in front of the retries (AutoGen's ``ChatCompletionCache``), so only complete
+    replies are cached, one store per role and model.
+    """
+    policy = RetryPolicy(tries=tries)
+    clients = {}
+    for role, entries in entries_by_role.items():
+        options: dict[str, Any] = {}
+        if role == "reviewer":
+            options = {"max_tokens": REVIEWER_MAX_TOKENS, "json_output": True}
+        resilient = ResilientClient(
             entries,
-            lambda entry: create_client(entry, stream=stream, timeout=timeout, **options),
+            lambda entry, options=options: create_client(entry, stream=stream, timeout=timeout, **options),
             status=status,
             announce=announce,
             policy=policy,
         )
+        front: ChatCompletionClient = resilient
+        if cache_dir is not None:
+            front = cached(resilient, cache_dir / _safe_name(f"{role}-{entries[0].model}"))
+        clients[role] = RoleClient(front, resilient)
+    return clients
 
-    return {"default": resilient(), "reviewer": resilient(max_tokens=REVIEWER_MAX_TOKENS, json_output=True)}
+
+def cached(client: ChatCompletionClient, directory: Path) -> ChatCompletionClient:
+    """``client`` behind AutoGen's on-disk reply cache in ``directory``."""
+    from autogen_ext.cache_store.diskcache import DiskCacheStore
+    from autogen_ext.models.cache import ChatCompletionCache
+    from diskcache import Cache
+
+    directory.mkdir(parents=True, exist_ok=True)
+    return ChatCompletionCache(client, DiskCacheStore(Cache(str(directory))))
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)

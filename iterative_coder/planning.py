@@ -77,8 +77,12 @@ class Agreement:
         draft_of: Callable[[str], str | None],
         question: str,
         commands: set[str] = frozenset(),
+        auto_approve: bool = False,
     ) -> tuple[str, str | None]:
-        """Talk until approval; returns (``approved`` or a command or ``ended``, the last draft)."""
+        """Talk until approval; returns (``approved`` or a command or ``ended``, the last draft).
+
+        With ``auto_approve`` (no person at hand) the first draft is approved.
+        """
         while True:
             reply = await call_and_record(
                 self.agent,
@@ -95,6 +99,8 @@ class Agreement:
                     "ask for a shorter version if it is incomplete."
                 )
             draft = draft_of(reply.text)
+            if auto_approve:
+                return ("approved", draft) if draft is not None else ("ended", None)
             while True:
                 answer = await self.manager.ask(question)
                 if answer is None:
@@ -113,7 +119,13 @@ class Agreement:
 
 
 async def run_planning(
-    workspace: Workspace, session: SessionLog, agents: AgentFactory, manager: Manager, ui: UI
+    workspace: Workspace,
+    session: SessionLog,
+    agents: AgentFactory,
+    manager: Manager,
+    ui: UI,
+    *,
+    auto_approve: bool = False,
 ) -> AgreementOutcome:
     """Agree a plan for the request in task.md and save it as plan.md once approved."""
 
@@ -123,7 +135,8 @@ async def run_planning(
         return plan
 
     talk = Agreement(session, agents, manager, ui, "planner", "is drafting the plan")
-    outcome, plan = await talk.run((workspace.read(TASK) or "").strip(), show_plan, APPROVAL_PROMPT)
+    request = (workspace.read(TASK) or "").strip()
+    outcome, plan = await talk.run(request, show_plan, APPROVAL_PROMPT, auto_approve=auto_approve)
     if outcome != "approved" or plan is None:
         return "ended" if outcome == "ended" else "stopped"
     path = workspace.write(PLAN, plan)
@@ -132,7 +145,13 @@ async def run_planning(
 
 
 async def run_test_agreement(
-    workspace: Workspace, session: SessionLog, agents: AgentFactory, manager: Manager, ui: UI
+    workspace: Workspace,
+    session: SessionLog,
+    agents: AgentFactory,
+    manager: Manager,
+    ui: UI,
+    *,
+    auto_approve: bool = False,
 ) -> AgreementOutcome:
     """Agree acceptance tests for plan.md with the Tester and save them as acceptance_test.py."""
 
@@ -148,7 +167,7 @@ async def run_test_agreement(
 
     talk = Agreement(session, agents, manager, ui, "tester", f"is writing {ACCEPTANCE}")
     message = render_prompt("tester_task", plan=(workspace.read(PLAN) or "").strip())
-    outcome, tests = await talk.run(message, show_tests, TESTS_PROMPT, {"/skip"})
+    outcome, tests = await talk.run(message, show_tests, TESTS_PROMPT, {"/skip"}, auto_approve=auto_approve)
     if outcome == "/skip":
         tests = (PROMPTS_DIR / "acceptance_skipped.py").read_text(encoding="utf-8")
     elif outcome != "approved" or tests is None:

@@ -157,12 +157,18 @@ class ResilientClient(ChatCompletionClient):
         self._jitter = jitter
         self.active = 0
         self.last_finish_reason: str | None = None
+        self.calls = 0  # calls that reached this client (a cache in front answers the others)
         self._secrets = [entry.api_key for entry in self.entries]
+
+    @property
+    def entry(self) -> ModelEntry:
+        """The entry that answers now."""
+        return self.entries[self.active]
 
     @property
     def model(self) -> str:
         """The model that answers now."""
-        return self.entries[self.active].model
+        return self.entry.model
 
     def _client(self, index: int) -> ChatCompletionClient:
         if index not in self._clients:
@@ -171,6 +177,7 @@ class ResilientClient(ChatCompletionClient):
 
     async def create(self, messages: Sequence[Any], **kwargs: Any) -> CreateResult:
         """One reply, retried and failed over as needed."""
+        self.calls += 1
         call = _Call(self.active)
         while True:
             try:
@@ -189,6 +196,7 @@ class ResilientClient(ChatCompletionClient):
     async def _stream(
         self, messages: Sequence[Any], kwargs: dict[str, Any]
     ) -> AsyncGenerator[str | CreateResult, None]:
+        self.calls += 1
         call = _Call(self.active)
         while True:
             try:

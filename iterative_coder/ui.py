@@ -159,9 +159,13 @@ class _PlainStreamView:
 class TerminalUI:
     """The rich terminal UI (plain text when output is not a terminal or NO_COLOR is set)."""
 
-    def __init__(self, *, plain: bool | None = None, stream_text: bool = True) -> None:
-        self.plain = plain_output_wanted() if plain is None else plain
+    def __init__(
+        self, *, plain: bool | None = None, stream_text: bool = True, to_stderr: bool = False
+    ) -> None:
+        output = sys.stderr if to_stderr else sys.stdout
+        self.plain = plain_output_wanted(output) if plain is None else plain
         self.console = Console(
+            file=output,
             highlight=False,
             no_color=self.plain,
             force_terminal=False if self.plain else None,

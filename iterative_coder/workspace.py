@@ -131,6 +131,11 @@ def infer_resume_point(names: set[str], finished_version: int | None = None) -> 
     return ResumePoint("manager", latest)
 
 
+def _run_folder_version(name: str) -> int:
+    match = re.match(r"^v([1-9][0-9]*)(?:-manual)?$", name)
+    return int(match.group(1)) if match else 0
+
+
 def _versions(names: set[str], kind: str) -> list[int]:
     found = []
     for name in names:
@@ -211,6 +216,46 @@ class Workspace:
                 f"{self.root}: {gap} is missing, so the versions have a gap. Put it back, or move the "
                 f"versions after it (up to {latest}, with their reviews) out of the folder, then resume."
             )
+
+    def branch_from(self, version: int) -> Path:
+        """Set the versions after ``version`` aside in ``branches/<time>/`` (never deleted); return it.
+
+        ``feedback_v{version}.md`` goes too, so the session goes on with the Manager's turn on it.
+        """
+        if not self.exists(script_name(version)):
+            raise WorkspaceError(
+                f"--from-version {version}: there is no {script_name(version)} in {self.root}."
+            )
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        branch = self.root / "branches" / stamp
+        suffix = 1
+        while branch.exists():
+            suffix += 1
+            branch = self.root / "branches" / f"{stamp}-{suffix}"
+        moving = [
+            name
+            for name in sorted(self.names())
+            if (match := _VERSIONED.match(name))
+            and (
+                int(match.group(2)) > version
+                or (int(match.group(2)) == version and match.group(1) == "feedback")
+            )
+        ]
+        runs = self.root / "runs"
+        moving_runs = [
+            entry
+            for entry in (runs.iterdir() if runs.is_dir() else [])
+            if _run_folder_version(entry.name) > version
+        ]
+        branch.mkdir(parents=True)
+        for name in moving:
+            os.replace(self.root / name, branch / name)
+        if moving_runs:
+            (branch / "runs").mkdir()
+            for entry in moving_runs:
+                os.replace(entry, branch / "runs" / entry.name)
+        _fsync_directory(self.root)
+        return branch
 
     def latest_script_version(self) -> int:
         """The highest N with a ``script_vN.py``, or 0."""
@@ -316,6 +361,8 @@ class SessionLog:
         prompt_tokens: int,
         completion_tokens: int,
         seconds: float,
+        cost_usd: float | None = None,
+        cached: bool = False,
     ) -> None:
         """Append a model call and save."""
         self.calls.append(
@@ -326,6 +373,8 @@ class SessionLog:
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
                 "seconds": round(seconds, 3),
+                "cost_usd": None if cost_usd is None else round(cost_usd, 8),
+                "cached": cached,
             }
         )
         self.save()

@@ -1,0 +1,121 @@
+"""What model calls cost, and budgets that stop a session before it spends too much.
+
+Prices come from an entry's ``price`` in OAI_CONFIG_LIST (AutoGen's convention: USD per 1,000
+prompt tokens and per 1,000 completion tokens), else from the small table below, else the cost is
+unknown: it is never invented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# USD per 1,000 tokens (prompt, completion): OpenAI's published list prices for these models.
+KNOWN_PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.00015, 0.0006),
+    "gpt-4o": (0.0025, 0.01),
+    "gpt-4.1": (0.002, 0.008),
+    "gpt-4.1-mini": (0.0004, 0.0016),
+    "gpt-4.1-nano": (0.0001, 0.0004),
+    "o3-mini": (0.0011, 0.0044),
+    "o4-mini": (0.0011, 0.0044),
+    "gpt-3.5-turbo": (0.0005, 0.0015),
+}
+CHARS_PER_TOKEN = 4  # a rough size for a prompt before it is sent
+DEFAULT_COMPLETION_ESTIMATE = 1000
+
+
+def price_of(model: str, entry_price: tuple[float, float] | None) -> tuple[float, float] | None:
+    """The (prompt, completion) price per 1,000 tokens, or None when unknown."""
+    if entry_price is not None:
+        return entry_price
+    return KNOWN_PRICES.get(model)
+
+
+def cost_of(prompt_tokens: int, completion_tokens: int, price: tuple[float, float] | None) -> float | None:
+    """USD for a call, or None when the price is unknown."""
+    if price is None:
+        return None
+    return prompt_tokens / 1000 * price[0] + completion_tokens / 1000 * price[1]
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Tokens and cost over some calls; ``cost`` is None when any call's price was unknown."""
+
+    tokens: int = 0
+    cost: float | None = 0.0
+    calls: int = 0
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        """``1,234 tokens · $0.0012`` (``cost unknown`` when a price was missing)."""
+        cost = f"${self.cost:.4f}" if self.cost is not None else "cost unknown"
+        return f"{self.tokens:,} tokens · {cost}"
+
+
+def totals(calls: Iterable[Mapping[str, Any]]) -> Totals:
+    """Add up recorded calls (cached calls cost nothing)."""
+    tokens, cost, count, seconds = 0, 0.0, 0, 0.0
+    known = True
+    for call in calls:
+        count += 1
+        seconds += float(call.get("seconds") or 0)
+        if call.get("cached"):
+            continue
+        tokens += int(call.get("prompt_tokens") or 0) + int(call.get("completion_tokens") or 0)
+        if call.get("cost_usd") is None:
+            known = False
+        else:
+            cost += float(call["cost_usd"])
+    return Totals(tokens=tokens, cost=cost if known else None, calls=count, seconds=seconds)
+
+
+class BudgetReached(Exception):
+    """The next call would take the session over its budget; the message says which and how far."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits on what a session may spend, over all its runs (``None``: no limit)."""
+
+    tokens: int | None = None
+    usd: float | None = None
+
+    def check(
+        self,
+        calls: list[Mapping[str, Any]],
+        *,
+        role: str,
+        prompt_chars: int,
+        price: tuple[float, float] | None,
+    ) -> None:
+        """Raise :class:`BudgetReached` when the next call, by estimate, would exceed a limit.
+
+        The estimate is the prompt's size (characters / 4) plus the largest reply this role has
+        given so far (1,000 tokens before its first).
+        """
+        if self.tokens is None and self.usd is None:
+            return
+        spent = totals(calls)
+        earlier = [int(c.get("completion_tokens") or 0) for c in calls if c.get("role") == role]
+        completion = max(earlier, default=DEFAULT_COMPLETION_ESTIMATE)
+        prompt = prompt_chars // CHARS_PER_TOKEN
+        if self.tokens is not None and spent.tokens + prompt + completion > self.tokens:
+            raise BudgetReached(
+                f"Token budget reached: {spent.tokens:,} of {self.tokens:,} tokens spent, and the next "
+                f"{role} call would need about {prompt + completion:,}."
+            )
+        if self.usd is not None:
+            if spent.cost is None or price is None:
+                raise BudgetReached(
+                    'The USD budget cannot be kept: the price of a model in use is unknown. Add a "price" '
+                    "to its OAI_CONFIG_LIST entry, or use --budget-tokens."
+                )
+            estimate = cost_of(prompt, completion, price) or 0.0
+            if spent.cost + estimate > self.usd:
+                raise BudgetReached(
+                    f"USD budget reached: ${spent.cost:.4f} of ${self.usd:.4f} spent, and the next {role} "
+                    f"call would cost about ${estimate:.4f}."
+                )

@@ -1,0 +1,175 @@
+"""A workspace's history from its files alone: no model, no key, no AutoGen import.
+
+Used by ``python -m iterative_coder status DIR`` and by the summary at the end of a session.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .accounting import Totals, totals
+from .review import verdict_of
+from .runs import run_summary
+from .workspace import PLAN, TASK, SessionLog, Workspace, feedback_name, review_name, run_name, script_name
+
+_POINT_LINE = re.compile(r"^\d+\. ", re.MULTILINE)
+_TESTS = re.compile(r"tests (\d+)/(\d+) passed")
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    """One version as the history shows it."""
+
+    version: int
+    verdict: str | None
+    open_points: int | None
+    tests_passed: int | None
+    tests_total: int | None
+    run: str | None
+    feedback: bool
+    tokens: int
+    cost_usd: float | None
+    seconds: float
+
+    @property
+    def tests(self) -> str:
+        """``5/7`` or ``-``."""
+        return f"{self.tests_passed}/{self.tests_total}" if self.tests_total is not None else "-"
+
+    @property
+    def good(self) -> bool:
+        """Approved, with every acceptance test passing."""
+        return (
+            self.verdict == "APPROVE"
+            and self.tests_total is not None
+            and self.tests_passed == self.tests_total
+        )
+
+
+def version_rows(workspace: Workspace, session: SessionLog) -> list[VersionRow]:
+    """A row for every script version in the workspace."""
+    calls_by_version: dict[int, list[dict[str, Any]]] = {}
+    for call in session.calls:
+        calls_by_version.setdefault(int(call.get("version") or 0), []).append(call)
+    names = workspace.names()
+    rows = []
+    latest = workspace.latest_script_version()
+    for version in range(1, latest + 1):
+        if script_name(version) not in names:
+            continue
+        review = workspace.read(review_name(version)) if review_name(version) in names else None
+        run = run_summary(workspace.read(run_name(version))) if run_name(version) in names else None
+        tests = _TESTS.search(run or "")
+        spent = totals(calls_by_version.get(version, []))
+        rows.append(
+            VersionRow(
+                version=version,
+                verdict=verdict_of(review),
+                open_points=_count_points(review),
+                tests_passed=int(tests.group(1)) if tests else None,
+                tests_total=int(tests.group(2)) if tests else None,
+                run=run,
+                feedback=feedback_name(version) in names,
+                tokens=spent.tokens,
+                cost_usd=spent.cost,
+                seconds=round(spent.seconds, 2),
+            )
+        )
+    return rows
+
+
+def _count_points(review: str | None) -> int | None:
+    if review is None:
+        return None
+    section = review.split("## Points", 1)
+    body = section[1].split("\n## ", 1)[0] if len(section) > 1 else review
+    return len(_POINT_LINE.findall(body))
+
+
+def models_by_role(session: SessionLog) -> dict[str, list[str]]:
+    """Which models answered for each role, in the order they first did."""
+    used: dict[str, list[str]] = {}
+    for call in session.calls:
+        models = used.setdefault(str(call.get("role")), [])
+        if call.get("model") and call["model"] not in models:
+            models.append(str(call["model"]))
+    return used
+
+
+@dataclass(frozen=True)
+class History:
+    """Everything ``status`` reports."""
+
+    workspace: str
+    task: str
+    plan_title: str | None
+    versions: list[VersionRow]
+    first_good_version: int | None
+    next_step: str
+    resume_command: str
+    total: Totals
+    models: dict[str, list[str]]
+    finished: dict[str, Any] | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The same data as plain JSON types."""
+        data = asdict(self)
+        data["versions"] = [{**asdict(row), "tests": row.tests} for row in self.versions]
+        data["total"] = {"tokens": self.total.tokens, "cost_usd": self.total.cost, "calls": self.total.calls}
+        return data
+
+
+def history(workspace: Workspace) -> History:
+    """Read a workspace's history."""
+    session = SessionLog.load(workspace)
+    rows = version_rows(workspace, session)
+    plan = workspace.read(PLAN) or ""
+    title = next((line.lstrip("# ").strip() for line in plan.splitlines() if line.startswith("# ")), None)
+    point = workspace.resume_point(session)
+    return History(
+        workspace=str(workspace.root),
+        task=(workspace.read(TASK) or "").strip(),
+        plan_title=title,
+        versions=rows,
+        first_good_version=next((row.version for row in rows if row.good), None),
+        next_step=point.describe().replace("Resuming at", "Next: at", 1),
+        resume_command=f"python -m iterative_coder --resume {shlex.quote(str(workspace.root))}",
+        total=totals(session.calls),
+        models=models_by_role(session),
+        finished=session.data.get("finished"),
+    )
+
+
+def render_text(report: History) -> str:
+    """The history as plain text with an aligned table (fast for thousands of versions)."""
+    lines = [f"Workspace: {report.workspace}", f"Task: {report.task or '(none)'}"]
+    lines.append(f"Plan: {report.plan_title or '(not agreed yet)'}")
+    if report.models:
+        lines.append("Models: " + "; ".join(f"{role} {', '.join(m)}" for role, m in report.models.items()))
+    header = ("version", "verdict", "open points", "tests", "run", "tokens", "cost", "time")
+    rows = [
+        (
+            f"v{row.version}",
+            row.verdict or "not reviewed",
+            "-" if row.open_points is None else str(row.open_points),
+            row.tests,
+            row.run or "not run",
+            f"{row.tokens:,}",
+            "unknown" if row.cost_usd is None else f"${row.cost_usd:.4f}",
+            f"{row.seconds:.1f} s",
+        )
+        for row in report.versions
+    ]
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    for cells in (header, *rows):
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip())
+    lines.append(f"Total: {report.total.describe()} in {report.total.calls} model calls")
+    if report.first_good_version is not None:
+        lines.append(f"First version approved with every test passing: v{report.first_good_version}")
+    lines.append(report.next_step + ".")
+    if not report.finished:
+        lines.append(f"Resume with: {report.resume_command}")
+    return "\n".join(lines)

@@ -275,7 +275,10 @@ def _run(args: argparse.Namespace) -> int:
             if args.from_version:
                 branch = workspace.branch_from(args.from_version)
                 session.clear_finished()
-                print(f"Later versions moved to {branch}; going on from script_v{args.from_version}.py.")
+                print(
+                    f"Later versions moved to {branch}; going on from script_v{args.from_version}.py.",
+                    file=sys.stderr if args.json else sys.stdout,
+                )
             return _run_session(args, workspace, session, roles, resuming)
     except (ConfigError, WorkspaceError) as exc:
         raise UsageError(str(exc)) from None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +31,7 @@ PROMPTS_DIR = Path(__file__).parent / "prompts"
 ROLES = ("planner", "tester", "coder", "reviewer")
 
 
+@functools.cache
 def load_prompt(name: str) -> str:
     """The text of ``prompts/<name>.md``."""
     return (PROMPTS_DIR / f"{name}.md").read_text(encoding="utf-8")

@@ -3,43 +3,44 @@
 from __future__ import annotations
 
 import ast
-import difflib
-import io
-import tokenize
+from collections import Counter
 
+from .extract import parse_python
 from .review import points_of, similar
 
 STALL_VERSIONS = 3  # the same points open this many versions in a row is no progress
 
 
-def code_tokens(code: str) -> list[str] | None:
-    """The script's tokens without comments and layout, or None when it does not tokenize."""
-    skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}
-    try:
-        return [
-            tok.string for tok in tokenize.generate_tokens(io.StringIO(code).readline) if tok.type not in skip
-        ]
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return None
+def code_shape(code: str) -> str | None:
+    """The script's syntax tree as text (comments and layout are not in it), or None when it does
+    not parse."""
+    tree, _error = parse_python(code)
+    return ast.dump(tree) if tree is not None else None
+
+
+def _without_layout(code: str) -> str:
+    """The text with white space and everything after a ``#`` gone (crude: ``#`` in a string too)."""
+    return "".join("".join(line.split("#", 1)[0].split()) for line in code.splitlines())
 
 
 def same_code(old: str, new: str) -> bool:
     """Whether two scripts are the same apart from white space and comments."""
-    old_tokens, new_tokens = code_tokens(old), code_tokens(new)
-    if old_tokens is None or new_tokens is None:
-        strip = lambda text: [line.split("#", 1)[0].strip() for line in text.splitlines()]  # noqa: E731
-        return [line for line in strip(old) if line] == [line for line in strip(new) if line]
-    return old_tokens == new_tokens
+    # Scripts that differ apart from layout and comments differ here too: the cheap test decides
+    # most cases, and the syntax trees settle the rest.
+    if _without_layout(old) != _without_layout(new):
+        return False
+    old_shape, new_shape = code_shape(old), code_shape(new)
+    if old_shape is None or new_shape is None:
+        return True
+    return old_shape == new_shape
 
 
 def diff_summary(old: str, new: str) -> str:
     """``+12 −3 lines; changed: main, parse_args``."""
-    added = removed = 0
-    for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0):
-        if line.startswith("+") and not line.startswith("+++"):
-            added += 1
-        elif line.startswith("-") and not line.startswith("---"):
-            removed += 1
+    # Lines counted as a multiset: quick, and exact but for lines that only moved.
+    old_lines, new_lines = Counter(old.splitlines()), Counter(new.splitlines())
+    added = sum((new_lines - old_lines).values())
+    removed = sum((old_lines - new_lines).values())
     old_defs, new_defs = _definitions(old), _definitions(new)
     changed = [name for name, source in new_defs.items() if old_defs.get(name) != source]
     gone = [name for name in old_defs if name not in new_defs]
@@ -52,19 +53,26 @@ def diff_summary(old: str, new: str) -> str:
 
 
 def _definitions(code: str) -> dict[str, str]:
-    """Top-level functions and classes (and methods, as Class.method) with their source."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+    """Top-level functions and classes (and methods, as Class.method) with their source lines."""
+    tree, _error = parse_python(code)
+    if tree is None:
         return {}
+    lines = code.splitlines()
+
+    def source(node: ast.AST) -> str:
+        return "\n".join(lines[node.lineno - 1 : node.end_lineno])  # type: ignore[attr-defined]
+
     found: dict[str, str] = {}
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            found[node.name] = ast.dump(node)
-            if isinstance(node, ast.ClassDef):
-                for item in node.body:
-                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                        found[f"{node.name}.{item.name}"] = ast.dump(item)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found[node.name] = source(node)
+        elif isinstance(node, ast.ClassDef):
+            methods = [
+                item for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+            ]
+            found[node.name] = source(node) if not methods else ""
+            for item in methods:
+                found[f"{node.name}.{item.name}"] = source(item)
     return found
 
 

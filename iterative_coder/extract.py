@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import warnings
 from dataclasses import dataclass
@@ -44,8 +45,12 @@ def _normalise(lines: list[str], indent: int = 0) -> str | None:
     return "\n".join(lines) + "\n"
 
 
-def _parse(code: str) -> tuple[ast.Module | None, str | None]:
-    """Parse code quietly; return (tree, None) or (None, "line N: message")."""
+@functools.lru_cache(maxsize=16)
+def parse_python(code: str) -> tuple[ast.Module | None, str | None]:
+    """Parse code quietly; return (tree, None) or (None, "line N: message").
+
+    Cached: a version's script is parsed by several steps. The tree must not be changed.
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. SyntaxWarning for invalid escapes
@@ -78,7 +83,7 @@ def _blocks(lines: list[str]) -> list[_Block]:
         code = _normalise(body, indent)
         if code is not None and (info[0].lower() if info else "") in _PY_INFOS:
             size = sum(1 for line in code.splitlines() if line.strip())
-            found.append(_Block(code, size, closed, _parse(code)[1]))
+            found.append(_Block(code, size, closed, parse_python(code)[1]))
     return found
 
 
@@ -110,7 +115,7 @@ def extract_code(reply: str) -> ExtractedCode:
     cands = _blocks(text.split("\n"))
     if not cands:
         stripped = text.strip()
-        tree = _parse(stripped)[0] if stripped else None
+        tree = parse_python(stripped)[0] if stripped else None
         if tree is not None and _looks_like_code(tree):
             note = "The reply had no code fence; used the whole reply, which is valid Python."
             return ExtractedCode(stripped + "\n", 0, None, note)

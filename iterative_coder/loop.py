@@ -6,7 +6,6 @@ script, its review and the Manager's feedback), so a prompt does not grow with N
 
 from __future__ import annotations
 
-import ast
 import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from .accounting import totals
 from .agents import AgentFactory, AgentReply, Manager, call_and_record, render_prompt
 from .convergence import diff_summary, points_stay_open, same_code
-from .extract import extract_code
+from .extract import extract_code, parse_python
 from .review import APPROVE, enforce_consistency, parse_review, requirement_numbers, verdict_of
 from .runs import failures_of, render_run, run_problems, run_summary, run_version, run_with_arguments
 from .workspace import ACCEPTANCE, PLAN, feedback_name, review_name, run_name, script_name
@@ -136,7 +135,7 @@ class IterationLoop:
         """Ask the Reviewer about ``script_v{version}.py`` and save ``review_v{version}.md``."""
         name = script_name(version)
         script = self.workspace.read(name) or ""
-        error = syntax_error_of(script)
+        _tree, error = parse_python(script)
         run_text = self.workspace.read(run_name(version))
         if run_text is None and await self.may_run():
             run_text = self.run_version(version, script)
@@ -356,14 +355,3 @@ class IterationLoop:
 def has_tests(tests: str | None) -> bool:
     """Whether an acceptance test file holds any test function."""
     return bool(tests) and "def test" in (tests or "")
-
-
-def syntax_error_of(script: str) -> str | None:
-    """``line N: message`` when the script does not parse, else None."""
-    try:
-        ast.parse(script)
-    except SyntaxError as exc:
-        return f"line {exc.lineno}: {exc.msg}"
-    except ValueError as exc:  # e.g. null bytes
-        return str(exc)
-    return None

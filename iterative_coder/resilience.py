@@ -18,7 +18,6 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import openai
 from autogen_core.models import ChatCompletionClient, CreateResult, ModelCapabilities, ModelInfo, RequestUsage
 
 from .config import ModelEntry, redact
@@ -66,6 +65,8 @@ class RetryPolicy:
 
 def retry_reason(exc: BaseException) -> str | None:
     """A short phrase for a fault worth retrying (``rate limited``, ``server error 503``...), else None."""
+    import openai  # here, not at the top: the tool starts faster, and openai loads with the first call
+
     if isinstance(exc, openai.RateLimitError):
         return "rate limited"
     if isinstance(exc, openai.APITimeoutError):
@@ -85,6 +86,8 @@ def retry_reason(exc: BaseException) -> str | None:
 
 def access_problem(exc: BaseException, entry: ModelEntry) -> str | None:
     """The message for a refused key or an unknown model, else None."""
+    import openai
+
     where = f"{entry.describe()} (from {entry.source})" if entry.source else entry.describe()
     if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
         return (

@@ -54,21 +54,26 @@ def run_name(version: int) -> str:
     return f"run_v{version}.md"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a crash leaves either the old file or the new one, never half."""
+def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
+    """Write ``text`` to ``path`` so that a crash leaves either the old file or the new one, never half.
+
+    With ``durable`` the data and the rename are also flushed to the disk (fsync), for power cuts.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    _fsync_directory(path.parent)
+    if durable:
+        _fsync_directory(path.parent)
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -150,14 +155,16 @@ class Workspace:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._resolved_root: Path | None = None
 
     def path(self, name: str) -> Path:
         """The path of a workspace file; only the tool's own file names are accepted."""
         if name not in _FIXED_NAMES and not _VERSIONED.match(name):
             raise ValueError(f"not a workspace file name: {name!r}")
-        resolved_root = self.root.resolve()
-        candidate = (resolved_root / name).resolve()
-        if candidate.parent != resolved_root:
+        if self._resolved_root is None or not self._resolved_root.is_dir():
+            self._resolved_root = self.root.resolve()
+        candidate = self._resolved_root / name
+        if candidate.is_symlink() and candidate.resolve().parent != self._resolved_root:
             raise WorkspaceError(f"{self.root / name} points outside the workspace; remove that link.")
         return candidate
 
@@ -177,18 +184,19 @@ class Workspace:
                 f"{self.root / name} is not UTF-8 text (byte {exc.start}); save it as UTF-8 and resume."
             ) from None
 
-    def write(self, name: str, text: str) -> Path:
-        """Write the file atomically and return its path."""
+    def write(self, name: str, text: str, *, durable: bool = True) -> Path:
+        """Write the file atomically and return its path.
+
+        ``durable`` also flushes it to the disk (fsync), so it survives a power cut, not only a crash.
+        """
         path = self.path(name)
-        atomic_write_text(path, text)
+        atomic_write_text(path, text, durable=durable)
         return path
 
     def append_line(self, name: str, line: str) -> None:
-        """Append one line to a log file and flush it to disk (a torn last line is all a crash costs)."""
+        """Append one line to a log file (a torn last line is all a crash can cost)."""
         with open(self.path(name), "a", encoding="utf-8") as handle:
             handle.write(line.rstrip("\n") + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
 
     def names(self) -> set[str]:
         """The names of the tool's files present in the folder (other files are ignored)."""
@@ -300,6 +308,16 @@ class WorkspaceLock:
             self._fd = None
 
 
+def session_json(data: dict[str, Any]) -> str:
+    """session.json's text: indented, with one line per model call (quick to write when there are
+    thousands, and still easy to read)."""
+    head = json.dumps({**data, "calls": []}, indent=2)
+    calls = ",\n".join(f"    {json.dumps(call)}" for call in data.get("calls", []))
+    if not calls:
+        return head + "\n"
+    return head.replace('"calls": []', f'"calls": [\n{calls}\n  ]', 1) + "\n"
+
+
 class SessionLog:
     """``session.json``: settings, the model, each model call's usage, and how the session ended.
 
@@ -407,5 +425,6 @@ class SessionLog:
             self.save()
 
     def save(self) -> None:
-        """Write session.json atomically."""
-        self.workspace.write(SESSION, json.dumps(self.data, indent=2, sort_keys=False) + "\n")
+        """Write session.json atomically. It is bookkeeping that can be rebuilt from the files, so it
+        is not forced to disk after every call (the artifacts are)."""
+        self.workspace.write(SESSION, session_json(self.data), durable=False)

@@ -44,6 +44,8 @@ class RecordedRequest:
     body: dict[str, Any]
     messages: list[dict[str, Any]] = field(default_factory=list)
     stream: bool = False
+    received_at: float = 0.0  # time.monotonic() when the request arrived
+    answered_at: float = 0.0  # ... and when its reply was fully written (0 if it never was)
 
     @property
     def text(self) -> str:
@@ -176,7 +178,9 @@ class FakeOpenAIServer:
     def record(self, body: dict[str, Any]) -> RecordedRequest:
         """Parse a request body into a RecordedRequest and record it."""
         messages = body.get("messages") or []
-        req = RecordedRequest(detect_role(messages), body, messages, bool(body.get("stream")))
+        req = RecordedRequest(
+            detect_role(messages), body, messages, bool(body.get("stream")), time.monotonic()
+        )
         with self._lock:
             self.requests.append(req)
         return req
@@ -219,6 +223,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     fake: FakeOpenAIServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -264,6 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         finish = "length" if fault is not None and fault.kind == "length" else "stop"
         self._reply(req, text, finish, fault if fault is not None and fault.kind == "pause" else None)
+        req.answered_at = time.monotonic()
 
     def _reply(self, req: RecordedRequest, text: str, finish: str, pause: Fault | None = None) -> None:
         usage = _usage(req, text)

@@ -15,6 +15,7 @@ from conftest import FAKE_KEY, WAIT
 from fake_openai import FakeOpenAIServer, Fault, RecordedRequest
 from test_cli import run
 from test_e2e import PLAN_1, TESTS, good_script, review, script
+from workspaces import make_workspace
 
 YES = ["--task", "count words", "--yes", "--json"]
 
@@ -143,41 +144,8 @@ def test_a_usd_budget_needs_known_prices(fake_server, tmp_path: Path, clean_env)
     assert fake_server.requests == []
 
 
-def make_workspace(root: Path, versions: int) -> Path:
-    """A finished-looking workspace with many versions, written directly (no model)."""
-    ws = root / "big"
-    ws.mkdir()
-    (ws / "task.md").write_text("count words\n")
-    (ws / "plan.md").write_text("# Word counter\n\n## Requirements\n1. Count words.\n")
-    (ws / "acceptance_test.py").write_text("# none\n")
-    calls = []
-    for v in range(1, versions + 1):
-        (ws / f"script_v{v}.py").write_text(f"VERSION = {v}\nprint(VERSION)\n")
-        verdict = "APPROVE" if v == versions else "REVISE"
-        points = "None." if v == versions else "1. [failing] (main) crashes\n2. [style] (x) rename"
-        (ws / f"review_v{v}.md").write_text(f"Verdict: {verdict}\n\n## Coverage\n\n## Points\n\n{points}\n")
-        (ws / f"run_v{v}.md").write_text(
-            f"# Run\n\nSummary: tests {1 if v == versions else 0}/1 passed · exit 0 · 0.1 s\n"
-        )
-        for role in ("coder", "reviewer"):
-            calls.append(
-                {
-                    "role": role,
-                    "version": v,
-                    "model": "gpt-4o-mini",
-                    "prompt_tokens": 100,
-                    "completion_tokens": 50,
-                    "seconds": 0.5,
-                    "cost_usd": 0.000045,
-                    "cached": False,
-                }
-            )
-    (ws / "session.json").write_text(json.dumps({"settings": {}, "calls": calls, "finished": None}))
-    return ws
-
-
 def test_status_shows_the_history_without_a_model(tmp_path: Path, clean_env) -> None:
-    ws = make_workspace(tmp_path, 1000)
+    ws = make_workspace(tmp_path / "big", 1000)
     code = (
         "import sys\nfrom iterative_coder.cli import main\ncode = main(['status', sys.argv[1]])\n"
         "print('IMPORTED', sorted(m for m in sys.modules if m.startswith(('autogen', 'openai'))))\n"

@@ -16,6 +16,7 @@ from autogen_agentchat.messages import ModelClientStreamingChunkEvent, TextMessa
 from autogen_core import CancellationToken
 
 from .accounting import Budget, cost_of, price_of
+from .config import ROLES
 from .resilience import ResilientClient
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     from .workspace import SessionLog
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
-ROLES = ("planner", "tester", "coder", "reviewer")
 
 
 @functools.cache

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +10,7 @@ from .agents import AgentFactory, Manager
 from .loop import IterationLoop, LoopSettings
 from .planning import ask_request, run_planning, run_test_agreement
 from .status import history, models_by_role, version_rows
-from .workspace import TASK, script_name
+from .workspace import TASK, resume_command, script_name
 
 if TYPE_CHECKING:
     from .ui import UI
@@ -32,11 +31,6 @@ ENDINGS: dict[str, tuple[int, str]] = {
     "stalled": (EXIT_UNFINISHED, "Stopped: no progress."),
     "budget": (EXIT_UNFINISHED, "Stopped: the budget is reached."),
 }
-
-
-def resume_command(workspace: Workspace) -> str:
-    """The command that continues this workspace."""
-    return f"python -m iterative_coder --resume {shlex.quote(str(workspace.root))}"
 
 
 @dataclass(frozen=True)
@@ -71,10 +65,10 @@ async def run_session(
     elif reason == "limit" and settings.interactive:
         ui.warn(
             f"Reached the iteration limit ({settings.max_iterations}) without acceptance. To go on: "
-            f"{resume_command(workspace)} --max-iterations {settings.max_iterations + 5}"
+            f"{resume_command(workspace.root)} --max-iterations {settings.max_iterations + 5}"
         )
     elif reason != "finished":
-        ui.info(f"{why or message} Resume with: {resume_command(workspace)}")
+        ui.info(f"{why or message} Resume with: {resume_command(workspace.root)}")
     return SessionEnd(exit_code, reason)
 
 

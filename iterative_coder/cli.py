@@ -19,7 +19,7 @@ EXIT_MODEL_UNAVAILABLE = 75
 EXIT_INTERRUPTED = 130
 DEFAULT_WORKSPACE = "workspace"
 DEFAULT_MAX_ITERATIONS = 10
-ROLE_FLAGS = ("planner", "tester", "coder", "reviewer")
+ROLE_FLAGS = ("planner", "tester", "coder", "reviewer")  # config.ROLES, without importing it for --help
 # Options a session keeps in session.json, so that --resume goes on with them.
 KEPT_SETTINGS = ("budget_tokens", "budget_usd", "cache_seed", *(f"{role}_model" for role in ROLE_FLAGS))
 
@@ -209,7 +209,7 @@ def _workspace_dir(args: argparse.Namespace) -> tuple[Path, bool]:
 
 
 def _check_workspace(directory: Path, resuming: bool) -> None:
-    from .workspace import Workspace
+    from .workspace import Workspace, resume_command
 
     workspace = Workspace(directory)
     if resuming:
@@ -229,7 +229,7 @@ def _check_workspace(directory: Path, resuming: bool) -> None:
     if workspace.has_session():
         raise UsageError(
             f"{directory} already holds a session; nothing was changed. Continue it with: "
-            f"python -m iterative_coder --resume {shlex.quote(str(directory))}  (or pick another --workspace)"
+            f"{resume_command(directory)}  (or pick another --workspace)"
         )
 
 
@@ -296,11 +296,12 @@ def _run_session(args, workspace, session, roles, resuming: bool) -> int:  # noq
 
     from .accounting import Budget
     from .agents import AgentFactory
-    from .app import json_result, resume_command, run_session
+    from .app import json_result, run_session
     from .config import redact
     from .loop import LoopSettings
     from .models import create_role_clients
     from .ui import TerminalUI
+    from .workspace import resume_command
 
     stream = not args.no_stream
     entry = roles["coder"][0]
@@ -351,13 +352,13 @@ def _run_session(args, workspace, session, roles, resuming: bool) -> int:  # noq
         return end.exit_code
     except KeyboardInterrupt:
         agents.cancellation.cancel()
-        ui.info(f"\nStopped. Resume with: {resume_command(workspace)}")
+        ui.info(f"\nStopped. Resume with: {resume_command(workspace.root)}")
         return EXIT_INTERRUPTED
     except Exception as exc:  # a model or network failure: explain it, keep the files
         message, code = _explain_failure(exc)
         keys = [e.api_key for entries in roles.values() for e in entries] + [os.environ.get("OPENAI_API_KEY")]
         ui.error(redact(message, keys))
-        ui.info(f"Your files are kept. Resume with: {resume_command(workspace)}")
+        ui.info(f"Your files are kept. Resume with: {resume_command(workspace.root)}")
         return code
     finally:
         _shut_down(loop, [role_client.client for role_client in clients.values()])

@@ -13,7 +13,6 @@ Precedence (first that applies wins):
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -241,8 +240,3 @@ def _price(value: object, where: str) -> tuple[float, float] | None:
     raise ConfigError(
         f'{where}: "price" must be [prompt_price_per_1k, completion_price_per_1k], e.g. [0.00015, 0.0006].'
     )
-
-
-def environment_snapshot() -> dict[str, str]:
-    """The process environment as a plain dict (after ``.env`` was loaded)."""
-    return dict(os.environ)

@@ -29,7 +29,6 @@ MANAGER_HELP = (
     "/stop: stop here (resume later)"
 )
 RUN_QUESTION = "Run the generated code? [y/N/a(lways)]"
-EXECUTE_MODES = ("ask", "always", "never")
 
 LoopOutcome = Literal["accepted", "done", "limit", "stopped", "ended", "no_code", "stalled"]
 GO_ON_QUESTION = "Go on with another version anyway? [y/N]"

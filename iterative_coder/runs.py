@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .runner import OUTPUT_KEEP, ProcessResult, run_limited
 
+TESTS_PASSED = re.compile(r"tests (\d+)/(\d+) passed")  # in a run summary
 SCRIPT_FILE = "script.py"  # the module name the acceptance tests import: ``import script``
 TESTS_FILE = "acceptance_test.py"
 REPORT_FILE = "report.xml"
@@ -161,17 +162,11 @@ def run_summary(run_text: str | None) -> str | None:
     return match.group(1).strip() if match else None
 
 
-def all_tests_passed(summary: str | None) -> bool:
-    """Whether a run summary says every acceptance test passed."""
-    match = re.search(r"tests (\d+)/(\d+) passed", summary or "")
-    return bool(match) and match.group(1) == match.group(2)
-
-
 def run_problems(summary: str | None) -> list[str]:
     """What in a run summary rules out approval: failing acceptance tests, tests that could not run,
     a crash."""
     problems = []
-    tests = re.search(r"tests (\d+)/(\d+) passed", summary or "")
+    tests = TESTS_PASSED.search(summary or "")
     if tests and tests.group(1) != tests.group(2):
         failing = int(tests.group(2)) - int(tests.group(1))
         problems.append(f"{failing} of {tests.group(2)} acceptance tests fail")

@@ -5,18 +5,23 @@ Used by ``python -m iterative_coder status DIR`` and by the summary at the end o
 
 from __future__ import annotations
 
-import re
-import shlex
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from .accounting import Totals, totals
-from .review import verdict_of
-from .runs import run_summary
-from .workspace import PLAN, TASK, SessionLog, Workspace, feedback_name, review_name, run_name, script_name
-
-_POINT_LINE = re.compile(r"^\d+\. ", re.MULTILINE)
-_TESTS = re.compile(r"tests (\d+)/(\d+) passed")
+from .review import points_of, verdict_of
+from .runs import TESTS_PASSED, run_summary
+from .workspace import (
+    PLAN,
+    TASK,
+    SessionLog,
+    Workspace,
+    feedback_name,
+    resume_command,
+    review_name,
+    run_name,
+    script_name,
+)
 
 
 @dataclass(frozen=True)
@@ -62,13 +67,13 @@ def version_rows(workspace: Workspace, session: SessionLog) -> list[VersionRow]:
             continue
         review = workspace.read(review_name(version)) if review_name(version) in names else None
         run = run_summary(workspace.read(run_name(version))) if run_name(version) in names else None
-        tests = _TESTS.search(run or "")
+        tests = TESTS_PASSED.search(run or "")
         spent = totals(calls_by_version.get(version, []))
         rows.append(
             VersionRow(
                 version=version,
                 verdict=verdict_of(review),
-                open_points=_count_points(review),
+                open_points=None if review is None else len(points_of(review)),
                 tests_passed=int(tests.group(1)) if tests else None,
                 tests_total=int(tests.group(2)) if tests else None,
                 run=run,
@@ -79,14 +84,6 @@ def version_rows(workspace: Workspace, session: SessionLog) -> list[VersionRow]:
             )
         )
     return rows
-
-
-def _count_points(review: str | None) -> int | None:
-    if review is None:
-        return None
-    section = review.split("## Points", 1)
-    body = section[1].split("\n## ", 1)[0] if len(section) > 1 else review
-    return len(_POINT_LINE.findall(body))
 
 
 def models_by_role(session: SessionLog) -> dict[str, list[str]]:
@@ -136,7 +133,7 @@ def history(workspace: Workspace) -> History:
         versions=rows,
         first_good_version=next((row.version for row in rows if row.good), None),
         next_step=point.describe().replace("Resuming at", "Next: at", 1),
-        resume_command=f"python -m iterative_coder --resume {shlex.quote(str(workspace.root))}",
+        resume_command=resume_command(workspace.root),
         total=totals(session.calls),
         models=models_by_role(session),
         finished=session.data.get("finished"),

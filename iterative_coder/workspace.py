@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 import re
+import shlex
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -52,6 +53,11 @@ def feedback_name(version: int) -> str:
 def run_name(version: int) -> str:
     """``run_v3.md`` for 3."""
     return f"run_v{version}.md"
+
+
+def resume_command(root: Path) -> str:
+    """The command that continues the session in ``root``."""
+    return f"python -m iterative_coder --resume {shlex.quote(str(root))}"
 
 
 def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:

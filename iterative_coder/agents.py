@@ -15,7 +15,7 @@ from autogen_agentchat.base import TaskResult
 from autogen_agentchat.messages import ModelClientStreamingChunkEvent, TextMessage
 from autogen_core import CancellationToken
 
-from .accounting import Budget, cost_of, price_of
+from .accounting import CHARS_PER_TOKEN, Budget, cost_of, price_of
 from .config import ROLES
 from .resilience import ResilientClient
 
@@ -164,6 +164,14 @@ async def call_and_record(
         reply = replace(reply, cut_off=True)
     model = agents.model_for(role)
     price = price_of(model, resilient.entry.price if resilient is not None else None)
+    estimated = not cached and reply.prompt_tokens == 0 and reply.completion_tokens == 0
+    if estimated:  # the server reported no usage: count by size, so budgets still hold
+        prompt_chars = len(message) + len(load_prompt(role))
+        reply = replace(
+            reply,
+            prompt_tokens=prompt_chars // CHARS_PER_TOKEN,
+            completion_tokens=len(reply.text) // CHARS_PER_TOKEN,
+        )
     session.keep_reply(role=role, version=version, text=reply.text)
     session.record_call(
         role=role,

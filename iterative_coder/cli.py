@@ -21,7 +21,7 @@ DEFAULT_WORKSPACE = "workspace"
 DEFAULT_MAX_ITERATIONS = 10
 ROLE_FLAGS = ("planner", "tester", "coder", "reviewer")  # config.ROLES, without importing it for --help
 # Options a session keeps in session.json, so that --resume goes on with them.
-KEPT_SETTINGS = ("budget_tokens", "budget_usd", "cache_seed", *(f"{role}_model" for role in ROLE_FLAGS))
+KEPT_SETTINGS = ("budget_tokens", "budget_usd", "cache_seed")
 
 
 class UsageError(Exception):
@@ -245,26 +245,14 @@ def _run(args: argparse.Namespace) -> int:
     load_dotenv_file(Path.cwd())
     env = dict(os.environ)
     try:
-        session = SessionLog.load(workspace)
-        saved = session.settings
-        try:
-            entries = resolve_model_entries(
-                config_list_path=args.config_list,
-                model=args.model or saved.get("model"),
-                env=env,
-                cwd=Path.cwd(),
-            )
-        except ConfigError:
-            if args.model or not saved.get("model"):
-                raise
-            # The session's model is no longer configured: use the configuration's first entry.
-            entries = resolve_model_entries(
-                config_list_path=args.config_list, model=None, env=env, cwd=Path.cwd()
-            )
+        saved = SessionLog.load(workspace).settings
+        entries = resolve_model_entries(
+            config_list_path=args.config_list, model=args.model, env=env, cwd=Path.cwd()
+        )
         for name in KEPT_SETTINGS:  # an option given now wins; else the session's own
             if getattr(args, name) is None:
                 setattr(args, name, saved.get(name))
-        roles = entries_for_roles(entries, {role: getattr(args, f"{role}_model") for role in ROLE_FLAGS})
+        roles = entries_for_roles(entries, _chosen_models(args, saved, entries))
         if resuming:
             workspace.check_versions()
         else:
@@ -272,6 +260,7 @@ def _run(args: argparse.Namespace) -> int:
         with WorkspaceLock(workspace):
             if not resuming and workspace.has_session():  # another process started one meanwhile
                 _check_workspace(directory, resuming)
+            session = SessionLog.load(workspace)  # read again now that no other process can write it
             if args.from_version:
                 branch = workspace.branch_from(args.from_version)
                 session.clear_finished()
@@ -282,6 +271,21 @@ def _run(args: argparse.Namespace) -> int:
             return _run_session(args, workspace, session, roles, resuming)
     except (ConfigError, WorkspaceError) as exc:
         raise UsageError(str(exc)) from None
+
+
+def _chosen_models(args: argparse.Namespace, saved: dict, entries: list) -> dict[str, str | None]:
+    """Each role's model: its --ROLE-model flag, else (on resume, without --model) the model the
+    session used for it, while the configuration still has it."""
+    from .config import ENV_SOURCE
+
+    used = {} if args.model else (saved.get("models") or {})
+    available = {entry.model for entry in entries}
+    chosen: dict[str, str | None] = {}
+    for role in ROLE_FLAGS:
+        before = used.get(role)
+        keep = before if before in available or entries[0].source == ENV_SOURCE else None
+        chosen[role] = getattr(args, f"{role}_model") or keep
+    return chosen
 
 
 def _run_session(args, workspace, session, roles, resuming: bool) -> int:  # noqa: ANN001
@@ -296,12 +300,12 @@ def _run_session(args, workspace, session, roles, resuming: bool) -> int:  # noq
 
     from .accounting import Budget
     from .agents import AgentFactory
-    from .app import json_result, run_session
+    from .app import SessionEnd, json_result, run_session
     from .config import redact
     from .loop import LoopSettings
     from .models import create_role_clients
     from .ui import TerminalUI
-    from .workspace import resume_command
+    from .workspace import inner_folder, resume_command
 
     stream = not args.no_stream
     entry = roles["coder"][0]
@@ -316,6 +320,7 @@ def _run_session(args, workspace, session, roles, resuming: bool) -> int:  # noq
     session.settings.update(
         {"model": entry.model, "stream": stream, "max_iterations": settings.max_iterations}
         | {name: getattr(args, name) for name in KEPT_SETTINGS}
+        | {"models": {role: entries[0].model for role, entries in roles.items()}}
     )
     session.data["model"] = entry.model
     ui = TerminalUI(stream_text=stream, to_stderr=args.json)
@@ -329,7 +334,9 @@ def _run_session(args, workspace, session, roles, resuming: bool) -> int:  # noq
         ui.info(
             f"Workspace: {workspace.root}  ·  models: " + ", ".join(f"{r} {m}" for r, m in firsts.items())
         )
-    cache_dir = workspace.root / ".cache" / f"seed-{args.cache_seed}" if args.cache_seed is not None else None
+    cache_dir = (
+        None if args.cache_seed is None else inner_folder(workspace.root, ".cache", f"seed-{args.cache_seed}")
+    )
     clients = create_role_clients(
         roles,
         stream=stream,
@@ -345,23 +352,25 @@ def _run_session(args, workspace, session, roles, resuming: bool) -> int:  # noq
     main_task = loop.create_task(
         run_session(workspace, session, agents, ui, settings, task=args.task, resuming=resuming)
     )
+    end = SessionEnd(1, "error")
     try:
         end = loop.run_until_complete(main_task)
-        if args.json:
-            print(json.dumps(json_result(workspace, end), indent=2))
-        return end.exit_code
     except KeyboardInterrupt:
         agents.cancellation.cancel()
         ui.info(f"\nStopped. Resume with: {resume_command(workspace.root)}")
-        return EXIT_INTERRUPTED
+        end = SessionEnd(EXIT_INTERRUPTED, "interrupted")
     except Exception as exc:  # a model or network failure: explain it, keep the files
         message, code = _explain_failure(exc)
         keys = [e.api_key for entries in roles.values() for e in entries] + [os.environ.get("OPENAI_API_KEY")]
         ui.error(redact(message, keys))
         ui.info(f"Your files are kept. Resume with: {resume_command(workspace.root)}")
-        return code
+        reason = {EXIT_MODEL_UNAVAILABLE: "model_unavailable", EXIT_USAGE: "configuration"}.get(code, "error")
+        end = SessionEnd(code, reason)
     finally:
         _shut_down(loop, [role_client.client for role_client in clients.values()])
+        if args.json:  # one object, whatever happened
+            print(json.dumps(json_result(workspace, end), indent=2))
+    return end.exit_code
 
 
 def _explain_failure(exc: Exception) -> tuple[str, int]:
@@ -374,10 +383,11 @@ def _explain_failure(exc: Exception) -> tuple[str, int]:
         return str(exc), EXIT_USAGE
     if isinstance(exc, ModelUnavailable):
         return str(exc), EXIT_MODEL_UNAVAILABLE
-    if isinstance(exc, openai.APIStatusError):
+    if isinstance(exc, openai.APIStatusError):  # e.g. 400: the same request would fail again
         return (
-            f"The model server refused the request ({exc.status_code}): {exc.message}",
-            EXIT_MODEL_UNAVAILABLE,
+            f"The model server refused the request ({exc.status_code}): {exc.message}. Check the model's "
+            "settings (context length, the options it accepts), or pick another with --model.",
+            EXIT_USAGE,
         )
     if isinstance(exc, openai.APIError):
         return f"The model call failed: {exc.message}", EXIT_MODEL_UNAVAILABLE

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -82,10 +81,11 @@ def create_client(
 
     if entry.base_url:
         options["base_url"] = entry.base_url
-    if entry.api_key:
-        options["api_key"] = entry.api_key
-    elif entry.base_url and not os.environ.get("OPENAI_API_KEY"):
-        options["api_key"] = NO_KEY_PLACEHOLDER
+    # An entry with its own base_url and no key is sent no key of ours (OPENAI_API_KEY is for
+    # OpenAI, not for whatever server the entry names).
+    options["api_key"] = entry.api_key or (NO_KEY_PLACEHOLDER if entry.base_url else None)
+    if options["api_key"] is None:
+        del options["api_key"]  # the OpenAI client reads OPENAI_API_KEY itself
     return OpenAIChatCompletionClient(**options)
 
 
@@ -134,13 +134,28 @@ def create_role_clients(
 
 
 def cached(client: ChatCompletionClient, directory: Path) -> ChatCompletionClient:
-    """``client`` behind AutoGen's on-disk reply cache in ``directory``."""
+    """``client`` behind AutoGen's on-disk reply cache in ``directory``; only complete replies
+    (finish reason ``stop``) are stored, so a cut-off reply is never replayed."""
+    from autogen_core import CacheStore
+    from autogen_core.models import CreateResult
     from autogen_ext.cache_store.diskcache import DiskCacheStore
     from autogen_ext.models.cache import ChatCompletionCache
     from diskcache import Cache
 
-    directory.mkdir(parents=True, exist_ok=True)
-    return ChatCompletionCache(client, DiskCacheStore(Cache(str(directory))))
+    class CompleteRepliesStore(CacheStore[Any]):
+        def __init__(self, inner: CacheStore[Any]) -> None:
+            self.inner = inner
+
+        def get(self, key: str, default: Any = None) -> Any:
+            return self.inner.get(key, default)
+
+        def set(self, key: str, value: Any) -> None:
+            final = value[-1] if isinstance(value, list) and value else value
+            if isinstance(final, CreateResult) and final.finish_reason == "stop":
+                self.inner.set(key, value)
+
+    directory.mkdir(exist_ok=True)
+    return ChatCompletionCache(client, CompleteRepliesStore(DiskCacheStore(Cache(str(directory)))))
 
 
 def _safe_name(text: str) -> str:

@@ -25,6 +25,7 @@ TESTS_PROMPT = (
 APPROVALS = {"approve", "approved", "/approve", "sounds good"}
 
 AgreementOutcome = Literal["approved", "stopped", "ended"]
+AUTO_RETRIES = 2  # without a person, how often an unusable draft is asked for again
 
 
 def is_approval(answer: str) -> bool:
@@ -71,6 +72,15 @@ class Agreement:
         self.agent: AssistantAgent = agents.create(role)  # one agent for the talk: it sees its drafts
         self.activity = activity
 
+    @staticmethod
+    def unusable(draft: str | None, cut_off: bool) -> str | None:
+        """Why a draft cannot be approved without a person looking at it, or None."""
+        if draft is None:
+            return "it held no usable content"
+        if cut_off:
+            return "it was cut off at the token limit"
+        return None
+
     async def run(
         self,
         message: str,
@@ -81,8 +91,10 @@ class Agreement:
     ) -> tuple[str, str | None]:
         """Talk until approval; returns (``approved`` or a command or ``ended``, the last draft).
 
-        With ``auto_approve`` (no person at hand) the first draft is approved.
+        With ``auto_approve`` (no person at hand) the first usable draft is approved: a draft that
+        is missing, cut off or ``unusable`` is asked for again, at most twice.
         """
+        retries = AUTO_RETRIES
         while True:
             reply = await call_and_record(
                 self.agent,
@@ -100,7 +112,14 @@ class Agreement:
                 )
             draft = draft_of(reply.text)
             if auto_approve:
-                return ("approved", draft) if draft is not None else ("ended", None)
+                problem = self.unusable(draft, reply.cut_off)
+                if problem is None:
+                    return "approved", draft
+                if retries == 0:
+                    return "ended", None
+                retries -= 1
+                message = render_prompt("draft_retry", problem=problem)
+                continue
             while True:
                 answer = await self.manager.ask(question)
                 if answer is None:
@@ -163,11 +182,16 @@ async def run_test_agreement(
         ui.show_code(ACCEPTANCE, extracted.code)
         if extracted.syntax_error:
             ui.warn(f"These tests do not parse ({extracted.syntax_error}); ask for a fix before approving.")
+            if auto_approve:
+                return None  # nobody can ask for the fix: the Tester is asked again
         return extracted.code
 
     talk = Agreement(session, agents, manager, ui, "tester", f"is writing {ACCEPTANCE}")
     message = render_prompt("tester_task", plan=(workspace.read(PLAN) or "").strip())
     outcome, tests = await talk.run(message, show_tests, TESTS_PROMPT, {"/skip"}, auto_approve=auto_approve)
+    if auto_approve and outcome == "ended":
+        ui.warn("The Tester gave no usable tests; going on without acceptance tests.")
+        outcome = "/skip"
     if outcome == "/skip":
         tests = (PROMPTS_DIR / "acceptance_skipped.py").read_text(encoding="utf-8")
     elif outcome != "approved" or tests is None:

@@ -231,7 +231,9 @@ class ResilientClient(ChatCompletionClient):
         call.attempt += 1
         if call.attempt < self.policy.tries:
             wait = self.policy.delay(call.attempt, retry_after_seconds(exc), self._jitter())
-            if time.monotonic() - call.started + wait <= self.policy.budget_seconds:
+            # The first retry is always made (a request that timed out may have used the whole
+            # budget); later ones only within it.
+            if call.attempt == 1 or time.monotonic() - call.started + wait <= self.policy.budget_seconds:
                 self._status(f"{reason}, retrying in {wait:.0f} s ({call.attempt + 1}/{self.policy.tries})")
                 await self._sleep(wait)
                 return

@@ -31,27 +31,26 @@ _PROCESS_CHECK_SECONDS = 0.1
 # (PR_SET_PDEATHSIG), so a tool killed with SIGKILL leaves no generated program running.
 _LAUNCHER = """
 import ctypes, os, resource, signal, sys
-parent = int(sys.argv[7])
+parent = int(sys.argv[6])
 try:
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 except (OSError, AttributeError):
     pass
 if os.getppid() != parent:
     sys.exit(137)
-address_space, cpu, file_size, open_files, processes = (int(v) for v in sys.argv[1:6])
+address_space, cpu, file_size, open_files = (int(v) for v in sys.argv[1:5])
 for which, soft, hard in (
     (resource.RLIMIT_AS, address_space, address_space),
     (resource.RLIMIT_CPU, cpu, cpu + 1),
     (resource.RLIMIT_FSIZE, file_size, file_size),
     (resource.RLIMIT_NOFILE, open_files, open_files),
-    (resource.RLIMIT_NPROC, processes, processes),
     (resource.RLIMIT_CORE, 0, 0),
 ):
     try:
         resource.setrlimit(which, (soft, hard))
     except (ValueError, OSError):
         pass
-os.execv(sys.argv[6], sys.argv[6:7] + sys.argv[8:])
+os.execv(sys.argv[5], sys.argv[5:6] + sys.argv[7:])
 """
 
 
@@ -152,7 +151,9 @@ def run_limited(command: list[str], cwd: Path, timeout: float) -> ProcessResult:
     launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER]
     # The CPU limit is a second above the timeout so that a busy loop meets the (clearer) wall-clock
     # timeout first; it still stops a program whose children burn CPU in parallel.
-    limits = [ADDRESS_SPACE, int(timeout + 0.999) + 1, FILE_SIZE, OPEN_FILES, MAX_PROCESSES]
+    # No RLIMIT_NPROC: the kernel counts it per user, over all their processes and threads, so it
+    # would break programs on a busy desktop; the session is counted below instead.
+    limits = [ADDRESS_SPACE, int(timeout + 0.999) + 1, FILE_SIZE, OPEN_FILES]
     started = time.monotonic()
     process = subprocess.Popen(
         [*launcher, *map(str, limits), command[0], str(os.getpid()), *command[1:]],

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .runner import OUTPUT_KEEP, ProcessResult, run_limited
+from .workspace import inner_folder
 
 TESTS_PASSED = re.compile(r"tests (\d+)/(\d+) passed")  # in a run summary
 SCRIPT_FILE = "script.py"  # the module name the acceptance tests import: ``import script``
@@ -118,13 +119,12 @@ def run_with_arguments(
 
 def fresh_run_dir(workspace_root: Path, version: int, suffix: str = "") -> Path:
     """An empty ``runs/v{version}{suffix}/`` inside the workspace (an older one is replaced)."""
-    runs = workspace_root.resolve() / "runs"
-    run_dir = runs / f"v{version}{suffix}"
+    run_dir = inner_folder(workspace_root, "runs") / f"v{version}{suffix}"
     if run_dir.is_symlink() or run_dir.is_file():
-        run_dir.unlink()
+        run_dir.unlink()  # the link itself, never what it points to
     elif run_dir.exists():
         shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
+    run_dir.mkdir()
     return run_dir
 
 

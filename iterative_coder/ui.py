@@ -163,6 +163,7 @@ class TerminalUI:
         self, *, plain: bool | None = None, stream_text: bool = True, to_stderr: bool = False
     ) -> None:
         output = sys.stderr if to_stderr else sys.stdout
+        self._prompt_to_stderr = to_stderr
         self.plain = plain_output_wanted(output) if plain is None else plain
         self.console = Console(
             file=output,
@@ -243,6 +244,10 @@ class TerminalUI:
     def ask(self, prompt: str) -> str | None:
         self.console.print(Text(prompt, style="bold"))
         try:
+            if self._prompt_to_stderr:  # stdout carries only the JSON result
+                sys.stderr.write("> ")
+                sys.stderr.flush()
+                return input()
             return input("> ")
         except EOFError:
             return None

@@ -60,6 +60,17 @@ def resume_command(root: Path) -> str:
     return f"python -m iterative_coder --resume {shlex.quote(str(root))}"
 
 
+def inner_folder(root: Path, *parts: str) -> Path:
+    """``root/part/...``, created as needed; refused if any part is a link (it could lead anywhere)."""
+    folder = Path(root).resolve()
+    for part in parts:
+        folder = folder / part
+        if folder.is_symlink():
+            raise WorkspaceError(f"{folder} is a link; the tool only writes inside the workspace. Remove it.")
+        folder.mkdir(exist_ok=True)
+    return folder
+
+
 def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
     """Write ``text`` to ``path`` so that a crash leaves either the old file or the new one, never half.
 
@@ -241,11 +252,12 @@ class Workspace:
                 f"--from-version {version}: there is no {script_name(version)} in {self.root}."
             )
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-        branch = self.root / "branches" / stamp
+        branches = inner_folder(self.root, "branches")
+        branch = branches / stamp
         suffix = 1
         while branch.exists():
             suffix += 1
-            branch = self.root / "branches" / f"{stamp}-{suffix}"
+            branch = branches / f"{stamp}-{suffix}"
         moving = [
             name
             for name in sorted(self.names())
@@ -258,7 +270,7 @@ class Workspace:
         runs = self.root / "runs"
         moving_runs = [
             entry
-            for entry in (runs.iterdir() if runs.is_dir() else [])
+            for entry in (runs.iterdir() if runs.is_dir() and not runs.is_symlink() else [])
             if _run_folder_version(entry.name) > version
         ]
         branch.mkdir(parents=True)
@@ -292,7 +304,12 @@ class WorkspaceLock:
         self._fd: int | None = None
 
     def __enter__(self) -> WorkspaceLock:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            raise WorkspaceError(
+                f"Cannot lock {self.path} ({exc.strerror}); if it is a link, remove it."
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -45,6 +45,7 @@ class RecordedRequest:
     messages: list[dict[str, Any]] = field(default_factory=list)
     stream: bool = False
     received_at: float = 0.0  # time.monotonic() when the request arrived
+    authorization: str = ""  # the Authorization header it came with
     answered_at: float = 0.0  # ... and when its reply was fully written (0 if it never was)
 
     @property
@@ -175,12 +176,13 @@ class FakeOpenAIServer:
             names = [str(r.body.get("model")) for r in self.requests if r.body.get("model")]
         return list(dict.fromkeys(names))
 
-    def record(self, body: dict[str, Any]) -> RecordedRequest:
+    def record(self, body: dict[str, Any], authorization: str = "") -> RecordedRequest:
         """Parse a request body into a RecordedRequest and record it."""
         messages = body.get("messages") or []
         req = RecordedRequest(
             detect_role(messages), body, messages, bool(body.get("stream")), time.monotonic()
         )
+        req.authorization = authorization
         with self._lock:
             self.requests.append(req)
         return req
@@ -258,7 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
         except json.JSONDecodeError as exc:
             self._error(400, f"fake server: bad JSON body: {exc}", "invalid_request_error")
             return
-        req = self.fake.record(body)
+        req = self.fake.record(body, self.headers.get("Authorization", ""))
         fault = self.fake.next_fault(req)
         if fault is not None and self._serve_fault(req, fault):
             return

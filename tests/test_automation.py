@@ -84,6 +84,47 @@ def test_yes_exits_75_when_no_model_answers(fake_server, tmp_path: Path, model_e
     result = run([*YES, "--retries", "2"], tmp_path, model_env)
     assert result.returncode == 75
     assert "Every configured model failed" in result.stderr
+    assert outcome(result)["stop_reason"] == "model_unavailable"  # --json prints its object anyway
+
+
+def test_without_a_person_unusable_tests_are_asked_again_then_skipped(
+    fake_server, tmp_path: Path, model_env
+) -> None:
+    fake_server.enqueue("planner", PLAN_1)
+    fake_server.enqueue(
+        "tester", "I would test it by hand.", "```python\ndef test_x(:\n```", "Still no code."
+    )
+    fake_server.enqueue("coder", good_script(1))
+    fake_server.enqueue("reviewer", review(1, "APPROVE"))
+    result = run(YES, tmp_path, model_env)
+    assert result.returncode == 0, result.stderr
+    assert len(fake_server.requests_for("tester")) == 3
+    assert "could not be used: it held no usable content" in fake_server.requests_for("tester")[1].text
+    assert "The Tester gave no usable tests; going on without acceptance tests." in result.stderr
+    assert "def test" not in (tmp_path / "workspace" / "acceptance_test.py").read_text()
+
+
+def test_resume_keeps_each_roles_model(fake_server, tmp_path: Path, model_env) -> None:
+    enqueue_session(fake_server, ("REVISE", "APPROVE"))
+    first = run([*YES, "--coder-model", "gpt-4o", "--max-iterations", "1"], tmp_path, model_env)
+    assert first.returncode == 1, first.stderr
+    resumed = run(["--resume", "workspace", "--yes", "--json", "--max-iterations", "2"], tmp_path, model_env)
+    assert resumed.returncode == 0, resumed.stderr
+    named = [(r.role, r.body["model"]) for r in fake_server.requests]
+    assert named[-2:] == [("coder", "gpt-4o"), ("reviewer", "gpt-4o-mini")]
+    assert outcome(resumed)["models"]["coder"] == ["gpt-4o"]
+
+
+def test_an_entry_with_its_own_server_and_no_key_gets_no_key_of_ours(
+    fake_server, tmp_path, clean_env
+) -> None:
+    (tmp_path / "OAI_CONFIG_LIST").write_text(
+        json.dumps([{"model": "local", "base_url": fake_server.base_url}])
+    )
+    enqueue_session(fake_server, ("APPROVE",))
+    result = run(YES, tmp_path, {**clean_env, "OPENAI_API_KEY": FAKE_KEY})
+    assert result.returncode == 0, result.stderr
+    assert fake_server.requests and all(FAKE_KEY not in r.authorization for r in fake_server.requests)
 
 
 def test_yes_exits_130_on_ctrl_c(fake_server, run_cli) -> None:

@@ -130,6 +130,17 @@ def test_only_the_tools_own_names_and_nothing_outside(tmp_path: Path) -> None:
         workspace.read(PLAN)
 
 
+def test_folders_the_tool_writes_into_must_not_be_links(tmp_path: Path) -> None:
+    from iterative_coder.workspace import inner_folder
+
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "ws" / "runs").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(WorkspaceError, match="is a link"):
+        inner_folder(tmp_path / "ws", "runs")
+    assert inner_folder(tmp_path / "ws", ".cache", "seed-1").is_dir()
+
+
 def test_non_utf8_file_is_a_clear_error(tmp_path: Path) -> None:
     workspace = Workspace(tmp_path)
     (tmp_path / PLAN).write_bytes(b"caf\xe9\n")

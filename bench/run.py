@@ -175,8 +175,8 @@ def baseline(iterations: int) -> dict[str, list[int]]:
     from autogen_agentchat.teams import RoundRobinGroupChat
     from autogen_ext.models.openai import OpenAIChatCompletionClient
 
-    from iterative_coder.agents import load_prompt, render_prompt
     from iterative_coder.planning import strip_closing_question
+    from iterative_coder.prompt_files import load_prompt, render_prompt
 
     async def go(server: FakeOpenAIServer) -> None:
         client = OpenAIChatCompletionClient(model="gpt-4o-mini", base_url=server.base_url, api_key=FAKE_KEY)
@@ -204,7 +204,7 @@ def bare_calls(base_url: str, iterations: int, stream: bool) -> tuple[float, flo
     from autogen_agentchat.agents import AssistantAgent
     from autogen_ext.models.openai import OpenAIChatCompletionClient
 
-    from iterative_coder.agents import load_prompt
+    from iterative_coder.prompt_files import load_prompt
 
     async def go() -> tuple[float, float]:
         options = {"stream_options": {"include_usage": True}} if stream else {}

@@ -7,9 +7,10 @@ unknown: it is never invented.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from .records.calls import CallRecord
 
 # USD per 1,000 tokens (prompt, completion): OpenAI's published list prices for these models.
 KNOWN_PRICES: dict[str, tuple[float, float]] = {
@@ -55,20 +56,20 @@ class Totals:
         return f"{self.tokens:,} tokens · {cost}"
 
 
-def totals(calls: Iterable[Mapping[str, Any]]) -> Totals:
+def totals(calls: Iterable[CallRecord]) -> Totals:
     """Add up recorded calls (cached calls cost nothing)."""
     tokens, cost, count, seconds = 0, 0.0, 0, 0.0
     known = True
     for call in calls:
         count += 1
-        seconds += float(call.get("seconds") or 0)
-        if call.get("cached"):
+        seconds += call.seconds
+        if call.cached:
             continue
-        tokens += int(call.get("prompt_tokens") or 0) + int(call.get("completion_tokens") or 0)
-        if call.get("cost_usd") is None:
+        tokens += call.tokens
+        if call.cost_usd is None:
             known = False
         else:
-            cost += float(call["cost_usd"])
+            cost += call.cost_usd
     return Totals(tokens=tokens, cost=cost if known else None, calls=count, seconds=seconds)
 
 
@@ -85,7 +86,7 @@ class Budget:
 
     def check(
         self,
-        calls: list[Mapping[str, Any]],
+        calls: Sequence[CallRecord],
         *,
         role: str,
         prompt_chars: int,
@@ -99,7 +100,7 @@ class Budget:
         if self.tokens is None and self.usd is None:
             return
         spent = totals(calls)
-        earlier = [int(c.get("completion_tokens") or 0) for c in calls if c.get("role") == role]
+        earlier = [call.completion_tokens for call in calls if call.role == role]
         completion = max(earlier, default=DEFAULT_COMPLETION_ESTIMATE)
         prompt = prompt_chars // CHARS_PER_TOKEN
         if self.tokens is not None and spent.tokens + prompt + completion > self.tokens:

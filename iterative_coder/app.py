@@ -2,114 +2,74 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .accounting import BudgetReached, totals
-from .agents import AgentFactory, Manager
-from .loop import IterationLoop, LoopSettings
+from .endings import ENDINGS, SessionEnd
+from .loop import IterationLoop
+from .names import TASK, resume_command, script_name
 from .planning import ask_request, run_planning, run_test_agreement
+from .resume import Step
 from .status import history, models_by_role, version_rows
-from .workspace import TASK, resume_command, script_name
 
 if TYPE_CHECKING:
+    from .context import SessionContext
+    from .session import SessionLog
     from .ui import UI
-    from .workspace import SessionLog, Workspace
+    from .workspace import Workspace
 
-EXIT_OK = 0
-EXIT_UNFINISHED = 1
-
-# Why a session ended -> (exit code, what the person reads).
-ENDINGS: dict[str, tuple[int, str]] = {
-    "accepted": (EXIT_OK, "Accepted"),
-    "done": (EXIT_OK, "Accepted"),
-    "finished": (EXIT_OK, "This session had already finished."),
-    "stopped": (EXIT_OK, "Stopped."),
-    "ended": (EXIT_UNFINISHED, "Input ended."),
-    "limit": (EXIT_UNFINISHED, "Reached the iteration limit without approval."),
-    "no_code": (EXIT_UNFINISHED, "No script was written."),
-    "stalled": (EXIT_UNFINISHED, "Stopped: no progress."),
-    "budget": (EXIT_UNFINISHED, "Stopped: the budget is reached."),
-}
+_AGREEMENTS = (
+    (Step.PLAN, run_planning, "the plan was approved"),
+    (Step.TESTS, run_test_agreement, "the acceptance tests were approved"),
+)
 
 
-@dataclass(frozen=True)
-class SessionEnd:
-    """How a session ended: the exit code and the reason, in a word (a key of :data:`ENDINGS`)."""
-
-    exit_code: int
-    reason: str
-
-
-async def run_session(
-    workspace: Workspace,
-    session: SessionLog,
-    agents: AgentFactory,
-    ui: UI,
-    settings: LoopSettings,
-    *,
-    task: str | None = None,
-    resuming: bool = False,
-) -> SessionEnd:
-    """Run the session in ``workspace`` to its end; every step is saved as it happens."""
+async def run_session(ctx: SessionContext) -> SessionEnd:
+    """Run the session in the context's workspace to its end; every step is saved as it happens."""
     try:
-        reason, version, why = await _run(workspace, session, agents, ui, settings, task, resuming)
+        reason, version, why = await _run(ctx)
     except BudgetReached as exc:
-        ui.warn(str(exc))
-        reason, version, why = "budget", workspace.latest_script_version(), ""
-    exit_code, message = ENDINGS[reason]
-    if reason in ("accepted", "done", "finished", "limit", "stalled", "budget"):
-        show_summary(workspace, session, ui)
+        ctx.ui.warn(str(exc))
+        reason, version, why = "budget", ctx.workspace.latest_script_version(), ""
+    ending = ENDINGS[reason]
+    if ending.summary:
+        show_summary(ctx.workspace, ctx.session, ctx.ui)
+    root = ctx.workspace.root
     if reason in ("accepted", "done"):
-        ui.info(f"Accepted {script_name(version)} as final.")
-    elif reason == "limit" and settings.interactive:
-        ui.warn(
-            f"Reached the iteration limit ({settings.max_iterations}) without acceptance. To go on: "
-            f"{resume_command(workspace.root)} --max-iterations {settings.max_iterations + 5}"
+        ctx.ui.info(f"Accepted {script_name(version)} as final.")
+    elif reason == "limit" and ctx.settings.interactive:
+        limit = ctx.settings.max_iterations
+        ctx.ui.warn(
+            f"Reached the iteration limit ({limit}) without acceptance. To go on: "
+            f"{resume_command(root)} --max-iterations {limit + 5}"
         )
     elif reason != "finished":
-        ui.info(f"{why or message} Resume with: {resume_command(workspace.root)}")
-    return SessionEnd(exit_code, reason)
+        ctx.ui.info(f"{why or ending.message} Resume with: {resume_command(root)}")
+    return SessionEnd(reason)
 
 
-async def _run(
-    workspace: Workspace,
-    session: SessionLog,
-    agents: AgentFactory,
-    ui: UI,
-    settings: LoopSettings,
-    task: str | None,
-    resuming: bool,
-) -> tuple[str, int, str]:
+async def _run(ctx: SessionContext) -> tuple[str, int, str]:
     """(reason, last version, what to say) for how the session ended."""
-    manager = Manager(ui)
-    if not resuming:
-        request = task if task and task.strip() else await ask_request(manager)
+    settings = ctx.settings
+    if not settings.resuming:
+        task = settings.task
+        request = task if task and task.strip() else await ask_request(ctx.manager)
         if request is None:
             return "ended", 0, "Input ended before a request was given."
-        workspace.write(TASK, request.strip() + "\n")
-        session.save()
-
-    start = workspace.resume_point(session)
-    if resuming:
-        ui.info(start.describe() + ".")
-    if start.step == "finished":
+        ctx.workspace.write(TASK, request.strip() + "\n")
+        ctx.session.save()
+    start = ctx.session.resume_point()
+    if settings.resuming:
+        ctx.ui.info(start.describe() + ".")
+    if start.step is Step.FINISHED:
         return "finished", start.version, ""
-    agreements = (
-        ("plan", run_planning, "the plan was approved"),
-        ("tests", run_test_agreement, "the acceptance tests were approved"),
-    )
-    for step, agree, until in agreements:
-        if start.step == step:
-            outcome = await agree(
-                workspace, session, agents, manager, ui, auto_approve=not settings.interactive
-            )
+    for step, agree, until in _AGREEMENTS:
+        if start.step is step:
+            outcome = await agree(ctx)
             if outcome != "approved":
                 return outcome, 0, f"{'Stopped' if outcome == 'stopped' else 'Input ended'} before {until}."
-            start = workspace.resume_point(session)
-
-    loop = IterationLoop(workspace, session, agents, manager, ui, settings)
-    outcome, version = await loop.run(start)
+            start = ctx.session.resume_point()
+    outcome, version = await IterationLoop(ctx).run(start)
     return outcome, version, ""
 
 

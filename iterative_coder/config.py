@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .roles import ROLE_NAMES
+
 DEFAULT_MODEL = "gpt-4o-mini"
 ENV_SOURCE = "OPENAI_API_KEY/OPENAI_BASE_URL"
 CONFIG_LIST_NAME = "OAI_CONFIG_LIST"
@@ -66,9 +68,6 @@ class ModelEntry:
         return f"{self.model}{where}"
 
 
-ROLES = ("planner", "tester", "coder", "reviewer")
-
-
 def entries_for_roles(
     entries: list[ModelEntry], chosen_models: Mapping[str, str | None] | None = None
 ) -> dict[str, list[ModelEntry]]:
@@ -79,7 +78,7 @@ def entries_for_roles(
     """
     chosen_models = chosen_models or {}
     by_role: dict[str, list[ModelEntry]] = {}
-    for role in ROLES:
+    for role in ROLE_NAMES:
         wanted = chosen_models.get(role)
         if wanted:
             entry = next((e for e in entries if e.model == wanted), None)

@@ -6,7 +6,8 @@ import ast
 from collections import Counter
 
 from .extract import parse_python
-from .review import points_of, similar
+from .records.review import Review
+from .review import normalise, similar
 
 STALL_VERSIONS = 3  # the same points open this many versions in a row is no progress
 
@@ -76,11 +77,37 @@ def _definitions(code: str) -> dict[str, str]:
     return found
 
 
-def points_stay_open(reviews: list[str | None]) -> bool:
+def point_keys(review: Review) -> list[str]:
+    """The review's points, normalised for comparison."""
+    return [normalise(f"{point.where} {point.text}") for point in review.points]
+
+
+def points_stay_open(reviews: list[Review | None]) -> bool:
     """Whether the last :data:`STALL_VERSIONS` reviews keep raising the same points."""
-    if len(reviews) < STALL_VERSIONS or any(review is None for review in reviews[-STALL_VERSIONS:]):
+    recent = reviews[-STALL_VERSIONS:]
+    if len(recent) < STALL_VERSIONS or any(review is None for review in recent):
         return False
-    latest, *earlier = [points_of(review) for review in reversed(reviews[-STALL_VERSIONS:])]
+    latest, *earlier = [point_keys(review) for review in reversed(recent) if review is not None]
     if not latest:
         return False
     return all(any(similar(point, other) for other in points) for points in earlier for point in latest)
+
+
+def stall_reason(
+    version: int, scripts: tuple[str | None, str | None], reviews: list[Review | None]
+) -> str | None:
+    """A plain sentence when the loop stopped converging at ``version``, else None.
+
+    ``scripts`` are the previous and this version's script; ``reviews`` the latest reviews, oldest
+    first, ending with this version's.
+    """
+    old, new = scripts
+    if old is not None and new is not None and same_code(old, new):
+        return (
+            f"No progress: script_v{version}.py is the same as script_v{version - 1}.py "
+            "apart from white space and comments."
+        )
+    latest = reviews[-1] if reviews else None
+    if latest is not None and not latest.approved and points_stay_open(reviews):
+        return f"No progress: the same review points have stayed open for {STALL_VERSIONS} versions in a row."
+    return None

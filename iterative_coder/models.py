@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from autogen_core.models import ChatCompletionClient, CreateResult, RequestUsage
 
 from .config import ModelEntry
-from .resilience import ResilientClient, RetryPolicy
-
-if TYPE_CHECKING:
-    from autogen_core.models import ChatCompletionClient
+from .resilience import CallHooks, ResilientClient, RetryPolicy
+from .roles import ROLES
 
 # For a model name autogen-ext does not know (a local model): plain chat, no tools needed.
 UNKNOWN_MODEL_INFO: dict[str, Any] = {
@@ -37,8 +37,6 @@ def model_info_for(model: str) -> dict[str, Any] | None:
         return None
 
 
-# The Reviewer's replies are capped, so a reply that runs away costs little.
-REVIEWER_MAX_TOKENS = 2000
 DEFAULT_REQUEST_TIMEOUT = 120.0
 # Reasoning models take max_completion_tokens and refuse max_tokens; they are left uncapped.
 _NO_MAX_TOKENS = ("o1", "o3", "o4", "gpt-5")
@@ -90,46 +88,105 @@ def create_client(
 
 
 @dataclass(frozen=True)
+class ClientOptions:
+    """How every role's model client is built."""
+
+    stream: bool
+    timeout: float = DEFAULT_REQUEST_TIMEOUT
+    tries: int = 4
+    cache_dir: Path | None = None  # replies cached on disk here (``--cache-seed``)
+    status: Callable[[str], None] = lambda _text: None  # a passing state: ``rate limited, retrying...``
+    announce: Callable[[str], None] = lambda _text: None  # a lasting change: ``now answering: ...``
+
+
+class RecordingClient(ChatCompletionClient):
+    """A role's outermost client: it keeps the ``CreateResult`` of the last call, so usage, the
+    finish reason and whether the cache answered are read from the result itself."""
+
+    def __init__(self, inner: ChatCompletionClient) -> None:
+        self.inner = inner
+        self.last_result: CreateResult | None = None
+
+    async def create(self, messages: Sequence[Any], **kwargs: Any) -> CreateResult:
+        """One reply; kept as :attr:`last_result`."""
+        self.last_result = None
+        self.last_result = await self.inner.create(messages, **kwargs)
+        return self.last_result
+
+    def create_stream(
+        self, messages: Sequence[Any], **kwargs: Any
+    ) -> AsyncGenerator[str | CreateResult, None]:
+        """A streamed reply; its final ``CreateResult`` is kept as :attr:`last_result`."""
+        self.last_result = None
+        return self._stream(messages, kwargs)
+
+    async def _stream(
+        self, messages: Sequence[Any], kwargs: dict[str, Any]
+    ) -> AsyncGenerator[str | CreateResult, None]:
+        async for item in self.inner.create_stream(messages, **kwargs):
+            if isinstance(item, CreateResult):
+                self.last_result = item
+            yield item
+
+    async def close(self) -> None:
+        """Close the client behind."""
+        await self.inner.close()
+
+    def actual_usage(self) -> RequestUsage:
+        return self.inner.actual_usage()
+
+    def total_usage(self) -> RequestUsage:
+        return self.inner.total_usage()
+
+    def count_tokens(self, messages: Sequence[Any], **kwargs: Any) -> int:
+        return self.inner.count_tokens(messages, **kwargs)
+
+    def remaining_tokens(self, messages: Sequence[Any], **kwargs: Any) -> int:
+        return self.inner.remaining_tokens(messages, **kwargs)
+
+    @property
+    def capabilities(self) -> Any:
+        return self.inner.capabilities  # type: ignore[attr-defined]
+
+    @property
+    def model_info(self) -> Any:
+        return self.inner.model_info
+
+
+@dataclass(frozen=True)
 class RoleClient:
     """A role's model access: what its agent talks to, and the resilient client behind it."""
 
-    client: ChatCompletionClient  # the reply cache, or the resilient client itself
-    resilient: ResilientClient  # knows the model that answers now and how the last call ended
+    client: RecordingClient  # outermost: the reply cache (if any) and the retries are behind it
+    resilient: ResilientClient  # knows the model that answers now
 
 
 def create_role_clients(
-    entries_by_role: Mapping[str, Sequence[ModelEntry]],
-    *,
-    stream: bool,
-    timeout: float = DEFAULT_REQUEST_TIMEOUT,
-    tries: int = 4,
-    cache_dir: Path | None = None,
-    status: Callable[[str], None] = lambda _text: None,
-    announce: Callable[[str], None] = lambda _text: None,
+    entries_by_role: Mapping[str, Sequence[ModelEntry]], options: ClientOptions
 ) -> dict[str, RoleClient]:
     """A resilient client for each role, failing over through that role's entries in order.
 
-    The Reviewer's replies are capped and asked for in JSON mode. With ``cache_dir``, replies are
-    cached on disk in front of the retries (AutoGen's ``ChatCompletionCache``), so only complete
+    Each role's reply cap and JSON mode come from :data:`roles.ROLES`. With ``cache_dir``, replies
+    are cached on disk in front of the retries (AutoGen's ``ChatCompletionCache``), so only complete
     replies are cached, one store per role and model.
     """
-    policy = RetryPolicy(tries=tries)
+    policy = RetryPolicy(tries=options.tries)
     clients = {}
     for role, entries in entries_by_role.items():
-        options: dict[str, Any] = {}
-        if role == "reviewer":
-            options = {"max_tokens": REVIEWER_MAX_TOKENS, "json_output": True}
+        spec = ROLES[role]
+        settings: dict[str, Any] = {"max_tokens": spec.max_tokens, "json_output": spec.json_mode}
         resilient = ResilientClient(
             entries,
-            lambda entry, options=options: create_client(entry, stream=stream, timeout=timeout, **options),
-            status=status,
-            announce=announce,
+            lambda entry, settings=settings: create_client(
+                entry, stream=options.stream, timeout=options.timeout, **settings
+            ),
             policy=policy,
+            hooks=CallHooks(status=options.status, announce=options.announce),
         )
         front: ChatCompletionClient = resilient
-        if cache_dir is not None:
-            front = cached(resilient, cache_dir / _safe_name(f"{role}-{entries[0].model}"))
-        clients[role] = RoleClient(front, resilient)
+        if options.cache_dir is not None:
+            front = cached(resilient, options.cache_dir / _safe_name(f"{role}-{entries[0].model}"))
+        clients[role] = RoleClient(RecordingClient(front), resilient)
     return clients
 
 

@@ -6,15 +6,17 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
-from .agents import PROMPTS_DIR, AgentFactory, Manager, call_and_record, render_prompt
+from .agents import call_and_record
 from .extract import extract_code
-from .workspace import ACCEPTANCE, PLAN, TASK
+from .names import ACCEPTANCE, PLAN, TASK
+from .prompt_files import PROMPTS_DIR, render_prompt
+from .roles import ROLES
 
 if TYPE_CHECKING:
     from autogen_agentchat.agents import AssistantAgent
 
-    from .ui import UI
-    from .workspace import SessionLog, Workspace
+    from .context import SessionContext
+    from .manager import Manager
 
 REQUEST_PROMPT = "What python creation would you like? Type below:"
 APPROVAL_PROMPT = 'Reply "approve" to accept this plan, or type what to change (/stop to stop here).'
@@ -62,14 +64,13 @@ async def ask_request(manager: Manager) -> str | None:
 class Agreement:
     """A conversation with one agent until the Manager approves what it drafted."""
 
-    def __init__(
-        self, session: SessionLog, agents: AgentFactory, manager: Manager, ui: UI, role: str, activity: str
-    ) -> None:
-        self.session = session
-        self.agents = agents
-        self.manager = manager
-        self.ui = ui
-        self.agent: AssistantAgent = agents.create(role)  # one agent for the talk: it sees its drafts
+    def __init__(self, ctx: SessionContext, role: str, activity: str) -> None:
+        self.ctx = ctx
+        self.ui = ctx.ui
+        self.manager = ctx.manager
+        # A conversational role keeps one agent for the whole talk, so it sees its own drafts.
+        self.agent: AssistantAgent = ctx.agents.create(role)
+        self.title = ROLES[role].title
         self.activity = activity
 
     @staticmethod
@@ -86,8 +87,7 @@ class Agreement:
         message: str,
         draft_of: Callable[[str], str | None],
         question: str,
-        commands: set[str] = frozenset(),
-        auto_approve: bool = False,
+        commands: frozenset[str] = frozenset(),
     ) -> tuple[str, str | None]:
         """Talk until approval; returns (``approved`` or a command or ``ended``, the last draft).
 
@@ -95,19 +95,12 @@ class Agreement:
         is missing, cut off or ``unusable`` is asked for again, at most twice.
         """
         retries = AUTO_RETRIES
+        auto_approve = not self.ctx.settings.interactive
         while True:
-            reply = await call_and_record(
-                self.agent,
-                message,
-                ui=self.ui,
-                session=self.session,
-                agents=self.agents,
-                version=0,
-                activity=self.activity,
-            )
+            reply = await call_and_record(self.ctx, self.agent, message, 0, self.activity)
             if reply.cut_off:
                 self.ui.warn(
-                    f"The {self.agent.name.capitalize()}'s reply was cut off at the model's token limit; "
+                    f"The {self.title}'s reply was cut off at the model's token limit; "
                     "ask for a shorter version if it is incomplete."
                 )
             draft = draft_of(reply.text)
@@ -137,25 +130,18 @@ class Agreement:
             message = answer
 
 
-async def run_planning(
-    workspace: Workspace,
-    session: SessionLog,
-    agents: AgentFactory,
-    manager: Manager,
-    ui: UI,
-    *,
-    auto_approve: bool = False,
-) -> AgreementOutcome:
+async def run_planning(ctx: SessionContext) -> AgreementOutcome:
     """Agree a plan for the request in task.md and save it as plan.md once approved."""
+    workspace, ui = ctx.workspace, ctx.ui
 
     def show_plan(reply: str) -> str:
         plan = strip_closing_question(reply)
         ui.show_markdown("Plan", plan)
         return plan
 
-    talk = Agreement(session, agents, manager, ui, "planner", "is drafting the plan")
+    talk = Agreement(ctx, "planner", "is drafting the plan")
     request = (workspace.read(TASK) or "").strip()
-    outcome, plan = await talk.run(request, show_plan, APPROVAL_PROMPT, auto_approve=auto_approve)
+    outcome, plan = await talk.run(request, show_plan, APPROVAL_PROMPT)
     if outcome != "approved" or plan is None:
         return "ended" if outcome == "ended" else "stopped"
     path = workspace.write(PLAN, plan)
@@ -163,16 +149,10 @@ async def run_planning(
     return "approved"
 
 
-async def run_test_agreement(
-    workspace: Workspace,
-    session: SessionLog,
-    agents: AgentFactory,
-    manager: Manager,
-    ui: UI,
-    *,
-    auto_approve: bool = False,
-) -> AgreementOutcome:
+async def run_test_agreement(ctx: SessionContext) -> AgreementOutcome:
     """Agree acceptance tests for plan.md with the Tester and save them as acceptance_test.py."""
+    workspace, ui = ctx.workspace, ctx.ui
+    auto_approve = not ctx.settings.interactive
 
     def show_tests(reply: str) -> str | None:
         extracted = extract_code(reply)
@@ -186,9 +166,9 @@ async def run_test_agreement(
                 return None  # nobody can ask for the fix: the Tester is asked again
         return extracted.code
 
-    talk = Agreement(session, agents, manager, ui, "tester", f"is writing {ACCEPTANCE}")
+    talk = Agreement(ctx, "tester", f"is writing {ACCEPTANCE}")
     message = render_prompt("tester_task", plan=(workspace.read(PLAN) or "").strip())
-    outcome, tests = await talk.run(message, show_tests, TESTS_PROMPT, {"/skip"}, auto_approve=auto_approve)
+    outcome, tests = await talk.run(message, show_tests, TESTS_PROMPT, frozenset({"/skip"}))
     if auto_approve and outcome == "ended":
         ui.warn("The Tester gave no usable tests; going on without acceptance tests.")
         outcome = "/skip"

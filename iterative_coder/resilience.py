@@ -4,14 +4,14 @@
 entry. Rate limits (honouring ``Retry-After``), server errors, broken connections, timeouts, a reply
 that is not JSON and a stream that breaks off are retried with exponential backoff and jitter, a
 bounded number of times within a time budget; then the next entry answers. A refused key or an
-unknown model is not retried: the person must fix the configuration.
+unknown model is not retried: the person must fix the configuration. Which failure is which, and
+what the screen says about it, is the table in :mod:`errors`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
-import json
 import random
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
@@ -21,29 +21,22 @@ from typing import Any
 from autogen_core.models import ChatCompletionClient, CreateResult, ModelCapabilities, ModelInfo, RequestUsage
 
 from .config import ModelEntry, redact
+from .errors import RETRYABLE_STATUS, ExInfo, ModelAccessError, ModelUnavailable, StreamBrokeOff, classify
 
-RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
-
-
-def what_to_do(reason: str) -> str:
-    """The advice that goes with a fault that outlasted every retry."""
-    if reason == "rate limited":
-        return "Wait a while, or add another entry to OAI_CONFIG_LIST to fail over to."
-    if reason.startswith("server error"):
-        return "The service may be down; try again later, or add another entry to OAI_CONFIG_LIST."
-    return "Is the model server running, and is its URL right? (--request-timeout gives slow servers longer.)"
-
-
-class ModelAccessError(Exception):
-    """The server refused the key or does not know the model: a configuration problem (exit 2)."""
+__all__ = [
+    "RETRYABLE_STATUS",
+    "CallHooks",
+    "ModelAccessError",
+    "ModelUnavailable",
+    "ResilientClient",
+    "RetryPolicy",
+    "StreamBrokeOff",
+    "retry_after_seconds",
+]
 
 
-class ModelUnavailable(Exception):
-    """Every configured model failed after its retries (exit 75)."""
-
-
-class StreamBrokeOff(Exception):
-    """A streamed reply ended without a finish reason: the connection dropped half-way."""
+def _ignore(_text: str) -> None:
+    """A status line or an announcement nobody shows."""
 
 
 @dataclass(frozen=True)
@@ -63,47 +56,26 @@ class RetryPolicy:
         return backoff * (0.5 + jitter)  # jitter in [0, 1): 50% to 150% of the backoff
 
 
-def retry_reason(exc: BaseException) -> str | None:
-    """A short phrase for a fault worth retrying (``rate limited``, ``server error 503``...), else None."""
-    import openai  # here, not at the top: the tool starts faster, and openai loads with the first call
+@dataclass(frozen=True)
+class CallHooks:
+    """What a :class:`ResilientClient` tells and uses from outside; tests replace the waiting and time.
 
-    if isinstance(exc, openai.RateLimitError):
-        return "rate limited"
-    if isinstance(exc, openai.APITimeoutError):
-        return "the request timed out"
-    if isinstance(exc, openai.APIConnectionError):
-        return "the connection failed"
-    if isinstance(exc, openai.APIStatusError) and exc.status_code in RETRYABLE_STATUS:
-        return f"server error {exc.status_code}"
-    if isinstance(exc, (json.JSONDecodeError, openai.APIResponseValidationError)):
-        return "the reply was not valid JSON"
-    if isinstance(exc, StreamBrokeOff):
-        return "the reply stream broke off"
-    if isinstance(exc, (ConnectionError, TimeoutError)):
-        return "the connection failed"
-    return None
+    ``status``: a passing line while retrying; ``announce``: a failover; ``sleep``: waits between
+    tries; ``jitter``: a number in [0, 1) that spreads the backoff; ``clock``: seconds, for the budget.
+    """
+
+    status: Callable[[str], None] = _ignore
+    announce: Callable[[str], None] = _ignore
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
+    jitter: Callable[[], float] = random.random
+    clock: Callable[[], float] = time.monotonic
 
 
-def access_problem(exc: BaseException, entry: ModelEntry) -> str | None:
-    """The message for a refused key or an unknown model, else None."""
-    import openai
+def retry_after_seconds(exc: BaseException, now: float | None = None) -> float | None:
+    """The server's ``Retry-After`` (or ``retry-after-ms``), in seconds, when it sent one.
 
-    where = f"{entry.describe()} (from {entry.source})" if entry.source else entry.describe()
-    if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
-        return (
-            f"The model server refused the API key for {where} ({exc.status_code}). "
-            "Check that entry's api_key, or OPENAI_API_KEY."
-        )
-    if isinstance(exc, openai.NotFoundError):
-        return (
-            f"The model server does not know the model of {where} (404). "
-            "Check the model name (--model) and the base_url."
-        )
-    return None
-
-
-def retry_after_seconds(exc: BaseException) -> float | None:
-    """The server's ``Retry-After`` (or ``retry-after-ms``), in seconds, when it sent one."""
+    An HTTP-date is counted from ``now`` (seconds since the epoch; default: the time now).
+    """
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
     if headers is None:
@@ -120,17 +92,21 @@ def retry_after_seconds(exc: BaseException) -> float | None:
     try:
         return float(value)
     except ValueError:
-        when = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, when.timestamp() - time.time()) if when else None
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class _Call:
     """The retry state of one model call."""
 
-    def __init__(self, entry_index: int) -> None:
+    def __init__(self, entry_index: int, started: float) -> None:
         self.entry_index = entry_index
         self.attempt = 0
-        self.started = time.monotonic()
+        self.started = started
         self.last_error = ""
 
 
@@ -142,25 +118,17 @@ class ResilientClient(ChatCompletionClient):
         entries: Sequence[ModelEntry],
         make_client: Callable[[ModelEntry], ChatCompletionClient],
         *,
-        status: Callable[[str], None] = lambda _text: None,
-        announce: Callable[[str], None] = lambda _text: None,
         policy: RetryPolicy | None = None,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-        jitter: Callable[[], float] = random.random,
+        hooks: CallHooks | None = None,
     ) -> None:
         if not entries:
             raise ValueError("at least one model entry is needed")
         self.entries = list(entries)
         self._make_client = make_client
         self._clients: dict[int, ChatCompletionClient] = {}
-        self._status = status
-        self._announce = announce
+        self.hooks = hooks or CallHooks()
         self.policy = policy or RetryPolicy()
-        self._sleep = sleep
-        self._jitter = jitter
         self.active = 0
-        self.last_finish_reason: str | None = None
-        self.calls = 0  # calls that reached this client (a cache in front answers the others)
         self._secrets = [entry.api_key for entry in self.entries]
 
     @property
@@ -180,12 +148,10 @@ class ResilientClient(ChatCompletionClient):
 
     async def create(self, messages: Sequence[Any], **kwargs: Any) -> CreateResult:
         """One reply, retried and failed over as needed."""
-        self.calls += 1
-        call = _Call(self.active)
+        call = _Call(self.active, self.hooks.clock())
         while True:
             try:
                 result = await self._client(call.entry_index).create(messages, **kwargs)
-                self.last_finish_reason = result.finish_reason
                 return result
             except Exception as exc:  # noqa: BLE001 - sorted out in _recover
                 await self._recover(call, exc)
@@ -199,8 +165,7 @@ class ResilientClient(ChatCompletionClient):
     async def _stream(
         self, messages: Sequence[Any], kwargs: dict[str, Any]
     ) -> AsyncGenerator[str | CreateResult, None]:
-        self.calls += 1
-        call = _Call(self.active)
+        call = _Call(self.active, self.hooks.clock())
         while True:
             try:
                 result: CreateResult | None = None
@@ -211,7 +176,6 @@ class ResilientClient(ChatCompletionClient):
                         yield item
                 if result is None or result.finish_reason == "unknown":
                     raise StreamBrokeOff("the stream ended without a finish reason")
-                self.last_finish_reason = result.finish_reason
                 yield result
                 return
             except Exception as exc:  # noqa: BLE001 - sorted out in _recover
@@ -220,36 +184,48 @@ class ResilientClient(ChatCompletionClient):
     async def _recover(self, call: _Call, exc: Exception) -> None:
         """Wait and return to retry, switch to the next entry, or raise."""
         entry = self.entries[call.entry_index]
-        problem = access_problem(exc, entry)
-        if problem:
-            raise ModelAccessError(redact(problem, self._secrets)) from None
-        reason = retry_reason(exc)
-        if reason is None:
+        info = classify(exc)
+        if info is not None and info.access:
+            where = f"{entry.describe()} (from {entry.source})" if entry.source else entry.describe()
+            raise ModelAccessError(redact(info.message(exc, where), self._secrets)) from None
+        if info is None or not info.retry:
             raise exc
+        reason = info.phrase(exc)
         detail = redact(str(exc), self._secrets)
         call.last_error = f"{reason} ({detail})" if detail and detail not in reason else reason
         call.attempt += 1
         if call.attempt < self.policy.tries:
-            wait = self.policy.delay(call.attempt, retry_after_seconds(exc), self._jitter())
+            wait = self.policy.delay(call.attempt, retry_after_seconds(exc), self.hooks.jitter())
             # The first retry is always made (a request that timed out may have used the whole
             # budget); later ones only within it.
-            if call.attempt == 1 or time.monotonic() - call.started + wait <= self.policy.budget_seconds:
-                self._status(f"{reason}, retrying in {wait:.0f} s ({call.attempt + 1}/{self.policy.tries})")
-                await self._sleep(wait)
+            spent = self.hooks.clock() - call.started
+            if call.attempt == 1 or spent + wait <= self.policy.budget_seconds:
+                tries = f"{call.attempt + 1}/{self.policy.tries}"
+                self.hooks.status(f"{reason}, retrying in {wait:.0f} s ({tries})")
+                await self.hooks.sleep(wait)
                 return
         if call.entry_index + 1 < len(self.entries):
-            failed = entry.model
-            call.entry_index += 1
-            call.attempt = 0
-            call.started = time.monotonic()
-            self.active = call.entry_index
-            now = self.entries[call.entry_index].describe()
-            self._announce(f"{failed} failed ({call.last_error}); now answering: {now}")
+            self._fail_over(call)
             return
-        raise ModelUnavailable(
+        raise ModelUnavailable(self._exhausted(call, info)) from None
+
+    def _fail_over(self, call: _Call) -> None:
+        """Go on with the next entry, and say so."""
+        failed = self.entries[call.entry_index].model
+        call.entry_index += 1
+        call.attempt = 0
+        call.started = self.hooks.clock()
+        self.active = call.entry_index
+        now = self.entries[call.entry_index].describe()
+        self.hooks.announce(f"{failed} failed ({call.last_error}); now answering: {now}")
+
+    def _exhausted(self, call: _Call, info: ExInfo) -> str:
+        """What a person reads when the last entry failed too: the last error and what to do."""
+        entry = self.entries[call.entry_index]
+        return (
             f"Every configured model failed. The last, {entry.describe()}, after {call.attempt} tries: "
-            f"{call.last_error}. {what_to_do(reason)}"
-        ) from None
+            f"{call.last_error}. {info.advice}"
+        )
 
     async def close(self) -> None:
         """Close every client opened."""

@@ -10,10 +10,11 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from dataclasses import dataclass, field
 
-APPROVE = "APPROVE"
-REVISE = "REVISE"
+from .records.review import APPROVE, REVISE, Coverage, EarlierPoint, Point, Review
+
+__all__ = ["APPROVE", "REVISE", "Coverage", "EarlierPoint", "Point", "Review", "parse_review"]
+
 MAX_POINTS = 10
 SIMILARITY = 0.85  # difflib ratio at or above which two points say the same thing
 CATEGORIES = ("failing", "missing", "robustness", "style")
@@ -33,74 +34,6 @@ _COVERAGE_LINE = re.compile(
     re.IGNORECASE,
 )
 _REQUIREMENT = re.compile(r"^\s*(\d+)[.)]\s+(.+)$")
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """How far one numbered requirement is met, with the evidence."""
-
-    requirement: str
-    status: str  # met | partly | missing | not assessed
-    evidence: str = ""
-
-
-@dataclass(frozen=True)
-class Point:
-    """One thing to fix."""
-
-    text: str
-    category: str = "robustness"
-    where: str = ""
-
-
-@dataclass(frozen=True)
-class EarlierPoint:
-    """What became of a point of the previous review."""
-
-    number: int
-    status: str  # fixed | open | unclear
-    evidence: str = ""
-
-
-@dataclass
-class Review:
-    """A parsed, cleaned review."""
-
-    verdict: str
-    coverage: list[Coverage] = field(default_factory=list)
-    points: list[Point] = field(default_factory=list)
-    earlier: list[EarlierPoint] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # what the tool changed, said in the review
-    parsed_from: str = "json"  # json | partial json | text
-
-    def render(self) -> str:
-        """The text of ``review_vN.md``."""
-        lines = [f"Verdict: {self.verdict}", ""]
-        for note in self.notes:
-            lines.append(f"> {note}")
-        if self.notes:
-            lines.append("")
-        lines += ["## Coverage", "", "| requirement | status | evidence |", "|---|---|---|"]
-        for row in self.coverage:
-            lines.append(f"| {row.requirement} | {row.status} | {_cell(row.evidence)} |")
-        if not self.coverage:
-            lines.append("| - | not assessed | the plan has no numbered requirements |")
-        lines += ["", "## Points", ""]
-        for number, point in enumerate(self.points, start=1):
-            where = f" ({point.where})" if point.where else ""
-            lines.append(f"{number}. [{point.category}]{where} {point.text}")
-        if not self.points:
-            lines.append("None.")
-        if self.earlier:
-            lines += ["", "## Points of the previous review", ""]
-            for item in self.earlier:
-                evidence = f": {item.evidence}" if item.evidence else ""
-                lines.append(f"- point {item.number}: {item.status}{evidence}")
-        return "\n".join(lines).rstrip() + "\n"
-
-
-def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
 
 
 def requirement_numbers(plan: str) -> list[str]:
@@ -330,25 +263,3 @@ def enforce_consistency(review: Review, run_problems: list[str]) -> Review:
             "and there is nothing to fix."
         )
     return review
-
-
-def verdict_of(review_text: str | None) -> str | None:
-    """The verdict of a saved review file, or None."""
-    if not review_text or not review_text.strip():
-        return None
-    match = _VERDICT_LINE.match(review_text.strip().splitlines()[0].strip())
-    return match.group(1).upper() if match else None
-
-
-def points_of(review_text: str | None) -> list[str]:
-    """The points of a saved review file, normalised (for noticing points that stay open)."""
-    if not review_text:
-        return []
-    section = review_text.split("## Points", 1)
-    body = section[1].split("\n## ", 1)[0] if len(section) > 1 else review_text
-    points = []
-    for line in body.splitlines():
-        match = _NUMBERED.match(line)
-        if match:
-            points.append(normalise(re.sub(r"^\[\w+\]\s*", "", match.group(2))))
-    return points

@@ -9,19 +9,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .accounting import Totals, totals
-from .review import points_of, verdict_of
-from .runs import TESTS_PASSED, run_summary
-from .workspace import (
-    PLAN,
-    TASK,
-    SessionLog,
-    Workspace,
-    feedback_name,
-    resume_command,
-    review_name,
-    run_name,
-    script_name,
-)
+from .names import PLAN, TASK, feedback_name, resume_command, review_name, run_name, script_name
+from .records.calls import CallRecord
+from .records.review import read_review
+from .records.run import read_run
+from .session import SessionLog
+from .workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -55,28 +48,27 @@ class VersionRow:
 
 
 def version_rows(workspace: Workspace, session: SessionLog) -> list[VersionRow]:
-    """A row for every script version in the workspace."""
-    calls_by_version: dict[int, list[dict[str, Any]]] = {}
+    """A row for every script version in the workspace, from the records in its files."""
+    calls_by_version: dict[int, list[CallRecord]] = {}
     for call in session.calls:
-        calls_by_version.setdefault(int(call.get("version") or 0), []).append(call)
+        calls_by_version.setdefault(call.version, []).append(call)
     names = workspace.names()
     rows = []
-    latest = workspace.latest_script_version()
-    for version in range(1, latest + 1):
+    for version in range(1, workspace.latest_script_version() + 1):
         if script_name(version) not in names:
             continue
-        review = workspace.read(review_name(version)) if review_name(version) in names else None
-        run = run_summary(workspace.read(run_name(version))) if run_name(version) in names else None
-        tests = TESTS_PASSED.search(run or "")
+        review = read_review(workspace.read(review_name(version))) if review_name(version) in names else None
+        run = read_run(workspace.read(run_name(version)), version) if run_name(version) in names else None
         spent = totals(calls_by_version.get(version, []))
+        has_tests = run is not None and run.tests is not None and run.tests_ran > 0
         rows.append(
             VersionRow(
                 version=version,
-                verdict=verdict_of(review),
-                open_points=None if review is None else len(points_of(review)),
-                tests_passed=int(tests.group(1)) if tests else None,
-                tests_total=int(tests.group(2)) if tests else None,
-                run=run,
+                verdict=review.verdict if review else None,
+                open_points=len(review.points) if review else None,
+                tests_passed=run.count("passed") if has_tests and run else None,
+                tests_total=run.tests_ran if has_tests and run else None,
+                run=run.summary() if run else None,
                 feedback=feedback_name(version) in names,
                 tokens=spent.tokens,
                 cost_usd=spent.cost,
@@ -90,9 +82,9 @@ def models_by_role(session: SessionLog) -> dict[str, list[str]]:
     """Which models answered for each role, in the order they first did."""
     used: dict[str, list[str]] = {}
     for call in session.calls:
-        models = used.setdefault(str(call.get("role")), [])
-        if call.get("model") and call["model"] not in models:
-            models.append(str(call["model"]))
+        models = used.setdefault(call.role, [])
+        if call.model and call.model not in models:
+            models.append(call.model)
     return used
 
 
@@ -125,7 +117,7 @@ def history(workspace: Workspace) -> History:
     rows = version_rows(workspace, session)
     plan = workspace.read(PLAN) or ""
     title = next((line.lstrip("# ").strip() for line in plan.splitlines() if line.startswith("# ")), None)
-    point = workspace.resume_point(session)
+    point = session.resume_point()
     return History(
         workspace=str(workspace.root),
         task=(workspace.read(TASK) or "").strip(),

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 from conftest import FAKE_KEY, WAIT
+from drive import run
 from fake_openai import FakeOpenAIServer, Fault, RecordedRequest
-from test_cli import run
-from test_e2e import PLAN_1, TESTS, good_script, review, script
+from scripted import PLAN_1, TESTS, good_script, review, script
 from workspaces import make_workspace
 
 YES = ["--task", "count words", "--yes", "--json"]
@@ -56,6 +56,7 @@ def test_yes_runs_without_a_person_until_approval(fake_server, tmp_path: Path, m
         "seconds",
         "cost_usd",
         "cached",
+        "finish_reason",
     }
     assert call["cost_usd"] == pytest.approx(
         call["prompt_tokens"] * 0.00015 / 1000 + call["completion_tokens"] * 0.0006 / 1000

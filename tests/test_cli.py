@@ -10,23 +10,11 @@ import threading
 from pathlib import Path
 
 from conftest import FAKE_KEY, WAIT
+from drive import run
 from fake_openai import FakeOpenAIServer, RecordedRequest
-from test_e2e import PLAN_1, TESTS, review, script
+from scripted import PLAN_1, TESTS, review, script
 
 ANSI = re.compile(r"\x1b\[")
-
-
-def run(args: list[str], cwd: Path, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """The CLI with stdin and stdout not a terminal."""
-    return subprocess.run(
-        [sys.executable, "-m", "iterative_coder", *args],
-        cwd=cwd,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=WAIT,
-    )
 
 
 def assert_usage_error(result: subprocess.CompletedProcess[str], *phrases: str) -> None:

@@ -141,7 +141,7 @@ def test_a_model_name_autogen_does_not_know_works_against_a_local_server(
     fake_server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from iterative_coder.agents import AgentFactory, run_agent
-    from iterative_coder.models import create_client
+    from iterative_coder.models import ClientOptions, create_role_clients
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     fake_server.enqueue("coder", "```python\nprint('hi')\n```")
@@ -152,14 +152,13 @@ def test_a_model_name_autogen_does_not_know_works_against_a_local_server(
             pass
 
     async def ask() -> str:
-        client = create_client(entry, stream=True)
+        agents = AgentFactory(
+            create_role_clients({"coder": [entry]}, ClientOptions(stream=True)), stream=True
+        )
         try:
-            reply = await run_agent(
-                AgentFactory(client, model_name=entry.model, stream=True).create("coder"), "hi", Silent()
-            )
+            return await run_agent(agents.create("coder"), "hi", Silent(), agents.cancellation)
         finally:
-            await client.close()
-        return reply.text
+            await agents.close()
 
     assert asyncio.run(ask()) == "```python\nprint('hi')\n```"
     request = fake_server.requests[0]

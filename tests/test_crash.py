@@ -16,9 +16,9 @@ from pathlib import Path
 import pexpect
 import pytest
 from conftest import FAKE_KEY, WAIT, Cli
+from drive import run
 from fake_openai import FakeOpenAIServer, Fault, RecordedRequest
-from test_cli import run
-from test_e2e import PLAN_1, TESTS, good_script, review
+from scripted import PLAN_1, TESTS, good_script, review
 
 SLOW_CRASHING_SCRIPT = (
     "```python\n# marker-script-v1\nimport sys\nimport time\n\n\n"
@@ -73,7 +73,9 @@ def final_state(ws: Path) -> dict[str, object]:
     for path in sorted(ws.iterdir()):
         if path.is_file() and path.name not in {"session.json", "log.jsonl", ".lock"}:
             text = path.read_text()
-            files[path.name] = re.sub(r"\d+\.\d+ ?s\b", "T s", text) if path.name.startswith("run_") else text
+            if path.name.startswith("run_"):  # run times differ, in the prose and in the record
+                text = re.sub(r'"seconds":[\d.e-]+', '"seconds":T', re.sub(r"\d+\.\d+ ?s\b", "T s", text))
+            files[path.name] = text
     session = json.loads((ws / "session.json").read_text())
     log = [json.loads(line) for line in (ws / "log.jsonl").read_text().splitlines() if line.strip()]
     return {

@@ -2,59 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
 from pathlib import Path
 
-from conftest import FAKE_KEY
-from fake_openai import FakeOpenAIServer
-from recording_ui import RecordingUI
-from test_e2e import review, script
-
-from iterative_coder.agents import AgentFactory, Manager
-from iterative_coder.config import ModelEntry
-from iterative_coder.loop import IterationLoop, LoopSettings
-from iterative_coder.models import create_client
-from iterative_coder.workspace import ACCEPTANCE, PLAN, TASK, SessionLog, Workspace
-
-
-def run_loop(
-    server: FakeOpenAIServer,
-    root: Path,
-    answers: Sequence[str],
-    max_iterations: int = 5,
-    execute: str = "never",
-    run_timeout: float = 30.0,
-    interactive: bool = True,
-) -> tuple[str, int, RecordingUI]:
-    workspace = Workspace(root)
-    if not workspace.exists(PLAN):
-        workspace.write(TASK, "count words\n")
-        workspace.write(PLAN, "# Word counter\n\n## Requirements\n1. count_words(text) counts words.\n")
-        workspace.write(ACCEPTANCE, "# No automatic checks.\n")
-    session = SessionLog.load(workspace)
-    ui = RecordingUI(answers)
-
-    async def go() -> tuple[str, int]:
-        client = create_client(
-            ModelEntry(model="gpt-4o-mini", api_key=FAKE_KEY, base_url=server.base_url), stream=True
-        )
-        try:
-            agents = AgentFactory(client, model_name="gpt-4o-mini", stream=True)
-            loop = IterationLoop(
-                workspace,
-                session,
-                agents,
-                Manager(ui),
-                ui,
-                LoopSettings(max_iterations, execute, run_timeout, interactive),
-            )
-            return await loop.run(workspace.resume_point(session))
-        finally:
-            await client.close()
-
-    outcome, version = asyncio.run(go())
-    return outcome, version, ui
+from drive import run_loop
+from scripted import review, script
 
 
 def test_the_longest_parsing_block_is_taken_and_the_screen_says_so(fake_server, tmp_path: Path) -> None:

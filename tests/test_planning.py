@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from conftest import FAKE_KEY
+from drive import in_session
 from recording_ui import RecordingUI
-from test_e2e import PLAN_1
+from scripted import PLAN_1
 
-from iterative_coder.agents import AgentFactory, Manager
-from iterative_coder.config import ModelEntry
-from iterative_coder.models import create_client
+from iterative_coder.names import ACCEPTANCE, PLAN, TASK
 from iterative_coder.planning import is_approval, run_test_agreement, strip_closing_question
-from iterative_coder.workspace import ACCEPTANCE, PLAN, TASK, SessionLog, Workspace
+from iterative_coder.settings import Settings
+from iterative_coder.workspace import Workspace
 
 
 @pytest.mark.parametrize(
@@ -86,16 +83,5 @@ def agree_tests(server, root, answers):
     workspace.write(TASK, "count words\n")
     workspace.write(PLAN, "# Counter\n\n## Requirements\n1. Count words.\n")
     ui = RecordingUI(answers)
-
-    async def go() -> str:
-        client = create_client(
-            ModelEntry(model="gpt-4o-mini", api_key=FAKE_KEY, base_url=server.base_url), stream=True
-        )
-        try:
-            agents = AgentFactory(client, model_name="gpt-4o-mini", stream=True)
-            return await run_test_agreement(workspace, SessionLog.load(workspace), agents, Manager(ui), ui)
-        finally:
-            await client.close()
-
-    assert asyncio.run(go()) == "approved"
+    assert in_session(server, root, ui, Settings(), run_test_agreement) == "approved"
     return workspace, ui

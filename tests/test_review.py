@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from test_e2e import script
-from test_loop import run_loop
-from test_runs import start_workspace
+from drive import run_loop, start_workspace
+from scripted import script
 
 from iterative_coder.convergence import diff_summary, points_stay_open, same_code
 from iterative_coder.review import (
@@ -16,6 +15,7 @@ from iterative_coder.review import (
     MAX_POINTS,
     REVISE,
     Point,
+    Review,
     distinct_points,
     enforce_consistency,
     parse_review,
@@ -230,8 +230,8 @@ def test_the_same_points_three_times_stop_the_loop_without_a_person(fake_server,
 
 
 def test_points_staying_open_needs_three_versions_of_the_same_points() -> None:
-    review = "Verdict: REVISE\n\n## Points\n\n1. [failing] (main) crashes on empty input\n"
-    other = "Verdict: REVISE\n\n## Points\n\n1. [style] (main) rename x\n"
+    review = Review(REVISE, points=[Point("crashes on empty input", "failing", "main")])
+    other = Review(REVISE, points=[Point("rename x", "style", "main")])
     assert points_stay_open([review, review, review])
     assert not points_stay_open([review, review])
     assert not points_stay_open([other, review, review])

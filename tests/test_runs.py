@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 from conftest import FAKE_KEY
+from drive import run_loop, start_workspace
 from fake_openai import FakeOpenAIServer
-from test_loop import run_loop
 
+from iterative_coder.records.embedded import prose_of
 from iterative_coder.runner import OUTPUT_KEEP, run_limited
-from iterative_coder.workspace import ACCEPTANCE, PLAN, TASK
 
 TIMEOUT = 3.0
 MARGIN = 3.0  # start-up of two Python processes and the kill, on a slow machine
@@ -54,12 +54,6 @@ HOSTILE = {
 }
 
 
-def start_workspace(root: Path, tests: str = "# none\n") -> None:
-    (root / TASK).write_text("a program\n")
-    (root / PLAN).write_text("# Program\n\n1. It runs.\n")
-    (root / ACCEPTANCE).write_text(tests)
-
-
 @pytest.mark.parametrize("kind", list(HOSTILE))
 def test_hostile_scripts_are_contained(
     kind: str, fake_server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -76,7 +70,7 @@ def test_hostile_scripts_are_contained(
     run_text = (tmp_path / "run_v1.md").read_text()
     assert f"- result: {result}" in run_text
     assert evidence in run_text
-    assert run_text in fake_server.requests_for("reviewer")[0].text
+    assert prose_of(run_text).strip() in fake_server.requests_for("reviewer")[0].text
     assert len(run_text) < 4 * OUTPUT_KEEP + 4000  # output capped, whatever the program printed
     for path in tmp_path.rglob("*"):
         if path.is_file():

@@ -9,17 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from iterative_coder.workspace import (
-    ACCEPTANCE,
-    PLAN,
-    TASK,
-    ResumePoint,
-    SessionLog,
-    Workspace,
-    WorkspaceError,
-    atomic_write_text,
-    infer_resume_point,
-)
+from iterative_coder.names import ACCEPTANCE, PLAN, TASK
+from iterative_coder.records.calls import CallRecord
+from iterative_coder.resume import ResumePoint, infer_resume_point
+from iterative_coder.session import SessionLog
+from iterative_coder.workspace import Workspace, WorkspaceError, atomic_write_text
 
 
 @pytest.mark.parametrize(
@@ -97,8 +91,8 @@ def test_resume_point_reads_the_folder_and_ignores_other_files(tmp_path: Path) -
     (tmp_path / "notes.txt").write_text("mine")
     (tmp_path / "script_v2.py.bak").write_text("mine")
     session = SessionLog.load(workspace)
-    assert workspace.resume_point(session) == ResumePoint("manager", 1)
-    assert workspace.resume_point(session).describe() == "Resuming at version 1: your turn after review_v1.md"
+    assert session.resume_point() == ResumePoint("manager", 1)
+    assert session.resume_point().describe() == "Resuming at version 1: your turn after review_v1.md"
 
 
 def test_atomic_write_replaces_whole_file_and_leaves_no_temporary(tmp_path: Path) -> None:
@@ -151,11 +145,10 @@ def test_non_utf8_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_session_log_records_calls_and_survives_corruption(tmp_path: Path) -> None:
     workspace = Workspace(tmp_path)
     session = SessionLog(workspace)
-    session.record_call(
-        role="coder", version=1, model="m", prompt_tokens=10, completion_tokens=5, seconds=0.5
-    )
+    call = CallRecord("coder", 1, "m", prompt_tokens=10, completion_tokens=5, seconds=0.5, cost_usd=None)
+    session.record_call(call)
     data = json.loads((tmp_path / "session.json").read_text())
     assert data["calls"][0]["role"] == "coder" and data["calls"][0]["prompt_tokens"] == 10
-    assert SessionLog.load(workspace).total_tokens() == (10, 5)
+    assert SessionLog.load(workspace).calls == [call]
     (tmp_path / "session.json").write_text("{not json")
     assert SessionLog.load(workspace).calls == []

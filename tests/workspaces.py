@@ -1,38 +1,38 @@
-"""Workspaces written directly, without a model: for tests and benchmarks of history and resume."""
+"""Workspaces written directly, without a model: for tests and benchmarks of history and resume.
+
+They are written with the tool's own record writers, so they read back exactly as a session's would.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from iterative_coder.names import ACCEPTANCE, PLAN, TASK, review_name, run_name, script_name
+from iterative_coder.records.calls import CallRecord
+from iterative_coder.records.review import REVISE, Point, Review, write_review
+from iterative_coder.records.run import CommandRecord, RunRecord, TestOutcome, write_run
+from iterative_coder.session import SessionLog
+from iterative_coder.workspace import Workspace
 
 
 def make_workspace(ws: Path, versions: int, last_verdict: str = "APPROVE") -> Path:
     """A workspace with many reviewed versions, written directly (no model): for status and resume."""
     ws.mkdir(parents=True)
-    (ws / "task.md").write_text("count words\n")
-    (ws / "plan.md").write_text("# Word counter\n\n## Requirements\n1. Count words.\n")
-    (ws / "acceptance_test.py").write_text("# none\n")
-    calls = []
+    workspace = Workspace(ws)
+    workspace.write(TASK, "count words\n", durable=False)
+    workspace.write(PLAN, "# Word counter\n\n## Requirements\n1. Count words.\n", durable=False)
+    workspace.write(ACCEPTANCE, "# none\n", durable=False)
+    session = SessionLog(workspace)
     for v in range(1, versions + 1):
-        (ws / f"script_v{v}.py").write_text(f"VERSION = {v}\nprint(VERSION)\n")
-        verdict = last_verdict if v == versions else "REVISE"
-        points = "None." if v == versions else "1. [failing] (main) crashes\n2. [style] (x) rename"
-        (ws / f"review_v{v}.md").write_text(f"Verdict: {verdict}\n\n## Coverage\n\n## Points\n\n{points}\n")
-        (ws / f"run_v{v}.md").write_text(
-            f"# Run\n\nSummary: tests {1 if v == versions else 0}/1 passed · exit 0 · 0.1 s\n"
-        )
+        last = v == versions
+        workspace.write(script_name(v), f"VERSION = {v}\nprint(VERSION)\n", durable=False)
+        points = [] if last else [Point("crashes", "failing", "main"), Point("rename", "style", "x")]
+        review = Review(last_verdict if last else REVISE, points=points)
+        workspace.write(review_name(v), write_review(review), durable=False)
+        outcome = TestOutcome("test_count", "passed" if last else "failed")
+        run = RunRecord(v, CommandRecord("exit 0", 0, 0.1), CommandRecord("exit 0", 0, 0.2), (outcome,))
+        workspace.write(run_name(v), write_run(run, script_name(v)), durable=False)
         for role in ("coder", "reviewer"):
-            calls.append(
-                {
-                    "role": role,
-                    "version": v,
-                    "model": "gpt-4o-mini",
-                    "prompt_tokens": 100,
-                    "completion_tokens": 50,
-                    "seconds": 0.5,
-                    "cost_usd": 0.000045,
-                    "cached": False,
-                }
-            )
-    (ws / "session.json").write_text(json.dumps({"settings": {}, "calls": calls, "finished": None}))
+            session.calls.append(CallRecord(role, v, "gpt-4o-mini", 100, 50, 0.5, 0.000045))
+    session.save()
     return ws

@@ -1,0 +1,123 @@
+"""Reviewing one version: run it (with consent), ask the Reviewer, apply the tool's rules, and
+save ``run_vN.md`` and ``review_vN.md``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from .agents import call_and_record
+from .extract import parse_python
+from .names import ACCEPTANCE, PLAN, review_name, run_name, script_name
+from .prompt_files import render_prompt
+from .records.embedded import prose_of
+from .records.review import Review, read_review, write_review
+from .records.run import RunRecord, read_run, write_run
+from .review import enforce_consistency, parse_review, requirement_numbers
+from .runs import run_version as run_in_folder
+
+if TYPE_CHECKING:
+    from .context import SessionContext
+
+RUN_QUESTION = "Run the generated code? [y/N/a(lways)]"
+NOT_RUN = "The script was not run: the Manager did not allow running generated code."
+
+
+def has_tests(tests: str | None) -> bool:
+    """Whether an acceptance test file holds any test function."""
+    return bool(tests) and "def test" in (tests or "")
+
+
+def plan_with_tests(ctx: SessionContext) -> str:
+    """The approved plan, followed by the acceptance tests when there are any."""
+    plan = (ctx.workspace.read(PLAN) or "").strip()
+    tests = ctx.workspace.read(ACCEPTANCE)
+    if not has_tests(tests):
+        return plan
+    return plan + "\n\n" + render_prompt("acceptance_section", tests=(tests or "").rstrip())
+
+
+async def may_run(ctx: SessionContext) -> bool:
+    """Whether generated code may run now; in ``ask`` mode the Manager decides."""
+    if ctx.execute != "ask" or not ctx.settings.interactive:
+        return ctx.execute == "always"
+    answer = (await ctx.manager.ask(RUN_QUESTION) or "").strip().lower()
+    if answer in {"a", "always"}:
+        ctx.execute = "always"
+    return answer in {"y", "yes", "a", "always"}
+
+
+async def run_version(ctx: SessionContext, version: int, script: str) -> RunRecord:
+    """Run ``script_v{version}.py`` and its acceptance tests; save and show ``run_v{version}.md``."""
+    tests = ctx.workspace.read(ACCEPTANCE)
+    with ctx.ui.working("Runner", f"is running {script_name(version)} and its tests"):
+        record = await asyncio.to_thread(
+            run_in_folder,
+            ctx.workspace.root,
+            version,
+            script,
+            tests if has_tests(tests) else None,
+            ctx.settings.run_timeout,
+        )
+    ctx.workspace.write(run_name(version), write_run(record, script_name(version)))
+    failing = [outcome.name for outcome in record.failing]
+    more = f" and {len(failing) - 3} more" if len(failing) > 3 else ""
+    details = f"\nfailing: {', '.join(failing[:3])}{more}" if failing else ""
+    ctx.ui.show_result(run_name(version), record.summary() + details, record.ok)
+    return record
+
+
+async def _evidence(ctx: SessionContext, version: int, script: str) -> tuple[RunRecord | None, str]:
+    """The run of this version (made now if allowed and not made yet) and how the Reviewer sees it."""
+    text = ctx.workspace.read(run_name(version))
+    record = read_run(text, version)
+    if record is None and await may_run(ctx):
+        record = await run_version(ctx, version, script)
+        text = ctx.workspace.read(run_name(version))
+    if record is None or text is None:
+        return None, NOT_RUN
+    return record, f"# The run ({run_name(version)})\n\n{prose_of(text).strip()}"
+
+
+def previous_review(ctx: SessionContext, version: int) -> Review | None:
+    """The review of the version before ``version``, if there is one."""
+    return read_review(ctx.workspace.read(review_name(version - 1))) if version > 1 else None
+
+
+async def review_version(ctx: SessionContext, version: int) -> Review:
+    """Ask the Reviewer about ``script_v{version}.py``, apply the rules, save ``review_v{version}.md``."""
+    name = script_name(version)
+    script = ctx.workspace.read(name) or ""
+    _tree, error = parse_python(script)
+    run, evidence = await _evidence(ctx, version, script)
+    earlier = previous_review(ctx, version)
+    task = render_prompt(
+        "reviewer_task",
+        version=version,
+        plan=plan_with_tests(ctx),
+        script_name=name,
+        script=script.rstrip(),
+        syntax_note=render_prompt("reviewer_syntax", syntax_error=error) if error else "",
+        run=evidence,
+        previous_review=render_prompt(
+            "reviewer_previous",
+            review_name=review_name(version - 1),
+            script_name=name,
+            review=earlier.render().strip(),
+        )
+        if earlier
+        else "",
+    )
+    reply = await call_and_record(ctx, ctx.agents.create("reviewer"), task, version, f"is reviewing {name}")
+    review = parse_review(reply.text, requirement_numbers(ctx.workspace.read(PLAN) or ""))
+    if reply.cut_off and review.parsed_from != "partial json":
+        review.notes.append("The Reviewer's reply was cut off at the model's token limit.")
+    problems = run.problems() if run else []
+    if error:
+        problems.append(f"the script does not parse ({error})")
+    review = enforce_consistency(review, problems)
+    ctx.workspace.write(review_name(version), write_review(review))
+    for note in review.notes:
+        ctx.ui.warn(note)
+    ctx.ui.show_markdown(review_name(version), review.render())
+    return review

@@ -14,8 +14,9 @@ _CLOSE = " -->"
 
 def embed(markdown: str, record: dict[str, Any]) -> str:
     """``markdown`` followed by ``record`` as a one-line HTML comment."""
-    # ">" only occurs inside JSON strings; escaping it means no text can close the comment early.
-    line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).replace(">", "\\u003e")
+    # "<" and ">" only occur inside JSON strings; escaped, no text can open or close a comment.
+    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    line = line.replace("<", "\\u003c").replace(">", "\\u003e")
     return f"{markdown.rstrip()}\n\n{_OPEN}{line}{_CLOSE}\n"
 
 

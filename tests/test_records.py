@@ -1,0 +1,150 @@
+"""Records and their files: every writer has its reader beside it, and decisions come from the record,
+never from how the prose is worded."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from drive import run
+from workspaces import make_workspace
+
+from iterative_coder.convergence import stall_reason
+from iterative_coder.names import review_name, run_name
+from iterative_coder.records.embedded import embed, extract, prose_of
+from iterative_coder.records.review import (
+    APPROVE,
+    REVISE,
+    Coverage,
+    EarlierPoint,
+    Point,
+    Review,
+    read_review,
+    write_review,
+)
+from iterative_coder.records.run import CommandRecord, RunRecord, TestOutcome, read_run, write_run
+from iterative_coder.review import enforce_consistency
+from iterative_coder.session import SessionLog
+from iterative_coder.status import history, version_rows
+from iterative_coder.workspace import Workspace
+
+DATA = Path(__file__).parent / "data"
+
+RUNS = {
+    "tests fail": RunRecord(
+        3,
+        CommandRecord("exit 0", 0, 0.25, stdout="42\n"),
+        CommandRecord("exit 1", 1, 0.5),
+        (TestOutcome("test_a", "passed"), TestOutcome("test_b", "failed", "assert 1 == 2 | pipe")),
+    ),
+    "crash, no tests": RunRecord(
+        1, CommandRecord("exit 1", 1, 0.1, crash="IndexError", stderr="Traceback...\nIndexError: x\n")
+    ),
+    "timeout, tests did not run": RunRecord(
+        2,
+        CommandRecord("still running after 30 s, stopped", None, 30.0, timed_out=True),
+        CommandRecord("exit 4", 4, 1),
+    ),
+    "too many processes": RunRecord(
+        4, CommandRecord("started more than 64 processes, stopped", -9, 1.0, too_many_processes=True)
+    ),
+}
+REVIEWS = {
+    "approve": Review(APPROVE, [Coverage("1", "met", "count_words")]),
+    "revise with everything": Review(
+        REVISE,
+        [Coverage("1", "met", "x | y"), Coverage("2", "missing", "")],
+        [Point("main() crashes --> on empty input", "failing", "main"), Point("rename x", "style")],
+        [EarlierPoint(1, "fixed", "line 3"), EarlierPoint(2, "unclear", "")],
+        ["The tool changed the verdict from APPROVE to REVISE: 1 of 2 acceptance tests fail."],
+        "partial json",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(RUNS))
+def test_a_run_reads_back_as_written(name: str) -> None:
+    record = RUNS[name]
+    assert read_run(write_run(record, "script_v3.py"), record.version) == record
+
+
+@pytest.mark.parametrize("name", list(REVIEWS))
+def test_a_review_reads_back_as_written(name: str) -> None:
+    review = REVIEWS[name]
+    text = write_review(review)
+    assert read_review(text) == review
+    assert prose_of(text) == review.render()  # the person and the prompts see the prose alone
+
+
+def test_the_record_survives_any_text_inside_it() -> None:
+    record = {"text": "--> <!-- iterative_coder record {} --> \n\x1b[2J ünïcode"}
+    text = embed("# Title\n\nbody", record)
+    assert extract(text) == record
+    assert text.count("-->") == 1  # nothing inside can close the comment early
+    assert extract("no record here") is None and extract(text.replace('"text"', "'text'")) is None
+
+
+def reworded(text: str) -> str:
+    """The prose of a file said differently, as a person or a later version of the tool might."""
+    prose = prose_of(text)
+    record = text[len(prose.rstrip()) :]
+    return (
+        prose.replace("Summary:", "In short:")
+        .replace("tests ", "checks ")
+        .replace("passed", "OK")
+        .replace("Verdict: APPROVE", "Our verdict — revise? No: approve")
+        .replace("Verdict: REVISE", "Decision: approve")
+        .replace("## Points", "## Things to look at")
+        .replace("1. [", "* [")
+    ).rstrip() + record
+
+
+def test_rewording_the_prose_changes_no_decision(tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws", 4, last_verdict="REVISE")
+    workspace = Workspace(ws)
+    session = SessionLog.load(workspace)
+    before = [version_rows(workspace, session), history(workspace).to_json()]
+    reviews = [read_review(workspace.read(review_name(v))) for v in (1, 2, 3)]
+    runs = [read_run(workspace.read(run_name(v)), v) for v in (1, 2, 3, 4)]
+    for v in range(1, 5):
+        for name in (review_name(v), run_name(v)):
+            (ws / name).write_text(reworded((ws / name).read_text()))
+    assert [version_rows(workspace, session), history(workspace).to_json()] == before
+    assert [read_review(workspace.read(review_name(v))) for v in (1, 2, 3)] == reviews
+    assert [read_run(workspace.read(run_name(v)), v) for v in (1, 2, 3, 4)] == runs
+    # The stall rule (same points three times) and the verdict rules decide as before.
+    assert stall_reason(3, ("a = 1\n", "a = 2\n"), reviews) == (
+        "No progress: the same review points have stayed open for 3 versions in a row."
+    )
+    assert runs[0] is not None and runs[0].problems() == ["1 of 1 acceptance tests fail"]
+    assert enforce_consistency(Review(APPROVE), runs[0].problems()).verdict == REVISE
+
+
+def test_a_workspace_of_version_0_1_shows_the_same_status_and_resumes(
+    tmp_path: Path, fake_server, model_env: dict[str, str]
+) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(DATA / "workspace_v0_1", ws)
+    expected = json.loads((DATA / "workspace_v0_1.status.json").read_text())
+    status = json.loads(run(["status", "ws", "--json"], tmp_path, model_env).stdout)
+    assert {k: v for k, v in status.items() if k not in ("workspace", "resume_command")} == expected
+
+    # Go back to the Manager's turn after v1 (a REVISE written by 0.1), give feedback, and go on.
+    for name in ("script_v2.py", "review_v2.md", "run_v2.md", "feedback_v1.md"):
+        (ws / name).unlink()
+    session = json.loads((ws / "session.json").read_text())
+    (ws / "session.json").write_text(json.dumps({**session, "finished": None}))
+    fake_server.enqueue("coder", "```python\nprint('v2')\n```")
+    fake_server.enqueue("reviewer", json.dumps({"verdict": "APPROVE", "coverage": [], "points": []}))
+    result = run(
+        ["--resume", "ws", "--max-iterations", "2"], tmp_path, model_env, stdin="handle a missing file\n\n"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Resuming at version 1: your turn after review_v1.md" in result.stdout
+    coder = fake_server.requests_for("coder")[0].text
+    assert "REVIEW-MARKER-1: main() crashes with IndexError" in coder  # the old review, read from its file
+    assert "test_req2_counts_lines (failed)" in coder  # the old run's failing test, by name
+    assert "handle a missing file" in coder
+    assert (ws / "script_v2.py").read_text() == "print('v2')\n"

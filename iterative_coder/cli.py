@@ -79,6 +79,14 @@ OPTIONS: tuple[tuple[str | None, str, dict[str, Any]], ...] = (
     ),
     _option(
         MAIN,
+        "--sandbox",
+        "run generated code inside bubblewrap: auto (when installed), on (refuse to run without it), off "
+        "(default: auto)",
+        choices=("auto", "on", "off"),
+        default="auto",
+    ),
+    _option(
+        MAIN,
         "--run-timeout",
         f"stop a run of generated code after this long (default: {DEFAULT_RUN_TIMEOUT:g})",
         metavar="SECONDS",
@@ -216,4 +224,3 @@ def _status(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     print(json.dumps(report.to_json(), indent=2) if args.json else render_text(report))
     return 0
-

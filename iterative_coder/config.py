@@ -143,7 +143,16 @@ def resolve_model_entries(
             )
         entries = chosen + [e for e in entries if e.model != model]
     _check_key_available(entries[0], env)
-    return entries
+    return [_with_key_from(env, entry) for entry in entries]
+
+
+def _with_key_from(env: Mapping[str, str], entry: ModelEntry) -> ModelEntry:
+    """An entry with no key and no server of its own uses OPENAI_API_KEY (AZURE_OPENAI_API_KEY for
+    Azure), passed explicitly: the tool keeps no key in its environment for programs to find."""
+    if entry.api_key or (entry.base_url and entry.api_type != "azure"):
+        return entry
+    name = "AZURE_OPENAI_API_KEY" if entry.api_type == "azure" else "OPENAI_API_KEY"
+    return replace(entry, api_key=env.get(name) or None)
 
 
 def _check_key_available(entry: ModelEntry, env: Mapping[str, str]) -> None:

@@ -37,6 +37,7 @@ class Settings:
     max_iterations: int = DEFAULT_MAX_ITERATIONS
     execute: str = "never"  # ask | always | never: may generated code run?
     run_timeout: float = DEFAULT_RUN_TIMEOUT
+    sandbox: str = "off"  # auto | on | off: run generated code inside bubblewrap?
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     tries: int = DEFAULT_TRIES
     stream: bool = True
@@ -74,6 +75,7 @@ def resolve_settings(
         max_iterations=kept("max_iterations") or DEFAULT_MAX_ITERATIONS,
         execute=args.execute or ("ask" if person_at_terminal and not args.yes else "never"),
         run_timeout=args.run_timeout,
+        sandbox=args.sandbox,
         request_timeout=args.request_timeout,
         tries=args.retries,
         stream=not args.no_stream,

@@ -17,6 +17,7 @@ from .config import ENV_SOURCE, ConfigError, entries_for_roles, load_dotenv_file
 from .endings import REASON_BY_EXIT_CODE, SessionEnd
 from .names import CACHE_FOLDER, resume_command
 from .roles import ROLE_NAMES
+from .secrets_env import make_memory_private, move_secrets_out_of_environ
 from .session import SessionLog
 from .settings import Settings, UsageError, resolve_settings
 from .workspace import Workspace, WorkspaceError, WorkspaceLock, inner_folder
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
 def run_from_arguments(args: argparse.Namespace) -> int:
     """Resolve the settings, check the workspace, take its lock and run the session; the exit code."""
     load_dotenv_file(Path.cwd())
+    # Keys leave the process environment (and /proc/<pid>/environ) before any program can run.
+    secrets = move_secrets_out_of_environ()
+    make_memory_private()
     directory = Path(args.resume or args.workspace or "workspace")
     saved = SessionLog.load(Workspace(directory)).settings if args.resume else {}
     settings = resolve_settings(args, saved, person_at_terminal=sys.stdin.isatty())
@@ -35,7 +39,10 @@ def run_from_arguments(args: argparse.Namespace) -> int:
     workspace = Workspace(settings.workspace)
     try:
         entries = resolve_model_entries(
-            config_list_path=settings.config_list, model=settings.model, env=dict(os.environ), cwd=Path.cwd()
+            config_list_path=settings.config_list,
+            model=settings.model,
+            env={**os.environ, **secrets},
+            cwd=Path.cwd(),
         )
         roles = entries_for_roles(entries, chosen_models(settings, entries))
         if settings.resuming:
@@ -159,8 +166,7 @@ def _run_on_event_loop(settings, workspace, session, roles, ui) -> SessionEnd:  
         return SessionEnd("interrupted")
     except Exception as exc:  # a model or network failure: explain it, keep the files
         message, code = explain_failure(exc)
-        keys = [e.api_key for entries in roles.values() for e in entries] + [os.environ.get("OPENAI_API_KEY")]
-        ui.error(redact(message, keys))
+        ui.error(redact(message, [e.api_key for entries in roles.values() for e in entries]))
         ui.info(f"Your files are kept. Resume with: {resume_command(workspace.root)}")
         return SessionEnd(REASON_BY_EXIT_CODE.get(code, "error"))
     finally:

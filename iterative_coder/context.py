@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from .runs import Execution
+from .sandbox import Sandbox, find_sandbox
 
 if TYPE_CHECKING:
     from .agents import AgentFactory
@@ -25,6 +28,21 @@ class SessionContext:
     ui: UI
     settings: Settings
     execute: str = "never"  # may generated code run now? ``ask`` can become ``always`` mid-session
+    sandbox: Sandbox | None = field(default=None, init=False)
+    warned_unsandboxed: bool = False
 
     def __post_init__(self) -> None:
         self.execute = self.settings.execute
+        # ``on`` without a working bubblewrap is refused here, before anything runs.
+        self.sandbox = find_sandbox(self.settings.sandbox)
+
+    @property
+    def execution(self) -> Execution:
+        """How generated code runs in this session."""
+        keys = [
+            entry.api_key
+            for role_client in self.agents.role_clients.values()
+            for entry in role_client.resilient.entries
+            if entry.api_key
+        ]
+        return Execution(self.workspace.root, self.settings.run_timeout, self.sandbox, tuple(keys))

@@ -6,7 +6,6 @@ both come from it, so the help can never disagree with the commands.
 
 from __future__ import annotations
 
-import asyncio
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from autogen_agentchat.agents import UserProxyAgent
 from autogen_agentchat.messages import TextMessage
 from autogen_core import CancellationToken
 
+from .guard import guarded
 from .names import feedback_name, script_name
 from .reviewing import may_run
 from .runs import run_with_arguments
@@ -107,14 +107,12 @@ async def _run(turn: Turn, arguments: str) -> None:
         return None
     name = script_name(turn.version)
     script = ctx.workspace.read(name) or ""
-    timeout = ctx.settings.run_timeout
+    execution = ctx.execution
     with ctx.ui.working("Runner", f"is running {name}"):
-        result = await asyncio.to_thread(
-            run_with_arguments, ctx.workspace.root, turn.version, script, args, timeout
-        )
-    output = result.text("stdout") + (f"\n[stderr]\n{result.text('stderr')}" if result.stderr.total else "")
+        result = await guarded(ctx, lambda: run_with_arguments(execution, turn.version, script, args))
+    output = result.stdout + (f"\n[stderr]\n{result.stderr}" if result.stderr else "")
     title = " ".join(["python", name, *map(shlex.quote, args)])
-    ctx.ui.show_result(title, f"{result.describe(timeout)}\n{output.rstrip()}", result.exit_code == 0)
+    ctx.ui.show_result(title, f"{result.description}\n{output.rstrip()}", result.exit_code == 0)
     return None
 
 

@@ -16,12 +16,13 @@ RUNS_FOLDER = "runs"
 BRANCHES_FOLDER = "branches"
 CACHE_FOLDER = ".cache"
 SCRIPT_IN_RUN = "script.py"  # the module name the acceptance tests import: ``import script``
-MANUAL_SUFFIX = "-manual"
+MANUAL_SUFFIX = "-manual"  # runs/v3-manual: the Manager's /run
+TESTS_SUFFIX = "-tests"  # runs/v3-tests: the acceptance tests, apart from the program's own folder
 
 FIXED_NAMES = frozenset({TASK, PLAN, ACCEPTANCE, SESSION, LOG})
 VERSIONED = re.compile(r"^(script|review|feedback|run)_v([1-9][0-9]*)\.(py|md)$")
 EXTENSIONS = {"script": "py", "review": "md", "feedback": "md", "run": "md"}
-_RUN_FOLDER = re.compile(rf"^v([1-9][0-9]*)(?:{MANUAL_SUFFIX})?$")
+_RUN_FOLDER = re.compile(rf"^v([1-9][0-9]*)(?:{MANUAL_SUFFIX}|{TESTS_SUFFIX})?$")
 
 
 def script_name(version: int) -> str:

@@ -3,11 +3,11 @@ save ``run_vN.md`` and ``review_vN.md``."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 from .agents import call_and_record
 from .extract import parse_python
+from .guard import guarded
 from .names import ACCEPTANCE, PLAN, review_name, run_name, script_name
 from .prompt_files import render_prompt
 from .records.embedded import prose_of
@@ -50,14 +50,10 @@ async def may_run(ctx: SessionContext) -> bool:
 async def run_version(ctx: SessionContext, version: int, script: str) -> RunRecord:
     """Run ``script_v{version}.py`` and its acceptance tests; save and show ``run_v{version}.md``."""
     tests = ctx.workspace.read(ACCEPTANCE)
+    execution = ctx.execution
     with ctx.ui.working("Runner", f"is running {script_name(version)} and its tests"):
-        record = await asyncio.to_thread(
-            run_in_folder,
-            ctx.workspace.root,
-            version,
-            script,
-            tests if has_tests(tests) else None,
-            ctx.settings.run_timeout,
+        record = await guarded(
+            ctx, lambda: run_in_folder(execution, version, script, tests if has_tests(tests) else None)
         )
     ctx.workspace.write(run_name(version), write_run(record, script_name(version)))
     failing = [outcome.name for outcome in record.failing]

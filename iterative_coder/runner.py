@@ -18,6 +18,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .sandbox import sandbox_processes, signal_of
+
 OUTPUT_KEEP = 4096  # bytes kept from the start and from the end of each stream
 ADDRESS_SPACE = 2 * 1024**3
 FILE_SIZE = 100 * 1024**2
@@ -114,11 +116,11 @@ class ProcessResult:
         if self.exit_code in (-signal.SIGXCPU, -signal.SIGKILL) and self.seconds >= timeout * 0.9:
             return f"used up its CPU time ({timeout:g} s), stopped"
         if self.exit_code is not None and self.exit_code < 0:
-            return f"killed by {_signal_name(-self.exit_code)}"
+            return f"killed by {signal_name(-self.exit_code)}"
         return f"exit {self.exit_code}"
 
 
-def _signal_name(number: int) -> str:
+def signal_name(number: int) -> str:
     try:
         return signal.Signals(number).name
     except ValueError:
@@ -142,11 +144,14 @@ def sandbox_environment(run_dir: Path) -> dict[str, str]:
     }
 
 
-def run_limited(command: list[str], cwd: Path, timeout: float) -> ProcessResult:
+def run_limited(command: list[str], cwd: Path, timeout: float, sandboxed: bool = False) -> ProcessResult:
     """Run ``command`` (argv, its first item an executable path) in ``cwd`` within the limits.
 
     The program gets stdin from /dev/null, its own session and process group, and is killed with
     everything it started when it ends, at ``timeout`` seconds, or when it starts too many processes.
+    ``sandboxed``: ``command`` is a bubblewrap command line (:mod:`sandbox`), whose program runs in a
+    session and PID namespace of its own: its processes are counted under bwrap, and bwrap's exit
+    code 128 + N means the program was killed by signal N.
     """
     launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER]
     # The CPU limit is a second above the timeout so that a busy loop meets the (clearer) wall-clock
@@ -177,21 +182,24 @@ def run_limited(command: list[str], cwd: Path, timeout: float) -> ProcessResult:
                 break
             if now >= next_check:
                 next_check = now + _PROCESS_CHECK_SECONDS
-                if len(processes_in_session(process.pid)) > MAX_PROCESSES:
+                if len(_processes_of(process.pid, sandboxed)) > MAX_PROCESSES:
                     too_many = True
                     break
             time.sleep(_POLL_SECONDS)
     finally:
         # The program's children may outlive it (background jobs): they are stopped too.
         if process.poll() is not None:
-            leftover = len(processes_in_session(process.pid))
+            leftover = len(_processes_of(process.pid, sandboxed))
         kill_session(process.pid)
         process.wait()
         for reader in readers:
             reader.join(timeout=2)
+    exit_code = process.returncode
+    if sandboxed and exit_code is not None and (number := signal_of(exit_code)) is not None:
+        exit_code = -number
     return ProcessResult(
         command=command,
-        exit_code=process.returncode,
+        exit_code=exit_code,
         seconds=time.monotonic() - started,
         timed_out=timed_out,
         stdout=stdout,
@@ -200,6 +208,11 @@ def run_limited(command: list[str], cwd: Path, timeout: float) -> ProcessResult:
         leftover_processes=leftover,
         cwd=cwd,
     )
+
+
+def _processes_of(pid: int, sandboxed: bool) -> list[int]:
+    """The processes of the program started as ``pid``: its session, and under a sandbox, bwrap's tree."""
+    return processes_in_session(pid) + (sandbox_processes(pid) if sandboxed else [])
 
 
 def _drain(stream: object, sink: CappedOutput) -> threading.Thread:

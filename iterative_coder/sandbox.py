@@ -53,6 +53,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .settings import UsageError
+
 INSTALL_HINT = (
     "install bubblewrap: 'sudo apt-get install bubblewrap' (Debian, Ubuntu) "
     "or 'sudo dnf install bubblewrap' (Fedora)"
@@ -64,7 +66,7 @@ _NAMESPACES = ("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgr
 _PROBE_SECONDS = 10
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(UsageError):
     """The sandbox was asked for (``on``) but bubblewrap is missing or cannot work on this machine."""
 
 
@@ -81,14 +83,14 @@ class Sandbox:
         *,
         network: bool = False,
         extra_ro: Sequence[Path] = (),
-        display_socket: Path | None = None,
+        extra_rw: Sequence[Path] = (),
     ) -> list[str]:
         """``command`` as a bwrap command line that runs it in ``run_dir``, seeing only what is listed.
 
         ``command[0]`` must be an executable path visible inside (in ``/usr`` or the Python
-        installation). ``extra_ro`` folders are bound read-only at their own paths; ``display_socket``
-        (``/tmp/.X11-unix/XN``) is the one X server socket the program may use. Start the result with
-        the program's environment as ``env=``: it is passed on as it is.
+        installation). ``extra_ro`` paths are bound read-only at their own paths (an X server socket
+        ``/tmp/.X11-unix/XN`` is one), ``extra_rw`` folders writable (a report folder). Start the
+        result with the program's environment as ``env=``: it is passed on as it is.
         """
         run_dir = Path(run_dir).resolve()
         args = [self.executable, *_NAMESPACES]
@@ -97,9 +99,7 @@ class Sandbox:
         args += ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]
         args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", *_system_binds(network)]
         binds = [(path, "--ro-bind") for path in [*_python_paths(), *map(_absolute, extra_ro)]]
-        if display_socket is not None:
-            binds.append((_absolute(display_socket), "--ro-bind"))
-        binds.append((run_dir, "--bind"))
+        binds += [(path.resolve(), "--bind") for path in [run_dir, *map(Path, extra_rw)]]
         for path, option in _nested_last(binds):
             args += [option, str(path), str(path)]
         args += ["--remount-ro", "/", "--chdir", str(run_dir), "--", *command]

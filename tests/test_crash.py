@@ -108,7 +108,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory, crash_env: dict[str, str
         assert drive(Cli(ARGS, root, env_for(crash_env, server))) == 0
     state = final_state(root / "workspace")
     assert state["finished"] == {"version": 2, "reason": "accepted"}
-    assert state["runs"] == ["v1", "v2"]
+    assert state["runs"] == ["v1", "v1-tests", "v2", "v2-tests"]
     return state
 
 

@@ -287,7 +287,7 @@ def test_only_the_given_display_socket_is_reachable(sandbox: Sandbox, area: Path
             "client = socket.socket(socket.AF_UNIX)\nclient.connect(sys.argv[1])\n"
             "client.sendall(b'l\\0\\x0b\\0\\0\\0\\0\\0\\0\\0\\0\\0')\nprint(client.recv(1))"
         )
-        done = run(sandbox, code, run_dir_of(area), str(socket_path), display_socket=socket_path)
+        done = run(sandbox, code, run_dir_of(area), str(socket_path), extra_ro=[socket_path])
         assert done.stdout == f"['X{display}']\nb'\\x01'\n", done.stderr  # 1: the X server said yes
     finally:
         xvfb.kill()

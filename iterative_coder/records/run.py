@@ -40,6 +40,7 @@ class CommandRecord:
     timed_out: bool = False
     too_many_processes: bool = False
     crash: str | None = None  # the exception that ended it, e.g. ``IndexError``
+    killed_by: str | None = None  # the signal that ended it, e.g. ``SIGSEGV``, when the tool did not send it
     leftover_processes: int = 0
     stdout: str = field(default="", compare=False)
     stderr: str = field(default="", compare=False)
@@ -101,6 +102,10 @@ class RunRecord:
             problems.append("the acceptance tests could not run")
         if self.script.crash:
             problems.append(f"the script crashed with {self.script.crash}")
+        elif self.script.killed_by:
+            problems.append(f"the script was killed by {self.script.killed_by}")
+        if self.script.too_many_processes:
+            problems.append(f"the script {self.script.description}")
         return problems
 
     def summary(self) -> str:
@@ -145,7 +150,7 @@ class RunRecord:
 
 
 _COMMAND_FACTS = ("description", "exit_code", "seconds", "timed_out", "too_many_processes", "crash",
-                  "leftover_processes")  # fmt: skip
+                  "killed_by", "leftover_processes")  # fmt: skip
 
 
 def _command_json(command: CommandRecord) -> dict[str, Any]:
@@ -161,6 +166,7 @@ def _command_from(data: dict[str, Any]) -> CommandRecord:
         timed_out=bool(data.get("timed_out", False)),
         too_many_processes=bool(data.get("too_many_processes", False)),
         crash=data.get("crash") or None,
+        killed_by=data.get("killed_by") or None,
         leftover_processes=int(data.get("leftover_processes", 0)),
     )
 

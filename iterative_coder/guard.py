@@ -1,0 +1,76 @@
+"""Generated code cannot change the history: every workspace file is kept before a run, and what the
+run changed, added or removed is put back afterwards and reported.
+
+With the sandbox on, the workspace is not even visible to the program (only its run folder is); this
+guard is for machines without one, and a second line of defence with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from .sandbox import INSTALL_HINT, unavailable_reason
+
+if TYPE_CHECKING:
+    from .context import SessionContext
+    from .workspace import Workspace
+
+T = TypeVar("T")
+
+
+def snapshot(workspace: Workspace) -> dict[str, bytes]:
+    """The content of every file of the tool's in the workspace, by name."""
+    kept = {}
+    for name in workspace.names():
+        with contextlib.suppress(OSError):
+            kept[name] = workspace.path(name).read_bytes()
+    return kept
+
+
+def restore(workspace: Workspace, before: dict[str, bytes]) -> list[str]:
+    """Put the workspace back as ``before`` had it; the names of the files that had been changed."""
+    now = workspace.names()
+    changed = []
+    for name in sorted(now | set(before)):
+        path = workspace.root / name
+        if name not in before:
+            path.unlink(missing_ok=True)  # e.g. a forged feedback_v1.md
+            changed.append(name)
+            continue
+        try:
+            same = name in now and not path.is_symlink() and path.read_bytes() == before[name]
+        except OSError:
+            same = False
+        if not same:
+            path.unlink(missing_ok=True)  # a link is replaced, never followed
+            _put_back(path, before[name])
+            changed.append(name)
+    return changed
+
+
+def _put_back(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename, as every workspace write is."""
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(temporary, path)
+
+
+async def guarded(ctx: SessionContext, work: Callable[[], T]) -> T:
+    """Run generated code (``work``, in a thread, off the event loop) with the history guarded."""
+    if ctx.sandbox is None and not ctx.warned_unsandboxed:
+        reason = "--sandbox off" if ctx.settings.sandbox == "off" else unavailable_reason()
+        ctx.ui.warn(f"Generated code is not sandboxed ({reason}); to sandbox it, {INSTALL_HINT}.")
+        ctx.warned_unsandboxed = True
+    before = snapshot(ctx.workspace)
+    try:
+        return await asyncio.to_thread(work)
+    finally:
+        for name in restore(ctx.workspace, before):
+            ctx.ui.warn(f"The program changed {name}; restored.")

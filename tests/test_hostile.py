@@ -1,0 +1,172 @@
+"""Hostile generated programs, with the sandbox on (bubblewrap) and off: keys, forged test results,
+rewritten history, escaping processes, the network, and crashes that must not be approved."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+from conftest import FAKE_KEY
+from drive import run, run_loop, start_workspace
+from scripted import PLAN_1, TESTS
+
+from iterative_coder.sandbox import unavailable_reason
+
+SANDBOX_PROBLEM = unavailable_reason()
+if SANDBOX_PROBLEM and os.environ.get("CI") == "true":
+    raise RuntimeError(f"CI must run the sandbox tests: {SANDBOX_PROBLEM}")
+MODES = [
+    "off",
+    pytest.param(
+        "on", marks=pytest.mark.skipif(bool(SANDBOX_PROBLEM), reason=f"no sandbox: {SANDBOX_PROBLEM}")
+    ),
+]
+APPROVE = json.dumps({"verdict": "APPROVE", "coverage": [], "points": []})
+TIMEOUT = 5.0
+
+
+def fenced(code: str) -> str:
+    return f"```python\n{code}\n```"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_no_key_reaches_the_program(mode: str, fake_server, tmp_path: Path, model_env) -> None:
+    snoop = (
+        "import os\nfor pid in os.listdir('/proc'):\n    try:\n"
+        "        print(pid, open(f'/proc/{pid}/environ', 'rb').read())\n    except OSError:\n        pass\n"
+        "print(dict(os.environ))\nprint(open('/proc/%d/environ' % os.getppid(), 'rb').read())"
+    )
+    fake_server.enqueue("planner", PLAN_1)
+    fake_server.enqueue("tester", TESTS)
+    fake_server.enqueue("coder", fenced(snoop))
+    fake_server.enqueue("reviewer", APPROVE)
+    args = ["--task", "snoop", "--yes", "--execute", "always", "--sandbox", mode, "--max-iterations", "1"]
+    result = run(args, tmp_path, model_env)
+    ws = tmp_path / "workspace"
+    assert (ws / "run_v1.md").exists(), result.stdout + result.stderr
+    assert "[redacted]" not in (ws / "run_v1.md").read_text()  # nothing to redact: it never saw a key
+    seen = [p.read_text(errors="replace") for p in ws.rglob("*") if p.is_file()]
+    seen += [request.text for request in fake_server.requests_for("reviewer")]
+    assert not [text for text in [*seen, result.stdout, result.stderr] if FAKE_KEY in text]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_planted_conftest_and_pytest_cannot_forge_results(mode: str, fake_server, tmp_path: Path) -> None:
+    forged = (
+        "import pytest\n@pytest.hookimpl(tryfirst=True)\ndef pytest_runtest_call(item):\n    return True\n"
+    )
+    fake_pytest = "import sys\nprint('1 passed')\nsys.exit(0)\n"
+    plant = (
+        "import os\ndef add(a, b):\n    return a - b\n"
+        f"for folder in ('.', '../v1-tests'):\n    os.makedirs(folder, exist_ok=True)\n"
+        f"    open(os.path.join(folder, 'conftest.py'), 'w').write({forged!r})\n"
+        f"    open(os.path.join(folder, 'pytest.py'), 'w').write({fake_pytest!r})\n"
+    )
+    start_workspace(tmp_path, "import script\n\n\ndef test_adds():\n    assert script.add(2, 2) == 4\n")
+    fake_server.enqueue("coder", fenced(plant))
+    fake_server.enqueue("reviewer", APPROVE)
+    run_loop(fake_server, tmp_path, ["/stop"], execute="always", sandbox=mode, run_timeout=TIMEOUT)
+    assert "Summary: tests 0/1 passed" in (tmp_path / "run_v1.md").read_text()
+    assert (tmp_path / "review_v1.md").read_text().startswith("Verdict: REVISE")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_program_cannot_rewrite_the_history(mode: str, fake_server, tmp_path: Path) -> None:
+    rewrite = (
+        "import os\nprint('sees', sorted(os.listdir('../..')))\n"
+        "for name, text in (('plan.md', 'forged'), ('acceptance_test.py', 'assert True'),"
+        " ('feedback_v1.md', 'forged feedback')):\n"
+        "    try:\n        open('../../' + name, 'w').write(text)\n    except OSError as e:\n"
+        "        print('refused', name, e.errno)\n"
+    )
+    start_workspace(tmp_path)
+    plan, tests = (tmp_path / "plan.md").read_text(), (tmp_path / "acceptance_test.py").read_text()
+    fake_server.enqueue("coder", fenced(rewrite))
+    fake_server.enqueue("reviewer", APPROVE)
+    _, _, ui = run_loop(fake_server, tmp_path, ["/stop"], execute="always", sandbox=mode, run_timeout=TIMEOUT)
+    assert (tmp_path / "plan.md").read_text() == plan
+    assert (tmp_path / "acceptance_test.py").read_text() == tests
+    assert not (tmp_path / "feedback_v1.md").exists()
+    warnings = ui.texts("warn")
+    if mode == "off":
+        assert {
+            "The program changed plan.md; restored.",
+            "The program changed feedback_v1.md; restored.",
+        } <= set(warnings)
+    else:  # the workspace is not even visible inside the sandbox
+        assert "sees" in (run := (tmp_path / "run_v1.md").read_text()) and "'plan.md'" not in run
+        assert not [w for w in warnings if w.startswith("The program changed")]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("kind", "code", "reason"),
+    [
+        ("segfault", "import ctypes\nctypes.string_at(0)", "the script was killed by SIGSEGV"),
+        (
+            "fork bomb",
+            "import os, time\nfor _ in range(200):\n    if os.fork() == 0:\n        time.sleep(60)\n"
+            "        os._exit(0)\ntime.sleep(60)",
+            "the script started more than 64 processes, stopped",
+        ),
+    ],
+)
+def test_a_program_killed_by_a_signal_or_a_limit_is_not_approved(
+    mode: str, kind: str, code: str, reason: str, fake_server, tmp_path: Path
+) -> None:
+    start_workspace(tmp_path)
+    fake_server.enqueue("coder", fenced(code))
+    fake_server.enqueue("reviewer", APPROVE)
+    run_loop(fake_server, tmp_path, ["/stop"], execute="always", sandbox=mode, run_timeout=TIMEOUT)
+    review = (tmp_path / "review_v1.md").read_text()
+    assert review.startswith("Verdict: REVISE")
+    assert f"The tool changed the verdict from APPROVE to REVISE: {reason}." in review
+
+
+@pytest.mark.skipif(bool(SANDBOX_PROBLEM), reason=f"no sandbox: {SANDBOX_PROBLEM}")
+def test_under_the_sandbox_the_network_is_refused_and_daemons_die(fake_server, tmp_path: Path) -> None:
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    marker = f"daemon-marker-{os.getpid()}"
+    code = (
+        "import os, socket, subprocess\n"
+        "if os.fork() == 0:\n    os.setsid()\n"
+        f"    os.execvp('sh', ['sh', '-c', 'exec -a {marker} sleep 600'])\n"
+        "try:\n"
+        f"    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n    print('connected')\n"
+        "except OSError as e:\n    print('network refused', e.errno)\n"
+    )
+    start_workspace(tmp_path)
+    fake_server.enqueue("coder", fenced(code))
+    fake_server.enqueue("reviewer", APPROVE)
+    try:
+        run_loop(fake_server, tmp_path, ["/stop"], execute="always", sandbox="on", run_timeout=TIMEOUT)
+    finally:
+        server.close()
+    assert "network refused" in (tmp_path / "run_v1.md").read_text()
+    left = [p for p in os.listdir("/proc") if p.isdigit() and marker.encode() in _cmdline(p)]
+    assert left == []
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def test_sandbox_on_without_bubblewrap_is_a_usage_error(tmp_path: Path, model_env) -> None:
+    env = {
+        **model_env,
+        "PATH": str(tmp_path / "empty-bin") + ":" + os.path.dirname(shutil.which("python3") or ""),
+    }
+    (tmp_path / "empty-bin").mkdir()
+    result = run(["--task", "x", "--yes", "--execute", "always", "--sandbox", "on"], tmp_path, env)
+    if shutil.which("bwrap", path=env["PATH"]):
+        pytest.skip("bwrap is on the Python folder's PATH here")
+    assert result.returncode == 2, result.stderr
+    assert "bubblewrap" in result.stderr and "Traceback" not in result.stderr

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.base import TaskResult
-from autogen_agentchat.messages import ModelClientStreamingChunkEvent, TextMessage
+from autogen_agentchat.messages import ModelClientStreamingChunkEvent, MultiModalMessage, TextMessage
 from autogen_core import CancellationToken
 
 from .accounting import CHARS_PER_TOKEN, Budget, cost_of, price_of
@@ -22,6 +22,24 @@ if TYPE_CHECKING:
     from .context import SessionContext
     from .models import RoleClient
     from .ui import StreamView
+
+
+Task = str | MultiModalMessage  # what an agent is asked: text, or text with images
+
+
+def text_of(message: Task) -> str:
+    """The text of a message (its images aside)."""
+    if isinstance(message, str):
+        return message
+    return "\n".join(part for part in message.content if isinstance(part, str))
+
+
+def sees_images(role_client: RoleClient) -> bool:
+    """Whether the model that answers for a role accepts images (``model_info["vision"]``)."""
+    try:
+        return bool(role_client.client.model_info.get("vision"))
+    except (AttributeError, KeyError, ValueError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -79,7 +97,7 @@ class AgentFactory:
             await role_client.client.close()
 
 
-async def run_agent(agent: AssistantAgent, task: str, view: StreamView, token: CancellationToken) -> str:
+async def run_agent(agent: AssistantAgent, task: Task, view: StreamView, token: CancellationToken) -> str:
     """Send ``task`` to ``agent`` (which keeps its own context), streaming into ``view``; its reply."""
     result: TaskResult | None = None
     async for event in agent.run_stream(task=task, cancellation_token=token):
@@ -94,7 +112,7 @@ async def run_agent(agent: AssistantAgent, task: str, view: StreamView, token: C
 
 
 async def call_and_record(
-    ctx: SessionContext, agent: AssistantAgent, message: str, version: int, activity: str
+    ctx: SessionContext, agent: AssistantAgent, message: Task, version: int, activity: str
 ) -> AgentReply:
     """Run ``agent`` on ``message`` with a working view on screen, and record the call.
 
@@ -102,7 +120,7 @@ async def call_and_record(
     exceed it.
     """
     role = agent.name
-    prompt_chars = len(message) + len(load_prompt(ROLES[role].prompt))
+    prompt_chars = len(text_of(message)) + len(load_prompt(ROLES[role].prompt))
     ctx.agents.budget.check(
         ctx.session.calls, role=role, prompt_chars=prompt_chars, price=ctx.agents.price_for(role)
     )

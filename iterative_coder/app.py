@@ -11,6 +11,7 @@ from .names import TASK, resume_command, script_name
 from .planning import ask_request, run_planning, run_test_agreement
 from .resume import Step
 from .status import history, models_by_role, version_rows
+from .workspace import WorkspaceError
 
 if TYPE_CHECKING:
     from .context import SessionContext
@@ -51,12 +52,12 @@ async def run_session(ctx: SessionContext) -> SessionEnd:
 async def _run(ctx: SessionContext) -> tuple[str, int, str]:
     """(reason, last version, what to say) for how the session ended."""
     settings = ctx.settings
-    if not settings.resuming:
+    if not settings.resuming and not ctx.workspace.exists(TASK):  # --task was written before the start
         task = settings.task
         request = task if task and task.strip() else await ask_request(ctx.manager)
         if request is None:
             return "ended", 0, "Input ended before a request was given."
-        ctx.workspace.write(TASK, request.strip() + "\n")
+        ctx.workspace.write(TASK, request.strip() + "\n")  # task.md first: session.json alone is no session
         ctx.session.save()
     start = ctx.session.resume_point()
     if settings.resuming:
@@ -105,8 +106,22 @@ def show_summary(workspace: Workspace, session: SessionLog, ui: UI) -> None:
 
 
 def json_result(workspace: Workspace, end: SessionEnd) -> dict[str, Any]:
-    """The one JSON object ``--json`` prints at the end."""
-    report = history(workspace)
+    """The one JSON object ``--json`` prints at the end (without the versions when the workspace
+    cannot be read back)."""
+    try:
+        report = history(workspace)
+    except (OSError, WorkspaceError):
+        return {
+            "workspace": str(workspace.root),
+            "stop_reason": end.reason,
+            "exit_code": end.exit_code,
+            "final_script": None,
+            "first_good_version": None,
+            "versions": [],
+            "tokens": 0,
+            "cost_usd": 0.0,
+            "models": {},
+        }
     final = report.versions[-1].version if report.versions else None
     return {
         "workspace": report.workspace,

@@ -6,20 +6,25 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .endings import EXIT_INTERRUPTED, EXIT_USAGE
+from .endings import ENDINGS, EXIT_READER_GONE, EXIT_USAGE, interruption
 from .roles import ROLES
 from .settings import (
+    DEFAULT_CALL_DEADLINE,
     DEFAULT_MAX_ITERATIONS,
     DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_RUN_TIMEOUT,
     DEFAULT_TRIES,
     DEFAULT_WORKSPACE,
+    MAX_SECONDS,
     UsageError,
 )
 
@@ -46,6 +51,13 @@ def _positive_number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = _positive_number(text)
+    if value > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SECONDS:,.0f} (a day), not {text}")
     return value
 
 
@@ -90,16 +102,26 @@ OPTIONS: tuple[tuple[str | None, str, dict[str, Any]], ...] = (
         "--run-timeout",
         f"stop a run of generated code after this long (default: {DEFAULT_RUN_TIMEOUT:g})",
         metavar="SECONDS",
-        type=_positive_number,
+        type=_seconds,
         default=DEFAULT_RUN_TIMEOUT,
     ),
     _option(
         MAIN,
         "--request-timeout",
-        f"give up on one model request after this long, then retry (default: {DEFAULT_REQUEST_TIMEOUT:g})",
+        "give up on a model request that sends nothing for this long, then retry "
+        f"(default: {DEFAULT_REQUEST_TIMEOUT:g})",
         metavar="SECONDS",
-        type=_positive_number,
+        type=_seconds,
         default=DEFAULT_REQUEST_TIMEOUT,
+    ),
+    _option(
+        MAIN,
+        "--call-deadline",
+        "cut one try of a model call after this long in all, even while the reply still trickles in, "
+        f"then retry (default: {DEFAULT_CALL_DEADLINE:g})",
+        metavar="SECONDS",
+        type=_seconds,
+        default=DEFAULT_CALL_DEADLINE,
     ),
     _option(
         MAIN,
@@ -192,32 +214,76 @@ def build_status_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
+    """Run the command line; return the exit code.
+
+    Whatever goes wrong ends as one line on stderr: bad input, a file or folder the tool cannot use
+    (with the ``--json`` object too), an interruption, or a reader of stdout that went away.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
+    args: argparse.Namespace | None = None
     try:
         if argv[:1] == ["status"]:
-            return _status(build_status_parser().parse_args(argv[1:]))
-        args = build_parser().parse_args(argv)
-        from .wiring import run_from_arguments
+            code = _status(build_status_parser().parse_args(argv[1:]))
+        else:
+            args = build_parser().parse_args(argv)
+            from .wiring import run_from_arguments
 
-        return run_from_arguments(args)
+            code = run_from_arguments(args)
+        sys.stdout.flush()  # a reader that went away (``| head -1``) shows here, not at exit
+        return code
     except UsageError as exc:
-        print(f"iterative_coder: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("\nStopped.", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        _error("\nStopped.", prefix="")
+        return ENDINGS[interruption(exc)].exit_code
+    except BrokenPipeError:
+        return _reader_gone()
+    except OSError as exc:
+        from .errors import file_problem
+
+        _error(file_problem(exc))
+        if args is not None and args.json:
+            _print_json(_unusable_outcome(args))
+        return EXIT_USAGE
+
+
+def _error(text: str, prefix: str = "iterative_coder: error: ") -> None:
+    """One line on stderr (a terminal that is gone is not another error)."""
+    with contextlib.suppress(OSError):
+        print(f"{prefix}{text}", file=sys.stderr)
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):
+        print(json.dumps(data, indent=2))
+        sys.stdout.flush()
+
+
+def _reader_gone() -> int:
+    """stdout's reader went away: stop quietly, and let nothing more be written to the closed pipe."""
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_READER_GONE
+
+
+def _unusable_outcome(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``--json`` object of a session that could not start: the workspace as it is."""
+    from .app import json_result
+    from .endings import SessionEnd
+    from .workspace import Workspace
+
+    directory = Path(args.resume or args.workspace or DEFAULT_WORKSPACE)
+    return json_result(Workspace(directory), SessionEnd("workspace_unusable"))
 
 
 def _status(args: argparse.Namespace) -> int:
-    import json
-
     from .status import history, render_text
     from .workspace import Workspace, WorkspaceError
 
     workspace = Workspace(Path(args.directory))
     if not workspace.root.is_dir() or not workspace.has_session():
-        raise UsageError(f"status {args.directory}: no session there (no task.md, plan.md or session.json).")
+        raise UsageError(f"status {args.directory}: no session there (no task.md or plan.md).")
     try:
         report = history(workspace)
     except WorkspaceError as exc:

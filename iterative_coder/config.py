@@ -61,6 +61,7 @@ class ModelEntry:
     tags: tuple[str, ...] = ()
     price: tuple[float, float] | None = None
     source: str = ""
+    vision: bool | None = None  # the model accepts images; None: as autogen-ext knows the model
 
     def describe(self) -> str:
         """A short, secret-free description, e.g. ``gpt-4o-mini at http://localhost:11434/v1``."""
@@ -225,7 +226,14 @@ def _entry_from_dict(item: object, index: int, source: str) -> ModelEntry:
         tags=tuple(tags),
         price=_price(item.get("price"), where),
         source=source,
+        vision=_vision(item.get("vision"), where),
     )
+
+
+def _vision(value: object, where: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise ConfigError(f'{where}: "vision" must be true or false (whether the model accepts images).')
 
 
 def _optional_str(value: object, where: str, name: str) -> str | None:

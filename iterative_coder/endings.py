@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 
 EXIT_OK = 0
 EXIT_UNFINISHED = 1
 EXIT_USAGE = 2
 EXIT_MODEL_UNAVAILABLE = 75
-EXIT_INTERRUPTED = 130
+EXIT_HUNG_UP = 128 + signal.SIGHUP  # 129
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130
+EXIT_READER_GONE = 128 + signal.SIGPIPE  # 141: stdout's reader went away (``status DIR | head -1``)
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
 
 
 @dataclass(frozen=True)
@@ -33,9 +37,27 @@ ENDINGS: dict[str, Ending] = {
     "error": Ending(EXIT_UNFINISHED, "Stopped by an unexpected error."),
     "configuration": Ending(EXIT_USAGE, "Stopped: the configuration needs fixing."),
     "model_unavailable": Ending(EXIT_MODEL_UNAVAILABLE, "Stopped: no configured model could answer."),
+    "file_error": Ending(EXIT_UNFINISHED, "Stopped: a file of the workspace could not be written."),
+    "workspace_unusable": Ending(EXIT_USAGE, "Stopped before the session: the workspace could not be used."),
     "interrupted": Ending(EXIT_INTERRUPTED, "Stopped."),
+    "terminated": Ending(EXIT_TERMINATED, "Stopped by SIGTERM."),
+    "hung_up": Ending(EXIT_HUNG_UP, "Stopped: the terminal hung up (SIGHUP)."),
 }
 REASON_BY_EXIT_CODE = {EXIT_MODEL_UNAVAILABLE: "model_unavailable", EXIT_USAGE: "configuration"}
+REASON_BY_SIGNAL = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung_up"}
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised on the main thread so that the session ends as Ctrl-C ends it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def interruption(exc: KeyboardInterrupt) -> str:
+    """How an interruption ends: ``terminated`` or ``hung_up`` for those signals, else ``interrupted``."""
+    return REASON_BY_SIGNAL.get(getattr(exc, "signum", None), "interrupted")  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

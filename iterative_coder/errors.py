@@ -11,6 +11,7 @@ Classes are named, not imported: openai loads with the first classification, nev
 
 from __future__ import annotations
 
+import errno
 import importlib
 from dataclasses import dataclass
 from functools import cache
@@ -34,14 +35,31 @@ class StreamBrokeOff(Exception):
     """A streamed reply ended without a finish reason: the connection dropped half-way."""
 
 
+class ReplyTooSlow(Exception):
+    """A reply was not complete within the deadline of one try (``--call-deadline``)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.limit = f"{seconds:g}"
+        super().__init__(f"the reply took longer than {self.limit} s")
+
+
+class ReplyTooLong(Exception):
+    """A streamed reply grew past the size cap: a model that writes without end."""
+
+    def __init__(self, characters: int) -> None:
+        self.limit = f"{characters:,}"
+        super().__init__(f"the reply grew past {self.limit} characters")
+
+
 @dataclass(frozen=True)
 class ExInfo:
     """One kind of failure, and what the tool does about it.
 
     ``description`` is, for a retried kind, the phrase shown while retrying; otherwise the message
     that ends the session. It may name ``{status}`` (the HTTP status), ``{message}`` (the server's
-    message), ``{text}`` (the exception as text) and ``{where}`` (the model entry). ``exit_code``
-    None: not a model failure by itself (outside a model call it is an unexpected error, exit 1).
+    message), ``{text}`` (the exception as text), ``{where}`` (the model entry) and ``{limit}`` (the
+    limit a reply went past). ``exit_code`` None: not a model failure by itself (outside a model
+    call it is an unexpected error, exit 1).
     ``statuses``: the row matches only these HTTP statuses (empty: any). ``access``: the server
     refused this entry's key or model; the call ends as :class:`ModelAccessError` at once.
     """
@@ -64,7 +82,8 @@ class ExInfo:
         """The description filled in for ``exc`` (for a retried kind: ``server error 503``)."""
         status = getattr(exc, "status_code", "")
         message = getattr(exc, "message", None) or str(exc)
-        return self.description.format(status=status, message=message, text=str(exc), where=where)
+        fields = {"text": str(exc), "where": where, "limit": getattr(exc, "limit", "")}
+        return self.description.format(status=status, message=message, **fields)
 
     def message(self, exc: BaseException, where: str = "the model") -> str:
         """The description followed by the advice: what a person reads when this ends the session."""
@@ -77,6 +96,11 @@ _DOWN = "The service may be down; try again later, or add another entry to OAI_C
 _REACH = "Is the model server running, and is its URL right? (--request-timeout gives slow servers longer.)"
 _KEY = "Check that entry's api_key, or OPENAI_API_KEY."
 _REFUSED_KEY = "The model server refused the API key for {where} ({status})."
+_SLOW = (
+    "The server may be overloaded, or the model writing without end; try again later, or give each try "
+    "longer with --call-deadline."
+)
+_ENDLESS = "The model may be repeating itself without end; try again, or pick another model with --model."
 _SETTINGS = (
     "Check the model's settings (context length, the options it accepts), or pick another with --model."
 )
@@ -122,6 +146,20 @@ EXCEPTIONS: tuple[ExInfo, ...] = (
     ),
     ExInfo("json.JSONDecodeError", True, "the reply was not valid JSON", _REACH),
     ExInfo("iterative_coder.errors.StreamBrokeOff", True, "the reply stream broke off", _REACH),
+    ExInfo(
+        "iterative_coder.errors.ReplyTooSlow",
+        True,
+        "the reply took longer than {limit} s",
+        _SLOW,
+        EXIT_MODEL_UNAVAILABLE,
+    ),
+    ExInfo(
+        "iterative_coder.errors.ReplyTooLong",
+        True,
+        "the reply grew past {limit} characters",
+        _ENDLESS,
+        EXIT_MODEL_UNAVAILABLE,
+    ),
     ExInfo("builtins.ConnectionError", True, "the connection failed", _REACH),
     ExInfo("builtins.TimeoutError", True, "the connection failed", _REACH),
     ExInfo("openai.APIError", False, "The model call failed: {message}", "", EXIT_MODEL_UNAVAILABLE),
@@ -158,10 +196,39 @@ def session_ending(exc: BaseException) -> Explained:
     A retried kind that still got here (its retries are spent) ends with its phrase and advice; a
     failure the table does not know, or knows only as a model fault, is an unexpected error.
     """
+    if isinstance(exc, OSError) and is_file_problem(exc):
+        return Explained(file_problem(exc, "then resume"), EXIT_UNFINISHED, True)
     info = classify(exc)
     if info is None or info.exit_code is None:
         return Explained(f"Unexpected error: {type(exc).__name__}: {exc}", EXIT_UNFINISHED, False)
     if info.retry:
-        message = f"The model call failed: {info.phrase(exc)} ({exc}). {info.advice}"
-        return Explained(message, info.exit_code, True)
+        phrase = info.phrase(exc)
+        detail = f" ({exc})" if str(exc) and str(exc) not in phrase else ""
+        return Explained(f"The model call failed: {phrase}{detail}. {info.advice}", info.exit_code, True)
     return Explained(info.message(exc), info.exit_code, True)
+
+
+# What to do about a file the tool could not read or write, by the kind of failure.
+_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+_DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
+_IN_THE_WAY = {errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.ENOTEMPTY}
+
+
+def is_file_problem(exc: BaseException) -> bool:
+    """An OSError about a file or folder (not a network failure, which the table above knows)."""
+    return isinstance(exc, OSError) and classify(exc) is None
+
+
+def file_problem(exc: OSError, then: str = "then try again") -> str:
+    """One line for a file the tool could not use: the path, what went wrong, and what to do."""
+    path = exc.filename if exc.filename is not None else "a file of the workspace"
+    reason = exc.strerror or type(exc).__name__
+    if exc.errno in _FULL:
+        advice = "Check free space (and any quota or file-size limit) on that disk"
+    elif exc.errno in _DENIED:
+        advice = "Check the folder's permissions (or pick another --workspace)"
+    elif exc.errno in _IN_THE_WAY:
+        advice = "Something is in the way (a folder where a file belongs, or the reverse): move it aside"
+    else:
+        advice = "Check the disk and the folder's permissions"
+    return f"{path}: {reason}. {advice}, {then}."

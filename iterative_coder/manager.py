@@ -7,6 +7,7 @@ both come from it, so the help can never disagree with the commands.
 from __future__ import annotations
 
 import shlex
+import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -16,9 +17,10 @@ from autogen_agentchat.messages import TextMessage
 from autogen_core import CancellationToken
 
 from .guard import guarded
-from .names import feedback_name, script_name
+from .names import MANUAL_SUFFIX, RUNS_FOLDER, feedback_name, run_folder_name, script_name
 from .reviewing import may_run
-from .runs import run_with_arguments
+from .runner import stop_all_programs
+from .runs import run_attached
 
 if TYPE_CHECKING:
     from .context import SessionContext
@@ -103,16 +105,21 @@ async def _run(turn: Turn, arguments: str) -> None:
         ctx.ui.warn(f"Cannot read those arguments ({exc}); quote them as in a shell.")
         return None
     if not await may_run(ctx):
-        ctx.ui.info("Not run.")
+        how = "--execute never" if ctx.execute == "never" else "your answer"
+        ctx.ui.info(f"Not run ({how}). To allow it, resume with --execute ask or --execute always.")
         return None
     name = script_name(turn.version)
     script = ctx.workspace.read(name) or ""
     execution = ctx.execution
-    with ctx.ui.working("Runner", f"is running {name}"):
-        result = await guarded(ctx, lambda: run_with_arguments(execution, turn.version, script, args))
-    output = result.stdout + (f"\n[stderr]\n{result.stderr}" if result.stderr else "")
-    title = " ".join(["python", name, *map(shlex.quote, args)])
-    ctx.ui.show_result(title, f"{result.description}\n{output.rstrip()}", result.exit_code == 0)
+    folder = ctx.workspace.root / RUNS_FOLDER / run_folder_name(turn.version, MANUAL_SUFFIX)
+    ctx.ui.info(f"Running {name} in {folder} with your keyboard and screen; Ctrl-C ends it.")
+    previous = signal.signal(signal.SIGINT, lambda _number, _frame: stop_all_programs())
+    try:
+        result = await guarded(ctx, lambda: run_attached(execution, turn.version, script, args))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    ended = "ended by Ctrl-C" if result.exit_code in (-signal.SIGKILL, -signal.SIGINT) else result.description
+    ctx.ui.show_result(" ".join(["python", name, *map(shlex.quote, args)]), ended, result.exit_code == 0)
     return None
 
 

@@ -13,6 +13,7 @@ from autogen_core.models import ChatCompletionClient, CreateResult, RequestUsage
 from .config import ModelEntry
 from .resilience import CallHooks, ResilientClient, RetryPolicy
 from .roles import ROLES
+from .settings import DEFAULT_CALL_DEADLINE, DEFAULT_MAX_REPLY_CHARS
 
 # For a model name autogen-ext does not know (a local model): plain chat, no tools needed.
 UNKNOWN_MODEL_INFO: dict[str, Any] = {
@@ -60,7 +61,9 @@ def create_client(
         options["stream_options"] = {"include_usage": True}
     info = model_info_for(entry.model)
     if info is None:
-        options["model_info"] = dict(UNKNOWN_MODEL_INFO)
+        options["model_info"] = dict(UNKNOWN_MODEL_INFO, vision=bool(entry.vision))
+    elif entry.vision is not None:
+        options["model_info"] = {**info, "vision": entry.vision}
     if max_tokens and not entry.model.startswith(_NO_MAX_TOKENS):
         options["max_tokens"] = max_tokens
     if json_output and info and info.get("json_output"):
@@ -97,6 +100,8 @@ class ClientOptions:
     cache_dir: Path | None = None  # replies cached on disk here (``--cache-seed``)
     status: Callable[[str], None] = lambda _text: None  # a passing state: ``rate limited, retrying...``
     announce: Callable[[str], None] = lambda _text: None  # a lasting change: ``now answering: ...``
+    call_deadline: float = DEFAULT_CALL_DEADLINE  # seconds one try of a call may take in all
+    max_reply_chars: int = DEFAULT_MAX_REPLY_CHARS  # the most characters of one streamed reply
 
 
 class RecordingClient(ChatCompletionClient):
@@ -170,7 +175,9 @@ def create_role_clients(
     are cached on disk in front of the retries (AutoGen's ``ChatCompletionCache``), so only complete
     replies are cached, one store per role and model.
     """
-    policy = RetryPolicy(tries=options.tries)
+    policy = RetryPolicy(
+        tries=options.tries, call_deadline=options.call_deadline, max_reply_chars=options.max_reply_chars
+    )
     clients = {}
     for role, entries in entries_by_role.items():
         spec = ROLES[role]

@@ -9,6 +9,7 @@ from pathlib import Path
 TASK = "task.md"
 PLAN = "plan.md"
 ACCEPTANCE = "acceptance_test.py"
+DEMO = "demo.json"  # how a person would try the program, agreed with the tests
 SESSION = "session.json"
 LOG = "log.jsonl"
 LOCK = ".lock"
@@ -19,7 +20,7 @@ SCRIPT_IN_RUN = "script.py"  # the module name the acceptance tests import: ``im
 MANUAL_SUFFIX = "-manual"  # runs/v3-manual: the Manager's /run
 TESTS_SUFFIX = "-tests"  # runs/v3-tests: the acceptance tests, apart from the program's own folder
 
-FIXED_NAMES = frozenset({TASK, PLAN, ACCEPTANCE, SESSION, LOG})
+FIXED_NAMES = frozenset({TASK, PLAN, ACCEPTANCE, DEMO, SESSION, LOG})
 VERSIONED = re.compile(r"^(script|review|feedback|run)_v([1-9][0-9]*)\.(py|md)$")
 EXTENSIONS = {"script": "py", "review": "md", "feedback": "md", "run": "md"}
 _RUN_FOLDER = re.compile(rf"^v([1-9][0-9]*)(?:{MANUAL_SUFFIX}|{TESTS_SUFFIX})?$")

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 from .agents import call_and_record
+from .demo import DemoRun, demo_from_reply, write_demo
 from .extract import extract_code
-from .names import ACCEPTANCE, PLAN, TASK
+from .names import ACCEPTANCE, DEMO, PLAN, TASK
 from .prompt_files import PROMPTS_DIR, render_prompt
 from .roles import ROLES
 
@@ -150,11 +151,16 @@ async def run_planning(ctx: SessionContext) -> AgreementOutcome:
 
 
 async def run_test_agreement(ctx: SessionContext) -> AgreementOutcome:
-    """Agree acceptance tests for plan.md with the Tester and save them as acceptance_test.py."""
+    """Agree acceptance tests for plan.md with the Tester and save them as acceptance_test.py, with
+    the demo runs it proposed (how a person would try the program) as demo.json."""
     workspace, ui = ctx.workspace, ctx.ui
     auto_approve = not ctx.settings.interactive
+    demo: list[tuple[DemoRun, ...] | None] = [None]
 
     def show_tests(reply: str) -> str | None:
+        demo[0] = demo_from_reply(reply)
+        if demo[0] is not None:
+            ui.show_code(DEMO, write_demo(demo[0]))
         extracted = extract_code(reply)
         if extracted.code is None:
             ui.warn("The Tester's reply held no Python code; say what you want, or /skip.")
@@ -176,6 +182,8 @@ async def run_test_agreement(ctx: SessionContext) -> AgreementOutcome:
         tests = (PROMPTS_DIR / "acceptance_skipped.py").read_text(encoding="utf-8")
     elif outcome != "approved" or tests is None:
         return "ended" if outcome == "ended" else "stopped"
+    if outcome == "approved" and demo[0] is not None:  # before the tests: their file marks the step done
+        workspace.write(DEMO, write_demo(demo[0]))
     path = workspace.write(ACCEPTANCE, tests)
     ui.info(
         f"Acceptance tests saved to {path}." if outcome == "approved" else f"No acceptance tests; see {path}."

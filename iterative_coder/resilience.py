@@ -6,6 +6,9 @@ that is not JSON and a stream that breaks off are retried with exponential backo
 bounded number of times within a time budget; then the next entry answers. A refused key or an
 unknown model is not retried: the person must fix the configuration. Which failure is which, and
 what the screen says about it, is the table in :mod:`errors`.
+
+Each try has a total deadline (the OpenAI client's timeout is per read, so a reply that trickles in
+would never end) and a streamed reply a size cap; going past either is a fault that is retried.
 """
 
 from __future__ import annotations
@@ -21,13 +24,25 @@ from typing import Any
 from autogen_core.models import ChatCompletionClient, CreateResult, ModelCapabilities, ModelInfo, RequestUsage
 
 from .config import ModelEntry, redact
-from .errors import RETRYABLE_STATUS, ExInfo, ModelAccessError, ModelUnavailable, StreamBrokeOff, classify
+from .errors import (
+    RETRYABLE_STATUS,
+    ExInfo,
+    ModelAccessError,
+    ModelUnavailable,
+    ReplyTooLong,
+    ReplyTooSlow,
+    StreamBrokeOff,
+    classify,
+)
+from .settings import DEFAULT_CALL_DEADLINE, DEFAULT_MAX_REPLY_CHARS
 
 __all__ = [
     "RETRYABLE_STATUS",
     "CallHooks",
     "ModelAccessError",
     "ModelUnavailable",
+    "ReplyTooLong",
+    "ReplyTooSlow",
     "ResilientClient",
     "RetryPolicy",
     "StreamBrokeOff",
@@ -41,12 +56,36 @@ def _ignore(_text: str) -> None:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to try one entry before failing over."""
+    """How hard to try one entry before failing over, and how long and large one try may get.
+
+    ``budget_seconds``: later retries only start within this time of the first try (the first
+    retry is always made). ``call_deadline``: the total seconds one try may take, from the request
+    to the last chunk. ``max_reply_chars``: the most characters one streamed reply may have.
+    """
 
     tries: int = 4
     budget_seconds: float = 120.0
     base_delay: float = 1.0
     max_delay: float = 30.0
+    call_deadline: float = DEFAULT_CALL_DEADLINE
+    max_reply_chars: int = DEFAULT_MAX_REPLY_CHARS
+
+    def allows(self, attempt: int, spent: float, wait: float) -> bool:
+        """Whether try ``attempt + 1`` is made, ``spent`` seconds after the first began, after ``wait``.
+
+        The first retry is always made (a try that hit its deadline may have used the whole budget);
+        later ones only while they start within the budget.
+        """
+        return attempt < self.tries and (attempt == 1 or spent + wait <= self.budget_seconds)
+
+    def give_up_seconds(self) -> float:
+        """The longest one entry is tried when every try hangs until its deadline: the tries made
+        (see :meth:`allows`), each cut at ``call_deadline``, and the longest waits between them."""
+        spent, attempt = self.call_deadline, 1
+        while self.allows(attempt, spent, wait := self.delay(attempt, None, jitter=1.0)):
+            spent += wait + self.call_deadline
+            attempt += 1
+        return spent
 
     def delay(self, attempt: int, retry_after: float | None, jitter: float) -> float:
         """Seconds to wait before try ``attempt + 1``: the server's Retry-After, else backoff with jitter."""
@@ -147,14 +186,24 @@ class ResilientClient(ChatCompletionClient):
         return self._clients[index]
 
     async def create(self, messages: Sequence[Any], **kwargs: Any) -> CreateResult:
-        """One reply, retried and failed over as needed."""
+        """One reply, retried and failed over as needed; each try within the deadline."""
         call = _Call(self.active, self.hooks.clock())
         while True:
             try:
-                result = await self._client(call.entry_index).create(messages, **kwargs)
-                return result
+                deadline = asyncio.get_running_loop().time() + self.policy.call_deadline
+                return await self._within(self._client(call.entry_index).create(messages, **kwargs), deadline)
             except Exception as exc:  # noqa: BLE001 - sorted out in _recover
                 await self._recover(call, exc)
+
+    async def _within(self, step: Awaitable[Any], deadline: float) -> Any:
+        """``await step``, or :class:`ReplyTooSlow` once the loop's clock reaches ``deadline``."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(step, max(0.0, deadline - loop.time()))
+        except asyncio.TimeoutError:
+            if loop.time() < deadline:  # a timeout of the request itself, not the deadline
+                raise
+            raise ReplyTooSlow(self.policy.call_deadline) from None
 
     def create_stream(
         self, messages: Sequence[Any], **kwargs: Any
@@ -168,18 +217,39 @@ class ResilientClient(ChatCompletionClient):
         call = _Call(self.active, self.hooks.clock())
         while True:
             try:
-                result: CreateResult | None = None
-                async for item in self._client(call.entry_index).create_stream(messages, **kwargs):
-                    if isinstance(item, CreateResult):
-                        result = item
-                    else:
-                        yield item
-                if result is None or result.finish_reason == "unknown":
-                    raise StreamBrokeOff("the stream ended without a finish reason")
-                yield result
+                async for item in self._stream_once(call, messages, kwargs):
+                    yield item
                 return
             except Exception as exc:  # noqa: BLE001 - sorted out in _recover
                 await self._recover(call, exc)
+
+    async def _stream_once(
+        self, call: _Call, messages: Sequence[Any], kwargs: dict[str, Any]
+    ) -> AsyncGenerator[str | CreateResult, None]:
+        """One try of a streamed reply: each chunk must come before the try's deadline, and the
+        text must stay under the size cap; the stream must end with a finish reason."""
+        deadline = asyncio.get_running_loop().time() + self.policy.call_deadline
+        stream = self._client(call.entry_index).create_stream(messages, **kwargs)
+        result: CreateResult | None = None
+        size = 0
+        try:
+            while True:
+                try:
+                    item = await self._within(anext(stream), deadline)
+                except StopAsyncIteration:
+                    break
+                if isinstance(item, CreateResult):
+                    result = item
+                    continue
+                size += len(item)
+                if size > self.policy.max_reply_chars:
+                    raise ReplyTooLong(self.policy.max_reply_chars)
+                yield item
+        finally:
+            await stream.aclose()  # a try cut short lets go of its connection now
+        if result is None or result.finish_reason == "unknown":
+            raise StreamBrokeOff("the stream ended without a finish reason")
+        yield result
 
     async def _recover(self, call: _Call, exc: Exception) -> None:
         """Wait and return to retry, switch to the next entry, or raise."""
@@ -194,16 +264,12 @@ class ResilientClient(ChatCompletionClient):
         detail = redact(str(exc), self._secrets)
         call.last_error = f"{reason} ({detail})" if detail and detail not in reason else reason
         call.attempt += 1
-        if call.attempt < self.policy.tries:
-            wait = self.policy.delay(call.attempt, retry_after_seconds(exc), self.hooks.jitter())
-            # The first retry is always made (a request that timed out may have used the whole
-            # budget); later ones only within it.
-            spent = self.hooks.clock() - call.started
-            if call.attempt == 1 or spent + wait <= self.policy.budget_seconds:
-                tries = f"{call.attempt + 1}/{self.policy.tries}"
-                self.hooks.status(f"{reason}, retrying in {wait:.0f} s ({tries})")
-                await self.hooks.sleep(wait)
-                return
+        wait = self.policy.delay(call.attempt, retry_after_seconds(exc), self.hooks.jitter())
+        if self.policy.allows(call.attempt, self.hooks.clock() - call.started, wait):
+            tries = f"{call.attempt + 1}/{self.policy.tries}"
+            self.hooks.status(f"{reason}, retrying in {wait:.0f} s ({tries})")
+            await self.hooks.sleep(wait)
+            return
         if call.entry_index + 1 < len(self.entries):
             self._fail_over(call)
             return

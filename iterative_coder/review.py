@@ -41,12 +41,12 @@ def requirement_numbers(plan: str) -> list[str]:
     section = re.split(r"^#+\s*requirements?\b.*$", plan, maxsplit=1, flags=re.IGNORECASE | re.MULTILINE)
     text = section[1] if len(section) > 1 else plan
     text = re.split(r"^#+\s", text, maxsplit=1, flags=re.MULTILINE)[0] if len(section) > 1 else text
-    numbers: list[str] = []
+    numbers: dict[str, None] = {}  # in order, each once: linear however long the plan
     for line in text.splitlines():
         match = _REQUIREMENT.match(line)
-        if match and match.group(1) not in numbers:
-            numbers.append(match.group(1))
-    return numbers
+        if match:
+            numbers.setdefault(match.group(1))
+    return list(numbers)
 
 
 def parse_review(reply: str, requirements: list[str] | None = None) -> Review:

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .agents import call_and_record
+from autogen_agentchat.messages import MultiModalMessage
+from autogen_core import Image
+
+from .agents import Task, call_and_record, sees_images
+from .demo import demo_for
 from .extract import parse_python
 from .guard import guarded
-from .names import ACCEPTANCE, PLAN, review_name, run_name, script_name
+from .names import ACCEPTANCE, DEMO, PLAN, review_name, run_name, script_name
 from .prompt_files import render_prompt
 from .records.embedded import prose_of
 from .records.review import Review, read_review, write_review
@@ -48,17 +52,21 @@ async def may_run(ctx: SessionContext) -> bool:
 
 
 async def run_version(ctx: SessionContext, version: int, script: str) -> RunRecord:
-    """Run ``script_v{version}.py`` and its acceptance tests; save and show ``run_v{version}.md``."""
+    """Run the version's demo runs and acceptance tests; save and show ``run_v{version}.md``."""
     tests = ctx.workspace.read(ACCEPTANCE)
+    demos, problem = demo_for(ctx.workspace.read(DEMO), script)
+    if problem:
+        ctx.ui.warn(problem)
     execution = ctx.execution
     with ctx.ui.working("Runner", f"is running {script_name(version)} and its tests"):
         record = await guarded(
-            ctx, lambda: run_in_folder(execution, version, script, tests if has_tests(tests) else None)
+            ctx, lambda: run_in_folder(execution, version, script, tests if has_tests(tests) else None, demos)
         )
     ctx.workspace.write(run_name(version), write_run(record, script_name(version)))
     failing = [outcome.name for outcome in record.failing]
     more = f" and {len(failing) - 3} more" if len(failing) > 3 else ""
     details = f"\nfailing: {', '.join(failing[:3])}{more}" if failing else ""
+    details += "".join(f"\nscreenshot: {ctx.workspace.root / shot}" for shot in record.screenshots)
     ctx.ui.show_result(run_name(version), record.summary() + details, record.ok)
     return record
 
@@ -73,6 +81,22 @@ async def _evidence(ctx: SessionContext, version: int, script: str) -> tuple[Run
     if record is None or text is None:
         return None, NOT_RUN
     return record, f"# The run ({run_name(version)})\n\n{prose_of(text).strip()}"
+
+
+def with_screenshots(ctx: SessionContext, task: str, run: RunRecord | None) -> Task:
+    """The Reviewer's message: with the screenshots as images when its model sees images, else with a
+    sentence that says they exist and cannot be seen."""
+    shots = [demo for demo in (run.demos if run else ()) if demo.screenshot]
+    if not shots:
+        return task
+    sees = sees_images(ctx.agents.role_clients["reviewer"])
+    prompt = "reviewer_screenshot" if sees else "reviewer_screenshot_unseen"
+    for demo in shots:
+        task += render_prompt(prompt, screenshot=demo.screenshot, seconds=f"{demo.command.seconds:.0f}")
+    if not sees:
+        return task
+    images = [Image.from_file(ctx.workspace.root / str(demo.screenshot)) for demo in shots]
+    return MultiModalMessage(content=[task, *images], source="user")
 
 
 def previous_review(ctx: SessionContext, version: int) -> Review | None:
@@ -104,7 +128,10 @@ async def review_version(ctx: SessionContext, version: int) -> Review:
         if earlier
         else "",
     )
-    reply = await call_and_record(ctx, ctx.agents.create("reviewer"), task, version, f"is reviewing {name}")
+    message = with_screenshots(ctx, task, run)
+    reply = await call_and_record(
+        ctx, ctx.agents.create("reviewer"), message, version, f"is reviewing {name}"
+    )
     review = parse_review(reply.text, requirement_numbers(ctx.workspace.read(PLAN) or ""))
     if reply.cut_off and review.parsed_from != "partial json":
         review.notes.append("The Reviewer's reply was cut off at the model's token limit.")

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ FILE_SIZE = 100 * 1024**2
 OPEN_FILES = 256
 MAX_PROCESSES = 64
 _POLL_SECONDS = 0.02
+_RUNNING: set[int] = set()  # the session ids of the programs running now
 _PROCESS_CHECK_SECONDS = 0.1
 
 # Sets the limits in the child, then becomes the program (exec), so no Python of ours runs in a
@@ -127,10 +129,36 @@ def signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def sandbox_environment(run_dir: Path) -> dict[str, str]:
-    """The whole environment a generated program gets: what a program needs, nothing of ours."""
+@dataclass(frozen=True)
+class RunOptions:
+    """How one program runs, beyond its command, folder and time limit."""
+
+    sandboxed: bool = False  # the command is a bubblewrap command line (:mod:`sandbox`)
+    stdin: str = ""  # what a person would type; empty: nothing (end of input at once)
+    display: str | None = None  # an X display (``:99``) for a program with a window
+    on_timeout: Callable[[], None] | None = None  # called at the time limit, before it is stopped
+    attached: bool = False  # the person's terminal: their keyboard and screen, nothing captured
+    window_seconds: float | None = None  # a window program: watched this long instead of the timeout
+
+
+def sandbox_environment(run_dir: Path, display: str | None = None) -> dict[str, str]:
+    """The whole environment a generated program gets: what a program needs, nothing of ours.
+
+    Without a display, toolkits are told to draw nowhere; with one, they use it.
+    """
     tmp = run_dir / "tmp"
     tmp.mkdir(exist_ok=True)
+    if display:
+        return {**_BASE_ENVIRONMENT(run_dir, tmp), "DISPLAY": display}
+    return {
+        **_BASE_ENVIRONMENT(run_dir, tmp),
+        "MPLBACKEND": "Agg",
+        "SDL_VIDEODRIVER": "dummy",
+        "QT_QPA_PLATFORM": "offscreen",
+    }
+
+
+def _BASE_ENVIRONMENT(run_dir: Path, tmp: Path) -> dict[str, str]:  # noqa: N802
     return {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
         "LANG": os.environ.get("LANG") or "C.UTF-8",
@@ -138,21 +166,22 @@ def sandbox_environment(run_dir: Path) -> dict[str, str]:
         "TMPDIR": str(tmp),
         "PYTHONUNBUFFERED": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
-        "MPLBACKEND": "Agg",
-        "SDL_VIDEODRIVER": "dummy",
-        "QT_QPA_PLATFORM": "offscreen",
     }
 
 
-def run_limited(command: list[str], cwd: Path, timeout: float, sandboxed: bool = False) -> ProcessResult:
+def run_limited(
+    command: list[str], cwd: Path, timeout: float, options: RunOptions | None = None
+) -> ProcessResult:
     """Run ``command`` (argv, its first item an executable path) in ``cwd`` within the limits.
 
-    The program gets stdin from /dev/null, its own session and process group, and is killed with
-    everything it started when it ends, at ``timeout`` seconds, or when it starts too many processes.
-    ``sandboxed``: ``command`` is a bubblewrap command line (:mod:`sandbox`), whose program runs in a
-    session and PID namespace of its own: its processes are counted under bwrap, and bwrap's exit
+    The program gets ``options.stdin`` as its input (then end of input), its own session and process
+    group, and is killed with everything it started when it ends, at ``timeout`` seconds, or when it
+    starts too many processes. Sandboxed, the command is a bubblewrap command line whose program runs
+    in a session and PID namespace of its own: its processes are counted under bwrap, and bwrap's exit
     code 128 + N means the program was killed by signal N.
     """
+    options = options or RunOptions()
+    sandboxed = options.sandboxed
     launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER]
     # The CPU limit is a second above the timeout so that a busy loop meets the (clearer) wall-clock
     # timeout first; it still stops a program whose children burn CPU in parallel.
@@ -163,35 +192,27 @@ def run_limited(command: list[str], cwd: Path, timeout: float, sandboxed: bool =
     process = subprocess.Popen(
         [*launcher, *map(str, limits), command[0], str(os.getpid()), *command[1:]],
         cwd=cwd,
-        env=sandbox_environment(cwd),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        env=sandbox_environment(cwd, options.display),
+        **_streams(options),
         start_new_session=True,
     )
+    _RUNNING.add(process.pid)
     stdout, stderr = CappedOutput(), CappedOutput()
-    readers = [_drain(process.stdout, stdout), _drain(process.stderr, stderr)]
-    timed_out = too_many = False
+    readers = [] if options.attached else [_drain(process.stdout, stdout), _drain(process.stderr, stderr)]
+    if process.stdin is not None:
+        readers.append(_feed(process.stdin, options.stdin))
     leftover = 0
     try:
-        next_check = started
-        while process.poll() is None:
-            now = time.monotonic()
-            if now - started >= timeout:
-                timed_out = True
-                break
-            if now >= next_check:
-                next_check = now + _PROCESS_CHECK_SECONDS
-                if len(_processes_of(process.pid, sandboxed)) > MAX_PROCESSES:
-                    too_many = True
-                    break
-            time.sleep(_POLL_SECONDS)
+        timed_out, too_many = _watch(process, started, timeout, sandboxed)
+        if timed_out and options.on_timeout is not None:
+            options.on_timeout()
     finally:
         # The program's children may outlive it (background jobs): they are stopped too.
         if process.poll() is not None:
             leftover = len(_processes_of(process.pid, sandboxed))
         kill_session(process.pid)
         process.wait()
+        _RUNNING.discard(process.pid)
         for reader in readers:
             reader.join(timeout=2)
     exit_code = process.returncode
@@ -208,6 +229,51 @@ def run_limited(command: list[str], cwd: Path, timeout: float, sandboxed: bool =
         leftover_processes=leftover,
         cwd=cwd,
     )
+
+
+def _streams(options: RunOptions) -> dict[str, int | None]:
+    if options.attached:  # the person's own terminal
+        return {"stdin": None, "stdout": None, "stderr": None}
+    stdin = subprocess.PIPE if options.stdin else subprocess.DEVNULL
+    return {"stdin": stdin, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+
+
+def _feed(stream: object, text: str) -> threading.Thread:
+    """Type ``text`` into the program, then end its input (a program that wants more meets EOF)."""
+
+    def write() -> None:
+        with contextlib.suppress(OSError):
+            stream.write(text.encode())  # type: ignore[attr-defined]
+        with contextlib.suppress(OSError):
+            stream.close()  # type: ignore[attr-defined]
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+def _watch(
+    process: subprocess.Popen[bytes], started: float, timeout: float, sandboxed: bool
+) -> tuple[bool, bool]:
+    """Wait for the program to end; (timed out, started too many processes) when it had to be stopped."""
+    next_check = started
+    while process.poll() is None:
+        now = time.monotonic()
+        if now - started >= timeout:
+            return True, False
+        if now >= next_check:
+            next_check = now + _PROCESS_CHECK_SECONDS
+            if len(_processes_of(process.pid, sandboxed)) > MAX_PROCESSES:
+                return False, True
+        time.sleep(_POLL_SECONDS)
+    return False, False
+
+
+def stop_all_programs() -> None:
+    """Kill every generated program running now, with all it started (the tool is ending: Ctrl-C,
+    SIGTERM, SIGHUP). Safe to call from a signal handler on the main thread."""
+    for session_id in list(_RUNNING):
+        kill_session(session_id)
 
 
 def _processes_of(pid: int, sandboxed: bool) -> list[int]:

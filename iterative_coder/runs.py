@@ -3,25 +3,31 @@ within the limits of :mod:`runner`, and the result becomes a :class:`RunRecord`.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
 import sys
 import tempfile
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from . import display
 from .config import redact
+from .demo import DemoRun
 from .names import ACCEPTANCE as TESTS_FILE
 from .names import MANUAL_SUFFIX, RUNS_FOLDER, TESTS_SUFFIX, run_folder_name
 from .names import SCRIPT_IN_RUN as SCRIPT_FILE
-from .records.run import CommandRecord, RunRecord, TestOutcome
-from .runner import OUTPUT_KEEP, ProcessResult, run_limited, signal_name
+from .records.run import NO_DISPLAY, CommandRecord, DemoResult, RunRecord, TestOutcome, kind_of
+from .runner import OUTPUT_KEEP, ProcessResult, RunOptions, run_limited, signal_name
 from .sandbox import Sandbox
+from .textsafe import clean_terminal_text
 from .workspace import inner_folder
 
 REPORT_FILE = "report.xml"
+Binds = tuple[Sequence[Path], Sequence[Path]]  # read-only and writable paths a sandboxed run also sees
 _EXCEPTION_NAME = re.compile(r"^([A-Za-z_][\w.]*)")
 
 
@@ -72,27 +78,68 @@ class Execution:
     sandbox: Sandbox | None = None
     secrets: tuple[str, ...] = ()
 
-    def run(self, command: list[str], run_dir: Path, reports: Path | None = None) -> CommandRecord:
-        """Run ``command`` in ``run_dir`` within the limits (and the sandbox); its record, redacted."""
+    def run(
+        self, command: list[str], run_dir: Path, options: RunOptions | None = None, binds: Binds = ((), ())
+    ) -> CommandRecord:
+        """Run ``command`` in ``run_dir`` within the limits (and the sandbox, which also shows the
+        read-only and writable ``binds``); its record, redacted."""
+        options = options or RunOptions()
         if self.sandbox is not None:
-            command = self.sandbox.wrap(command, run_dir, extra_rw=[reports] if reports else [])
-        result = run_limited(command, run_dir, self.timeout, sandboxed=self.sandbox is not None)
-        return self.redacted(command_record(result, self.timeout))
+            command = self.sandbox.wrap(command, run_dir, extra_ro=binds[0], extra_rw=binds[1])
+            options = replace(options, sandboxed=True)
+        timeout = options_timeout(options, self.timeout)
+        return self.redacted(command_record(run_limited(command, run_dir, timeout, options), timeout))
 
     def redacted(self, record: CommandRecord) -> CommandRecord:
-        """The record with keys taken out of what the program printed."""
+        """The record with keys and terminal control sequences taken out of what the program printed."""
         secrets = list(self.secrets)
-        return replace(record, stdout=redact(record.stdout, secrets), stderr=redact(record.stderr, secrets))
+        stdout, stderr = (
+            clean_terminal_text(redact(text, secrets)) for text in (record.stdout, record.stderr)
+        )
+        return replace(record, stdout=stdout, stderr=stderr)
+
+    def demo(self, run_dir: Path, number: int, demo: DemoRun) -> DemoResult:
+        """One demo run in ``run_dir``: its files made, its input typed, its window watched."""
+        for name, text in demo.files:
+            (run_dir / name).write_text(text, encoding="utf-8")
+        command = [sys.executable, SCRIPT_FILE, *demo.args]
+        if not demo.window_seconds:
+            record = self.run(command, run_dir, RunOptions(stdin=demo.stdin))
+            return DemoResult(demo.name, record, kind_of(record), demo.args, demo.stdin)
+        if not display.available():
+            record = CommandRecord("not run", None, 0.0)
+            return DemoResult(demo.name, record, NO_DISPLAY, demo.args, demo.stdin)
+        shot = run_dir.parent / f"screen-{number}.png"
+        with display.virtual_display() as screen:
+            options = RunOptions(
+                stdin=demo.stdin, display=screen.name, on_timeout=lambda: screen.screenshot(shot)
+            )
+            options = replace(options, window_seconds=demo.window_seconds)
+            record = self.run(command, run_dir, options, ((screen.socket,), ()))
+        relative = shot.relative_to(self.workspace_root.resolve()).as_posix() if shot.exists() else None
+        return DemoResult(demo.name, record, kind_of(record, window=True), demo.args, demo.stdin, relative)
 
 
-def run_version(execution: Execution, version: int, script_text: str, tests_text: str | None) -> RunRecord:
-    """Run ``script_text`` in a fresh ``runs/v{version}/``, then the acceptance tests in a fresh folder
-    of their own, ``runs/v{version}-tests/``, holding only the script, the tests and our pytest settings."""
-    run_dir = fresh_run_dir(execution.workspace_root, version)
-    (run_dir / SCRIPT_FILE).write_text(script_text, encoding="utf-8")
-    script = execution.run([sys.executable, SCRIPT_FILE], run_dir)
+def options_timeout(options: RunOptions, timeout: float) -> float:
+    """The time limit of a run: a window is watched for its seconds, anything else has the timeout."""
+    return options.window_seconds or timeout
+
+
+def run_version(
+    execution: Execution, version: int, script_text: str, tests_text: str | None, demos: tuple[DemoRun, ...]
+) -> RunRecord:
+    """Run each demo of ``script_text`` in a fresh folder under ``runs/v{version}/``, then the acceptance
+    tests in a fresh folder of their own, ``runs/v{version}-tests/``, holding only the script, the tests
+    and our pytest settings."""
+    run_root = fresh_run_dir(execution.workspace_root, version)
+    results = []
+    for number, demo in enumerate(demos, start=1):
+        run_dir = run_root / f"demo-{number}"
+        run_dir.mkdir()
+        (run_dir / SCRIPT_FILE).write_text(script_text, encoding="utf-8")
+        results.append(execution.demo(run_dir, number, demo))
     if tests_text is None:
-        return RunRecord(version, script)
+        return RunRecord(version, tuple(results))
     # Made after the program ended, so nothing it planted (a conftest.py, a pytest.py, a report) is there.
     tests_dir = fresh_run_dir(execution.workspace_root, version, suffix=TESTS_SUFFIX)
     (tests_dir / SCRIPT_FILE).write_text(script_text, encoding="utf-8")
@@ -100,9 +147,10 @@ def run_version(execution: Execution, version: int, script_text: str, tests_text
     (tests_dir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="iterative-coder-report-") as reports:
         report = Path(reports) / REPORT_FILE
-        tests = execution.run([*_pytest_command(report), TESTS_FILE], tests_dir, Path(reports))
+        command = [*_pytest_command(report), TESTS_FILE]
+        tests = execution.run(command, tests_dir, binds=((), (Path(reports),)))
         outcomes = tuple(read_junit(report))
-    return RunRecord(version, script, tests, outcomes)
+    return RunRecord(version, tuple(results), tests, outcomes)
 
 
 def _pytest_command(report: Path) -> list[str]:
@@ -114,13 +162,26 @@ def _pytest_command(report: Path) -> list[str]:
             "-c", "pytest.ini", f"--junitxml={report}"]  # fmt: skip
 
 
-def run_with_arguments(
-    execution: Execution, version: int, script_text: str, args: list[str]
-) -> CommandRecord:
-    """Run the script again with arguments (the Manager's ``/run``) in ``runs/v{version}-manual/``."""
+ATTACHED_TIMEOUT = 7 * 24 * 3600.0  # the person is at the keyboard: they end it
+
+
+def run_attached(execution: Execution, version: int, script_text: str, args: list[str]) -> CommandRecord:
+    """Run the script with the person's terminal (keyboard and screen) and their own display, if they
+    have one, in a fresh ``runs/v{version}-manual/``, with the same limits but no timeout."""
     run_dir = fresh_run_dir(execution.workspace_root, version, suffix=MANUAL_SUFFIX)
     (run_dir / SCRIPT_FILE).write_text(script_text, encoding="utf-8")
-    return execution.run([sys.executable, SCRIPT_FILE, *args], run_dir)
+    own_display = os.environ.get("DISPLAY")
+    read_only: list[Path] = []
+    if own_display:
+        number = own_display.rpartition(":")[2].split(".")[0]
+        socket = Path(f"/tmp/.X11-unix/X{number}")
+        read_only += [socket] if socket.exists() else []
+        cookie = Path(os.environ.get("XAUTHORITY") or Path.home() / ".Xauthority")
+        if cookie.is_file():  # HOME is the run folder: the program finds the cookie there
+            shutil.copyfile(cookie, run_dir / ".Xauthority")
+    options = RunOptions(attached=True, display=own_display)
+    command = [sys.executable, SCRIPT_FILE, *args]
+    return replace(execution, timeout=ATTACHED_TIMEOUT).run(command, run_dir, options, (read_only, ()))
 
 
 def fresh_run_dir(workspace_root: Path, version: int, suffix: str = "") -> Path:

@@ -8,12 +8,15 @@ damaged session.json is rebuilt from them.
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 from .names import LOG, SESSION
 from .records.calls import CallRecord
 from .resume import ResumePoint, infer_resume_point
+from .settings import EXECUTE_MODES
 from .workspace import Workspace, WorkspaceError
 
 SESSION_FORMAT = 1
@@ -38,29 +41,96 @@ def _fresh_data() -> dict[str, Any]:
     }
 
 
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _positive_whole(value: object) -> bool:
+    return _whole(value) and value > 0  # type: ignore[operator]
+
+
+def _positive_number(value: object) -> bool:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return number and math.isfinite(value) and value > 0  # type: ignore[arg-type,operator]
+
+
+def _names(value: object) -> bool:
+    return isinstance(value, dict) and all(isinstance(x, str) for pair in value.items() for x in pair)
+
+
+# What each setting session.json keeps for --resume (settings.KEPT) may hold. Another key (one an
+# older version kept) is left alone: it is never read, and the next save drops it.
+SETTING_CHECKS: dict[str, Callable[[object], bool]] = {
+    "max_iterations": _positive_whole,
+    "budget_tokens": lambda value: value is None or _positive_whole(value),
+    "budget_usd": lambda value: value is None or _positive_number(value),
+    "cache_seed": lambda value: value is None or _whole(value),
+    "execute": lambda value: value is None or value in EXECUTE_MODES,
+    "models": _names,
+}
+
+
+def _shown(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def repair(data: dict[str, Any]) -> list[str]:
+    """Check session.json's fields one by one; each wrong one is replaced by its default, in place.
+
+    Returns what was wrong, one phrase each (empty when everything was right). Call records are
+    checked one by one when they are read (:meth:`CallRecord.from_json`).
+    """
+    problems = []
+    settings = data.setdefault("settings", {})
+    if not isinstance(settings, dict):
+        problems.append(f"settings that were not an object ({_shown(settings)})")
+        settings = data["settings"] = {}
+    for name, check in SETTING_CHECKS.items():
+        if name in settings and not check(settings[name]):
+            problems.append(f"a bad {name} ({_shown(settings.pop(name))})")
+    finished = data.get("finished")
+    if finished is not None and not (
+        isinstance(finished, dict)
+        and _positive_whole(finished.get("version"))
+        and isinstance(finished.get("reason"), str)
+    ):
+        problems.append(f"a bad finished ({_shown(finished)})")
+        data["finished"] = None
+    if not isinstance(data.get("calls", []), list):
+        problems.append("calls that were not a list")
+        data["calls"] = []
+    return problems
+
+
 class SessionLog:
     """``session.json``: saved settings, one :class:`CallRecord` per model call, and the ending.
 
-    It never holds an API key: only names and numbers go in.
+    It never holds an API key: only names and numbers go in. ``rebuilt`` says why session.json had
+    to be rebuilt from the files, if it had (``session.json was missing``); ``calls_lost``: the
+    records of earlier calls went with it.
     """
 
     def __init__(self, workspace: Workspace, data: dict[str, Any] | None = None) -> None:
         self.workspace = workspace
         self.data: dict[str, Any] = data or _fresh_data()
+        self.rebuilt: str | None = None
+        self.calls_lost = False
+        problems = repair(self.data)
+        if problems:
+            self.rebuilt = "session.json had " + ", ".join(problems)
+            self.calls_lost = "calls that were not a list" in problems
         self.calls: list[CallRecord] = []
-        raw_calls = self.data.pop("calls", [])
-        for raw in raw_calls if isinstance(raw_calls, list) else []:
+        for raw in self.data.pop("calls", []):
             try:
                 self.calls.append(CallRecord.from_json(raw))
             except ValueError:
                 continue  # a damaged record costs its token count, nothing else
-        if not isinstance(self.data.get("settings"), dict):
-            self.data["settings"] = {}
-        self.rebuilt: str | None = None  # why session.json had to be started afresh, if it had
 
     @classmethod
     def load(cls, workspace: Workspace) -> SessionLog:
-        """Read session.json; a missing or unreadable one starts afresh (the files decide anyway)."""
+        """Read session.json; a missing or unreadable one starts afresh (the files decide anyway), and
+        a wrong field takes its default."""
         try:
             text = workspace.read(SESSION)
         except WorkspaceError:
@@ -68,15 +138,15 @@ class SessionLog:
         if text is None:
             session = cls(workspace)
             if workspace.has_session():
-                session.rebuilt = "session.json was missing"
+                session.rebuilt, session.calls_lost = "session.json was missing", True
             return session
         try:
             data = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             data = None
-        if not isinstance(data, dict) or not isinstance(data.get("calls", []), list):
+        if not isinstance(data, dict):
             session = cls(workspace)
-            session.rebuilt = "session.json was unreadable"
+            session.rebuilt, session.calls_lost = "session.json was unreadable", True
             return session
         return cls(workspace, data)
 
@@ -89,8 +159,7 @@ class SessionLog:
     def finished_version(self) -> int | None:
         """The version accepted as final, if the session ended that way."""
         finished = self.data.get("finished")
-        version = finished.get("version") if isinstance(finished, dict) else None
-        return version if isinstance(version, int) else None
+        return finished["version"] if finished else None
 
     def resume_point(self) -> ResumePoint:
         """Where this session goes on, from the files present."""

@@ -19,8 +19,12 @@ DEFAULT_MAX_ITERATIONS = 10
 DEFAULT_RUN_TIMEOUT = 30.0
 DEFAULT_REQUEST_TIMEOUT = 120.0
 DEFAULT_TRIES = 4
+DEFAULT_CALL_DEADLINE = 300.0  # seconds one try of a model call may take in all
+DEFAULT_MAX_REPLY_CHARS = 400_000  # the most characters of one streamed reply
+MAX_SECONDS = 86_400.0  # no timeout or deadline is longer than a day
+EXECUTE_MODES = ("ask", "always", "never")
 # What a session keeps in session.json, because --resume reads it back.
-KEPT = ("max_iterations", "budget_tokens", "budget_usd", "cache_seed", "models")
+KEPT = ("max_iterations", "budget_tokens", "budget_usd", "cache_seed", "execute", "models")
 
 
 class UsageError(Exception):
@@ -36,9 +40,12 @@ class Settings:
     task: str | None = None
     max_iterations: int = DEFAULT_MAX_ITERATIONS
     execute: str = "never"  # ask | always | never: may generated code run?
+    execute_option: str | None = None  # the --execute given, now or by an earlier run: kept on resume
     run_timeout: float = DEFAULT_RUN_TIMEOUT
     sandbox: str = "off"  # auto | on | off: run generated code inside bubblewrap?
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    call_deadline: float = DEFAULT_CALL_DEADLINE
+    max_reply_chars: int = DEFAULT_MAX_REPLY_CHARS
     tries: int = DEFAULT_TRIES
     stream: bool = True
     interactive: bool = True  # a person answers; without one the loop stops where it would ask
@@ -53,15 +60,26 @@ class Settings:
     saved_role_models: Mapping[str, str] = field(default_factory=dict)  # what each role used before
 
     def kept(self, models: Mapping[str, str]) -> dict[str, Any]:
-        """What session.json keeps for ``--resume``: these settings and the model each role used."""
-        return {name: getattr(self, name) for name in KEPT if name != "models"} | {"models": dict(models)}
+        """What session.json keeps for ``--resume``: these settings, the ``--execute`` that was given
+        (not a default, which depends on where the session runs), and the model each role used."""
+        values = {name: getattr(self, name) for name in KEPT if name not in ("execute", "models")}
+        return values | {"execute": self.execute_option, "models": dict(models)}
 
 
 def resolve_settings(
     args: argparse.Namespace, saved: Mapping[str, Any], person_at_terminal: bool
 ) -> Settings:
-    """The session's settings: an option given now wins, else what the session saved, else a default."""
+    """The session's settings: an option given now wins, else what the session saved, else a default.
+
+    ``--execute`` given before is kept like the numbers; a kept ``ask`` needs a person: resumed
+    without a terminal, or with ``--yes``, it is ``never`` (and stays kept for a later resume).
+    """
     directory, resuming = _workspace_dir(args)
+    no_person = args.yes or not person_at_terminal
+    execute_option = args.execute or saved.get("execute")
+    execute = execute_option or ("never" if no_person else "ask")
+    if execute == "ask" and not args.execute and no_person:
+        execute = "never"
 
     def kept(name: str) -> Any:
         value = getattr(args, name)
@@ -73,10 +91,12 @@ def resolve_settings(
         resuming=resuming,
         task=args.task,
         max_iterations=kept("max_iterations") or DEFAULT_MAX_ITERATIONS,
-        execute=args.execute or ("ask" if person_at_terminal and not args.yes else "never"),
+        execute=execute,
+        execute_option=execute_option,
         run_timeout=args.run_timeout,
         sandbox=args.sandbox,
         request_timeout=args.request_timeout,
+        call_deadline=args.call_deadline,
         tries=args.retries,
         stream=not args.no_stream,
         interactive=not args.yes,
@@ -94,6 +114,8 @@ def resolve_settings(
 
 def _workspace_dir(args: argparse.Namespace) -> tuple[Path, bool]:
     """The workspace folder and whether the session is resumed; UsageError for a bad combination."""
+    if args.task is not None:
+        _check_utf8("--task", args.task)
     if args.from_version and not args.resume:
         raise UsageError("--from-version K goes with --resume DIR.")
     if args.yes and args.execute == "ask":
@@ -107,3 +129,15 @@ def _workspace_dir(args: argparse.Namespace) -> tuple[Path, bool]:
             raise UsageError("--resume DIR names the workspace; leave out --workspace.")
         return Path(args.resume), True
     return Path(args.workspace or DEFAULT_WORKSPACE), False
+
+
+def _check_utf8(flag: str, text: str) -> None:
+    """UsageError when ``text`` came from bytes that are not UTF-8 (Python keeps them as surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        byte = len(text[: exc.start].encode("utf-8", "surrogateescape"))
+        raise UsageError(
+            f"{flag} is not valid UTF-8 text (byte {byte}); give it as UTF-8, or leave it out and type "
+            "the request when asked."
+        ) from None

@@ -14,6 +14,7 @@ from .records.calls import CallRecord
 from .records.review import read_review
 from .records.run import read_run
 from .session import SessionLog
+from .textsafe import clean_terminal_text as clean
 from .workspace import Workspace
 
 
@@ -133,19 +134,24 @@ def history(workspace: Workspace) -> History:
 
 
 def render_text(report: History) -> str:
-    """The history as plain text with an aligned table (fast for thousands of versions)."""
-    lines = [f"Workspace: {report.workspace}", f"Task: {report.task or '(none)'}"]
-    lines.append(f"Plan: {report.plan_title or '(not agreed yet)'}")
+    """The history as plain text with an aligned table (fast for thousands of versions).
+
+    What the workspace's files hold (the task, the plan title, model names, run summaries) may carry
+    terminal control sequences from a model or a program: the text is cleaned of them, ready to print.
+    """
+    lines = [f"Workspace: {clean(report.workspace)}", f"Task: {clean(report.task) or '(none)'}"]
+    lines.append(f"Plan: {clean(report.plan_title or '') or '(not agreed yet)'}")
     if report.models:
-        lines.append("Models: " + "; ".join(f"{role} {', '.join(m)}" for role, m in report.models.items()))
+        models = "; ".join(f"{role} {', '.join(m)}" for role, m in report.models.items())
+        lines.append("Models: " + clean(models))
     header = ("version", "verdict", "open points", "tests", "run", "tokens", "cost", "time")
     rows = [
         (
             f"v{row.version}",
-            row.verdict or "not reviewed",
+            clean(row.verdict or "not reviewed"),
             "-" if row.open_points is None else str(row.open_points),
             row.tests,
-            row.run or "not run",
+            clean(row.run or "not run"),
             f"{row.tokens:,}",
             "unknown" if row.cost_usd is None else f"${row.cost_usd:.4f}",
             f"{row.seconds:.1f} s",
@@ -158,7 +164,7 @@ def render_text(report: History) -> str:
     lines.append(f"Total: {report.total.describe()} in {report.total.calls} model calls")
     if report.first_good_version is not None:
         lines.append(f"First version approved with every test passing: v{report.first_good_version}")
-    lines.append(report.next_step + ".")
+    lines.append(clean(report.next_step) + ".")
     if not report.finished:
-        lines.append(f"Resume with: {report.resume_command}")
+        lines.append(f"Resume with: {clean(report.resume_command)}")
     return "\n".join(lines)

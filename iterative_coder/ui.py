@@ -3,6 +3,11 @@
 :class:`TerminalUI` renders with rich: Markdown panels, highlighted code, a spinner with the
 elapsed seconds and the streamed reply while an agent works. When stdout is not a terminal
 or ``NO_COLOR`` is set it prints plain text and uses no live widgets.
+
+Text from a model or a program can hold terminal control sequences (clear the screen, retitle the
+window, write the clipboard). Every string reaches the screen through :class:`TerminalUI` and is
+cleaned there with :func:`~iterative_coder.textsafe.clean_terminal_text`; streamed text is cleaned
+piece by piece by :class:`StreamCleaner`, which holds back a sequence split across two pieces.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -25,7 +31,13 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from .textsafe import clean_terminal_text as clean
+
 STREAM_TAIL_LINES = 12
+# The last ESC or C1 control of a text and all after it: perhaps a sequence the next piece completes.
+_LAST_INTRODUCER = re.compile(r"[\x1b\x80-\x9f][^\x1b\x80-\x9f]*\Z")
+# A possible sequence longer than this is not held back (an unterminated string runs to the end).
+HOLD_LIMIT = 4096
 
 
 class StreamView(Protocol):
@@ -83,14 +95,37 @@ def plain_output_wanted(stream: object = None) -> bool:
     return not is_tty or "NO_COLOR" in os.environ
 
 
+class StreamCleaner:
+    """Cleans text that arrives in pieces: each piece comes out clean at once, except a possible
+    control sequence at its end, which waits for the next piece so that it is removed whole."""
+
+    def __init__(self) -> None:
+        self._pending = ""
+
+    def feed(self, text: str) -> str:
+        """The clean text of ``text`` (after what was held back), less what is held back now."""
+        text, self._pending = self._pending + text, ""
+        last = _LAST_INTRODUCER.search(text)
+        if last and len(last.group()) <= HOLD_LIMIT and not clean(last.group()):
+            self._pending = last.group()
+            text = text[: last.start()]
+        return clean(text)
+
+    def flush(self) -> str:
+        """The clean text of what is still held back (the stream has ended)."""
+        text, self._pending = self._pending, ""
+        return clean(text)
+
+
 class _LiveStreamView:
     """A spinner with elapsed seconds and the last lines of the reply, cleared when done."""
 
     def __init__(self, console: Console, role: str, activity: str) -> None:
         self._console = console
-        self._label = f"{role} {activity}"
+        self._label = clean(f"{role} {activity}")
         self._text = ""
         self._status = ""
+        self._cleaner = StreamCleaner()
         self._started = time.monotonic()
         self.active = False
         self._live = Live(console=console, refresh_per_second=8, transient=True, get_renderable=self._render)
@@ -103,13 +138,14 @@ class _LiveStreamView:
         return Group(Text(tail, style="dim"), spinner) if tail else Group(spinner)
 
     def chunk(self, text: str) -> None:
-        self._text += text
+        self._text += self._cleaner.feed(text)
         self._status = ""
 
     def restart(self, status: str) -> None:
         """The call starts again: drop the text so far and show why."""
         self._text = ""
-        self._status = status
+        self._cleaner = StreamCleaner()
+        self._status = clean(status)
 
     def __enter__(self) -> _LiveStreamView:
         self.active = True
@@ -126,31 +162,39 @@ class _PlainStreamView:
 
     def __init__(self, console: Console, role: str, activity: str, stream_text: bool) -> None:
         self._console = console
-        self._header = f"{role} {activity}..."
+        self._header = clean(f"{role} {activity}...")
         self._stream_text = stream_text
+        self._cleaner = StreamCleaner()
         self._wrote = False
         self.active = False
 
     def chunk(self, text: str) -> None:
-        if self._stream_text and text:
+        if self._stream_text:
+            self._write(self._cleaner.feed(text))
+
+    def _write(self, text: str) -> None:
+        if text:
             self._console.file.write(text)
             self._console.file.flush()
             self._wrote = True
 
     def restart(self, status: str) -> None:
         """The call starts again: say why, on a line of its own."""
+        self._cleaner = StreamCleaner()
         if self._wrote:
             self._console.file.write("\n")
             self._wrote = False
-        self._console.print(Text(status))
+        self._console.print(Text(clean(status)))
 
     def __enter__(self) -> _PlainStreamView:
         self.active = True
-        self._console.print(self._header)
+        self._console.print(Text(self._header))
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
         self.active = False
+        if self._stream_text:
+            self._write(self._cleaner.flush())
         if self._wrote:
             self._console.file.write("\n")
             self._console.file.flush()
@@ -180,36 +224,37 @@ class TerminalUI:
                 import readline  # noqa: F401  (gives input() line editing and history)
 
     def info(self, text: str) -> None:
-        self.console.print(Text(text))
+        self.console.print(Text(clean(text)))
 
     def warn(self, text: str) -> None:
-        self.console.print(Text(text, style="bold yellow"))
+        self.console.print(Text(clean(text), style="bold yellow"))
 
     def error(self, text: str) -> None:
         """An error line, on stderr."""
         Console(stderr=True, highlight=False, no_color=self.plain, soft_wrap=True).print(
-            Text(text, style="bold red")
+            Text(clean(text), style="bold red")
         )
 
     def show_markdown(self, title: str, text: str) -> None:
+        title, text = clean(title), clean(text)
         if self.plain:
             self.console.print(Text(f"--- {title} ---\n{text.rstrip()}\n---"))
         else:
-            self.console.print(Panel(Markdown(text), title=title, title_align="left", border_style="cyan"))
+            markdown = Markdown(text, hyperlinks=False)  # a link shows its address, not a hidden one
+            self.console.print(Panel(markdown, title=Text(title), title_align="left", border_style="cyan"))
 
     def show_code(self, title: str, code: str) -> None:
+        title, code = clean(title), clean(code)
         if self.plain:
             self.console.print(Text(f"--- {title} ---\n{code.rstrip()}\n---"))
         else:
             syntax = Syntax(code.rstrip("\n"), "python", line_numbers=True, word_wrap=True)
-            self.console.print(Panel(syntax, title=title, title_align="left", border_style="green"))
+            self.console.print(Panel(syntax, title=Text(title), title_align="left", border_style="green"))
 
     def show_diff(self, old_name: str, old: str, new_name: str, new: str) -> None:
-        diff = "".join(
-            difflib.unified_diff(
-                old.splitlines(keepends=True), new.splitlines(keepends=True), old_name, new_name
-            )
-        )
+        old_name, new_name = clean(old_name), clean(new_name)
+        old_lines, new_lines = clean(old).splitlines(keepends=True), clean(new).splitlines(keepends=True)
+        diff = "".join(difflib.unified_diff(old_lines, new_lines, old_name, new_name))
         if not diff:
             self.info(f"{new_name} is the same as {old_name}.")
         elif self.plain:
@@ -218,12 +263,13 @@ class TerminalUI:
             self.console.print(Syntax(diff, "diff", word_wrap=True))
 
     def show_result(self, title: str, text: str, ok: bool) -> None:
+        title, text = clean(title), clean(text)
         if self.plain:
             self.console.print(Text(f"[{title}] {text.rstrip()}"))
         else:
             style = "green" if ok else "red"
             self.console.print(
-                Panel(Text(text.rstrip()), title=title, title_align="left", border_style=style)
+                Panel(Text(text.rstrip()), title=Text(title), title_align="left", border_style=style)
             )
 
     def working(self, role: str, activity: str) -> StreamView:
@@ -242,7 +288,7 @@ class TerminalUI:
             self.warn(text)
 
     def ask(self, prompt: str) -> str | None:
-        self.console.print(Text(prompt, style="bold"))
+        self.console.print(Text(clean(prompt), style="bold"))
         try:
             if self._prompt_to_stderr:  # stdout carries only the JSON result
                 sys.stderr.write("> ")
@@ -253,14 +299,16 @@ class TerminalUI:
             return None
 
     def show_table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        title, columns = clean(title), [clean(column) for column in columns]
+        rows = [[clean(cell) for cell in row] for row in rows]
         if self.plain:
             lines = [title, " | ".join(columns)]
             lines += [" | ".join(row) for row in rows]
             self.console.print(Text("\n".join(lines)))
             return
-        table = Table(title=title, title_justify="left")
+        table = Table(title=Text(title), title_justify="left")
         for column in columns:
-            table.add_column(column)
+            table.add_column(Text(column))
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*map(Text, row))
         self.console.print(table)

@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
+import contextlib
 import json
 import logging
 import os
 import shlex
+import signal
 import sys
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .config import ENV_SOURCE, ConfigError, entries_for_roles, load_dotenv_file, resolve_model_entries
-from .endings import REASON_BY_EXIT_CODE, SessionEnd
-from .names import CACHE_FOLDER, resume_command
+from .endings import ENDINGS, REASON_BY_EXIT_CODE, REASON_BY_SIGNAL, SessionEnd, Terminated, interruption
+from .errors import is_file_problem
+from .names import CACHE_FOLDER, SESSION, TASK, resume_command
 from .roles import ROLE_NAMES
 from .secrets_env import make_memory_private, move_secrets_out_of_environ
 from .session import SessionLog
@@ -28,6 +34,36 @@ if TYPE_CHECKING:
 
 def run_from_arguments(args: argparse.Namespace) -> int:
     """Resolve the settings, check the workspace, take its lock and run the session; the exit code."""
+    with signals_stop_the_session():
+        return _run_from_arguments(args)
+
+
+@contextlib.contextmanager
+def signals_stop_the_session() -> Iterator[None]:
+    """While inside: SIGTERM and SIGHUP raise :class:`Terminated` on the main thread, so they end the
+    session as Ctrl-C does (the call under way cancelled, the resume line, the ``--json`` object).
+
+    A signal already ignored (``nohup``) stays ignored; off the main thread nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Terminated(signum)
+
+    previous = {}
+    for number in REASON_BY_SIGNAL:
+        if signal.getsignal(number) != signal.SIG_IGN:
+            previous[number] = signal.signal(number, stop)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _run_from_arguments(args: argparse.Namespace) -> int:
     load_dotenv_file(Path.cwd())
     # Keys leave the process environment (and /proc/<pid>/environ) before any program can run.
     secrets = move_secrets_out_of_environ()
@@ -52,7 +88,9 @@ def run_from_arguments(args: argparse.Namespace) -> int:
         with WorkspaceLock(workspace):
             if not settings.resuming and workspace.has_session():  # another process started one meanwhile
                 check_workspace(settings.workspace, settings.resuming)
-            session = SessionLog.load(workspace)  # read again now that no other process can write it
+            # Read again now that no other process can write it; a new session starts afresh (a
+            # session.json without task.md is left by a session that never got its request).
+            session = SessionLog.load(workspace) if settings.resuming else SessionLog(workspace)
             if settings.from_version:
                 _branch(workspace, session, settings)
             return run_session_process(settings, workspace, session, roles)
@@ -68,9 +106,14 @@ def check_workspace(directory: Path, resuming: bool) -> None:
         if not directory.is_dir():
             raise UsageError(f"--resume {directory}: no such folder. Start a new session with: {start}")
         if not workspace.has_session():
+            if workspace.exists(SESSION):
+                raise UsageError(
+                    f"--resume {directory}: no task.md there (only a session.json, left by a session that "
+                    f"never got its request), so there is nothing to continue. Start a new session with: "
+                    f"{start} --task TEXT"
+                )
             raise UsageError(
-                f"--resume {directory}: no session there (no task.md, plan.md or session.json). "
-                f"Start one with: {start}"
+                f"--resume {directory}: no session there (no task.md or plan.md). Start one with: {start}"
             )
         return
     if directory.exists() and not directory.is_dir():
@@ -117,8 +160,12 @@ def run_session_process(
     session.settings.update(settings.kept({role: entries[0].model for role, entries in roles.items()}))
     session.data.pop("model", None)  # written by 0.1, never read
     if settings.resuming and session.rebuilt:
-        ui.warn(f"{session.rebuilt}; rebuilt it from the files (the token counts of earlier calls are lost).")
-    session.save()
+        lost = " (the token counts of earlier calls are lost)" if session.calls_lost else ""
+        ui.warn(f"{session.rebuilt}; rebuilt it from the files{lost}.")
+    if not settings.resuming and settings.task and settings.task.strip():
+        workspace.write(TASK, settings.task.strip() + "\n")  # task.md first: it makes the session
+    if workspace.has_session():  # else session.json waits for the request (app.py writes both)
+        session.save()
     firsts = {role: entries[0].describe() for role, entries in roles.items()}
     if len(set(firsts.values())) == 1:
         ui.info(f"Workspace: {workspace.root}  ·  model: {firsts['coder']}")
@@ -149,7 +196,14 @@ def _run_on_event_loop(settings, workspace, session, roles, ui) -> SessionEnd:  
         else inner_folder(workspace.root, CACHE_FOLDER, f"seed-{settings.cache_seed}")
     )
     options = ClientOptions(
-        settings.stream, settings.request_timeout, settings.tries, cache_dir, ui.status, ui.warn
+        settings.stream,
+        settings.request_timeout,
+        settings.tries,
+        cache_dir,
+        ui.status,
+        ui.warn,
+        call_deadline=settings.call_deadline,
+        max_reply_chars=settings.max_reply_chars,
     )
     agents = AgentFactory(
         create_role_clients(roles, options),
@@ -158,24 +212,55 @@ def _run_on_event_loop(settings, workspace, session, roles, ui) -> SessionEnd:  
     )
     ctx = SessionContext(workspace, session, agents, Manager(ui), ui, settings)
     loop = asyncio.new_event_loop()
+    loop.set_default_executor(DaemonThreads())
     try:
         return loop.run_until_complete(loop.create_task(run_session(ctx)))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP
         agents.cancellation.cancel()
-        ui.info(f"\nStopped. Resume with: {resume_command(workspace.root)}")
-        return SessionEnd("interrupted")
-    except Exception as exc:  # a model or network failure: explain it, keep the files
+        end = SessionEnd(interruption(exc))
+        with contextlib.suppress(OSError):  # a terminal that hung up takes no more lines
+            ui.info(f"\n{ENDINGS[end.reason].message} Resume with: {resume_command(workspace.root)}")
+        return end
+    except Exception as exc:  # a model, network or file failure: explain it, keep the files
         message, code = explain_failure(exc)
         ui.error(redact(message, [e.api_key for entries in roles.values() for e in entries]))
         ui.info(f"Your files are kept. Resume with: {resume_command(workspace.root)}")
-        return SessionEnd(REASON_BY_EXIT_CODE.get(code, "error"))
+        return SessionEnd("file_error" if is_file_problem(exc) else REASON_BY_EXIT_CODE.get(code, "error"))
     finally:
         _shut_down(loop, agents)
 
 
+class DaemonThreads(concurrent.futures.ThreadPoolExecutor):
+    """The event loop's executor (``asyncio.to_thread``): each job on a daemon thread of its own.
+
+    A session stopped mid-run (Ctrl-C, SIGTERM, SIGHUP) then exits at once instead of waiting, at
+    exit, for a thread that still runs generated code (its program, then its tests...): the programs
+    running are killed on the way out, and one started after that dies with the tool
+    (PR_SET_PDEATHSIG).
+    """
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def work() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever awaits the job
+                future.set_exception(exc)
+
+        threading.Thread(target=work, name="iterative_coder-job", daemon=True).start()
+        return future
+
+
 def _shut_down(loop: asyncio.AbstractEventLoop, agents: object) -> None:
-    """Cancel what is still running and close the model clients, without waiting on a person."""
+    """Stop the generated programs still running, cancel what is still running and close the model
+    clients, without waiting on a person."""
     try:
+        from .runner import stop_all_programs
+
+        stop_all_programs()
         pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
         for task in pending:
             task.cancel()

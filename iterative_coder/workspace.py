@@ -7,6 +7,7 @@ through :class:`Workspace`; no name ever comes from a model.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import tempfile
@@ -19,7 +20,6 @@ from .names import (
     LOCK,
     PLAN,
     RUNS_FOLDER,
-    SESSION,
     TASK,
     VERSIONED,
     run_folder_version,
@@ -47,9 +47,13 @@ def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
     """Write ``text`` to ``path`` so that a crash leaves either the old file or the new one, never half.
 
     With ``durable`` the data and the rename are also flushed to the disk (fsync), for power cuts.
+    An OSError (a full disk, a folder that cannot be written) names ``path``, not the temporary file.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _naming(exc, path) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
@@ -57,12 +61,19 @@ def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
             if durable:
                 os.fsync(handle.fileno())
         os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
             os.unlink(tmp_name)
+        if isinstance(exc, OSError):
+            raise _naming(exc, path) from None
         raise
     if durable:
         _fsync_directory(path.parent)
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """The same error (same errno, same class) about ``path``."""
+    return OSError(exc.errno, exc.strerror or str(exc), str(path))
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -118,13 +129,30 @@ class Workspace:
         ``durable`` also flushes it to the disk (fsync), so it survives a power cut, not only a crash.
         """
         path = self.path(name)
-        atomic_write_text(path, text, durable=durable)
+        try:
+            atomic_write_text(path, text, durable=durable)
+        except OSError as exc:
+            raise _naming(exc, self.root / name) from None
         return path
 
     def append_line(self, name: str, line: str) -> None:
-        """Append one line to a log file (a torn last line is all a crash can cost)."""
-        with open(self.path(name), "a", encoding="utf-8") as handle:
-            handle.write(line.rstrip("\n") + "\n")
+        """Append one line to a log file (a torn last line is all a crash can cost).
+
+        After a torn line (the file does not end with a newline) the new line starts on a line of its
+        own, so only the torn one is lost.
+        """
+        data = (line.rstrip("\n") + "\n").encode("utf-8")
+        path = self.path(name)
+        try:
+            with open(path, "ab+") as handle:
+                end = handle.seek(0, os.SEEK_END)
+                if end:
+                    handle.seek(end - 1)
+                    if handle.read(1) != b"\n":
+                        data = b"\n" + data
+                handle.write(data)  # in append mode, at the end whatever the position
+        except OSError as exc:
+            raise _naming(exc, self.root / name) from None
 
     def names(self) -> set[str]:
         """The names of the tool's files present in the folder (other files are ignored)."""
@@ -137,8 +165,12 @@ class Workspace:
         }
 
     def has_session(self) -> bool:
-        """Whether a session was started here."""
-        return bool(self.names() & {TASK, PLAN, SESSION})
+        """Whether a session was started here: its request (task.md) or plan is saved.
+
+        A session.json alone is not one: task.md is always written first, so it is left by a session
+        that never got its request.
+        """
+        return bool(self.names() & {TASK, PLAN})
 
     def check_versions(self) -> None:
         """Refuse a gap in the scripts (v1, v2, v4): say which is missing and what to do."""
@@ -213,9 +245,9 @@ class WorkspaceLock:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         except OSError as exc:
-            raise WorkspaceError(
-                f"Cannot lock {self.path} ({exc.strerror}); if it is a link, remove it."
-            ) from None
+            if exc.errno == errno.ELOOP or self.path.is_symlink():
+                raise WorkspaceError(f"Cannot lock {self.path}: it is a link; remove it.") from None
+            raise _naming(exc, self.path) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -105,5 +105,6 @@ def run_cli(tmp_path: Path, model_env: dict[str, str]) -> Iterator:
         if cli.child.isalive():
             cli.child.terminate(force=True)
 
+
 # Workspaces kept as data (e.g. one written by an older version) are not test modules.
 collect_ignore_glob = ["data/*"]

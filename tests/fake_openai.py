@@ -25,6 +25,7 @@ Reply = str | Callable[["RecordedRequest"], str]
 _ROLE_RE = re.compile(r"You are the (\w+)", re.IGNORECASE)
 _CHUNK_CHARS = 16
 _HOLD_LIMIT = 60  # seconds a paused reply waits at most for the test to release it
+_TRICKLE = "trickle, trickle... "  # 20 characters, again and again
 
 
 def _content_text(content: Any) -> str:
@@ -83,7 +84,10 @@ class Fault:
     (the connection closes with no answer), ``drop`` (a stream, or a body, stops half-way),
     ``bad_json`` (200 with a body that is not JSON), ``slow`` (the reply comes after ``delay``
     seconds), ``length`` (``text`` is served with finish_reason "length"), ``pause`` (half the
-    stream, then a wait until ``release`` is set, then the rest; ``arrived`` is set on the way).
+    stream, then a wait until ``release`` is set, then the rest; ``arrived`` is set on the way),
+    ``trickle`` (a reply that never ends: ``text``, default 20 characters, every ``delay`` seconds,
+    or for a request that does not stream a body that never completes, a space at a time; until
+    ``release`` is set or the client hangs up; ``arrived`` is set once it has started).
     """
 
     kind: str
@@ -318,19 +322,41 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault.kind == "slow":
             fault.release.wait(fault.delay)
             return False
+        elif fault.kind == "trickle":
+            self._trickle(req, fault)
         else:
             return False
         return True
 
-    def _stream(
-        self,
-        req: RecordedRequest,
-        text: str,
-        usage: dict[str, int],
-        finish: str = "stop",
-        pause: Fault | None = None,
-        drop: bool = False,
-    ) -> None:
+    def _trickle(self, req: RecordedRequest, fault: Fault) -> None:
+        """A reply that never ends, until released, the client hangs up, or the hold limit."""
+        if req.stream:
+            event = self._start_events(req)
+            event(_choice({"role": "assistant", "content": ""}))
+
+            def more() -> None:
+                event(_choice({"content": fault.text or _TRICKLE}))
+        else:
+            self.close_connection = True
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(10**9))
+            self.end_headers()
+
+            def more() -> None:
+                self.wfile.write(b" ")  # JSON may start with any amount of white space
+                self.wfile.flush()
+
+        fault.arrived.set()
+        held_until = time.monotonic() + _HOLD_LIMIT
+        try:
+            while not fault.release.wait(fault.delay) and time.monotonic() < held_until:
+                more()
+        except OSError:
+            pass  # the client gave up on it: that is the point
+
+    def _start_events(self, req: RecordedRequest) -> Callable[..., None]:
+        """Send the headers of an event stream; return what writes one event of it."""
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -343,9 +369,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(f"data: {json.dumps({**base, 'choices': choices, **extra})}\n\n".encode())
             self.wfile.flush()
 
-        def choice(delta: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:
-            return [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]
+        return event
 
+    def _stream(
+        self,
+        req: RecordedRequest,
+        text: str,
+        usage: dict[str, int],
+        finish: str = "stop",
+        pause: Fault | None = None,
+        drop: bool = False,
+    ) -> None:
+        event = self._start_events(req)
+        choice = _choice
         event(choice({"role": "assistant", "content": ""}))
         half = len(text) // 2
         for i in range(0, len(text), _CHUNK_CHARS):
@@ -362,6 +398,11 @@ class _Handler(BaseHTTPRequestHandler):
             event([], usage=usage)
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
+
+
+def _choice(delta: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:
+    """The ``choices`` of one stream event."""
+    return [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]
 
 
 def _envelope(kind: str, req: RecordedRequest) -> dict[str, Any]:

@@ -214,7 +214,7 @@ def test_status_shows_the_history_without_a_model(tmp_path: Path, clean_env) -> 
         "open_points": 2,
         "tests_passed": 0,
         "tests_total": 1,
-        "run": "tests 0/1 passed · exit 0 · 0.1 s",
+        "run": "tests 0/1 passed · ended (exit 0) · 0.1 s",
         "feedback": False,
         "tokens": 300,
         "cost_usd": 0.00009,

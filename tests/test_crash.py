@@ -155,7 +155,7 @@ KILL_POINTS = {
     "after the plan is saved": (1, pause("tester")),
     "while the Coder streams": (2, pause("coder")),
     "after a script is written": (2, screen("Saved ")),
-    "during a run": (2, file_appears("runs/v1/script.py")),
+    "during a run": (2, file_appears("runs/v1/demo-1/script.py")),
     "while the Reviewer streams": (2, pause("reviewer")),
     "after a review": (2, screen("Your turn on version 1")),
 }

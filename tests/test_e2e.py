@@ -34,7 +34,7 @@ def test_plan_iterate_stop_resume_finish(fake_server: FakeOpenAIServer, run_cli,
     cli.expect("Acceptance tests saved")
     cli.expect("Run the generated code? [y/N/a(lways)]")
     cli.answer("a")
-    cli.expect("tests 1/2 passed · exit 1")
+    cli.expect("tests 1/2 passed · crashed with IndexError")
     cli.expect("Your turn on version 1")
     cli.answer("")
     cli.expect("Your turn on version 2")
@@ -72,10 +72,10 @@ def test_plan_iterate_stop_resume_finish(fake_server: FakeOpenAIServer, run_cli,
     # and the Coder saw the failing test of the version before.
     assert "def test_req2_counts_lines" in (ws / "acceptance_test.py").read_text()
     run_v1 = (ws / "run_v1.md").read_text()
-    assert "Summary: tests 1/2 passed · exit 1" in run_v1
+    assert "Summary: tests 1/2 passed · crashed with IndexError" in run_v1
     assert "| test_req2_counts_lines | failed |" in run_v1
     assert "IndexError" in run_v1  # main() without an argument
-    assert (ws / "runs" / "v1" / "script.py").read_text() == (ws / "script_v1.py").read_text()
+    assert (ws / "runs" / "v1" / "demo-1" / "script.py").read_text() == (ws / "script_v1.py").read_text()
     assert "Summary: tests 1/2 passed" in fake_server.requests_for("reviewer")[0].text
     assert "test_req2_counts_lines (failed)" in coder_v3
     assert "def test_req1_counts_words" in coder_v3  # the tests are part of the plan

@@ -41,8 +41,6 @@ def everything_written(ws: Path, *outputs: str) -> str:
     return "\n".join([*texts, *outputs])
 
 
-
-
 # One run of the CLI per fault kind, the role and the stream mode taking turns, so that both roles
 # and both modes meet faults through the CLI. Every kind in both modes, its waits and its status line
 # are checked in-process, without real waiting, in test_resilience.py.

@@ -77,10 +77,10 @@ def test_planted_conftest_and_pytest_cannot_forge_results(mode: str, fake_server
 @pytest.mark.parametrize("mode", MODES)
 def test_the_program_cannot_rewrite_the_history(mode: str, fake_server, tmp_path: Path) -> None:
     rewrite = (
-        "import os\nprint('sees', sorted(os.listdir('../..')))\n"
+        "import os\nprint('sees', sorted(os.listdir('../../..')))\n"
         "for name, text in (('plan.md', 'forged'), ('acceptance_test.py', 'assert True'),"
         " ('feedback_v1.md', 'forged feedback')):\n"
-        "    try:\n        open('../../' + name, 'w').write(text)\n    except OSError as e:\n"
+        "    try:\n        open('../../../' + name, 'w').write(text)\n    except OSError as e:\n"
         "        print('refused', name, e.errno)\n"
     )
     start_workspace(tmp_path)

@@ -24,7 +24,19 @@ from iterative_coder.records.review import (
     read_review,
     write_review,
 )
-from iterative_coder.records.run import CommandRecord, RunRecord, TestOutcome, read_run, write_run
+from iterative_coder.records.run import (
+    CRASHED,
+    ENDED,
+    TIMED_OUT,
+    TOO_MANY,
+    WINDOW,
+    CommandRecord,
+    DemoResult,
+    RunRecord,
+    TestOutcome,
+    read_run,
+    write_run,
+)
 from iterative_coder.review import enforce_consistency
 from iterative_coder.session import SessionLog
 from iterative_coder.status import history, version_rows
@@ -32,23 +44,44 @@ from iterative_coder.workspace import Workspace
 
 DATA = Path(__file__).parent / "data"
 
+
+def demo(command: CommandRecord, kind: str = ENDED, **extra: object) -> tuple[DemoResult, ...]:
+    return (DemoResult("run once", command, kind, **extra),)  # type: ignore[arg-type]
+
+
 RUNS = {
     "tests fail": RunRecord(
         3,
-        CommandRecord("exit 0", 0, 0.25, stdout="42\n"),
+        demo(CommandRecord("exit 0", 0, 0.25, stdout="42\n"), args=("a.txt",), stdin="50\n"),
         CommandRecord("exit 1", 1, 0.5),
         (TestOutcome("test_a", "passed"), TestOutcome("test_b", "failed", "assert 1 == 2 | pipe")),
     ),
     "crash, no tests": RunRecord(
-        1, CommandRecord("exit 1", 1, 0.1, crash="IndexError", stderr="Traceback...\nIndexError: x\n")
+        1,
+        demo(
+            CommandRecord("exit 1", 1, 0.1, crash="IndexError", stderr="Traceback...\nIndexError: x\n"),
+            CRASHED,
+        ),
+    ),
+    "window and screenshot": RunRecord(
+        5,
+        demo(
+            CommandRecord("still running after 3 s, stopped", None, 3.0, timed_out=True),
+            WINDOW,
+            screenshot="runs/v5/screen-1.png",
+        ),
     ),
     "timeout, tests did not run": RunRecord(
         2,
-        CommandRecord("still running after 30 s, stopped", None, 30.0, timed_out=True),
+        demo(CommandRecord("still running after 30 s, stopped", None, 30.0, timed_out=True), TIMED_OUT),
         CommandRecord("exit 4", 4, 1),
     ),
     "too many processes": RunRecord(
-        4, CommandRecord("started more than 64 processes, stopped", -9, 1.0, too_many_processes=True)
+        4,
+        demo(
+            CommandRecord("started more than 64 processes, stopped", -9, 1.0, too_many_processes=True),
+            TOO_MANY,
+        ),
     ),
 }
 REVIEWS = {

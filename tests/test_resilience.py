@@ -14,9 +14,11 @@ import asyncio
 import json
 import subprocess
 import sys
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from email.utils import format_datetime
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -34,6 +36,8 @@ from iterative_coder.resilience import (
     CallHooks,
     ModelAccessError,
     ModelUnavailable,
+    ReplyTooLong,
+    ReplyTooSlow,
     ResilientClient,
     RetryPolicy,
     StreamBrokeOff,
@@ -55,6 +59,11 @@ KEY = "Check that entry's api_key, or OPENAI_API_KEY."
 SETTINGS = (
     "Check the model's settings (context length, the options it accepts), or pick another with --model."
 )
+SLOW = (
+    "The server may be overloaded, or the model writing without end; try again later, or give each try "
+    "longer with --call-deadline."
+)
+ENDLESS = "The model may be repeating itself without end; try again, or pick another model with --model."
 REPLY = "print('hello, world')"
 MESSAGES = [SystemMessage(content="You are the Coder."), UserMessage(content="Write it.", source="user")]
 STREAM_MODES = pytest.mark.parametrize("stream", [True, False], ids=["streaming", "non-streaming"])
@@ -177,6 +186,8 @@ ROWS = [
     (StreamBrokeOff("no finish reason"), True, "the reply stream broke off", REACH, 1),
     (ConnectionResetError("reset by peer"), True, "the connection failed", REACH, 1),
     (TimeoutError(), True, "the connection failed", REACH, 1),
+    (ReplyTooSlow(300), True, "the reply took longer than 300 s", SLOW, 75),
+    (ReplyTooLong(400_000), True, "the reply grew past 400,000 characters", ENDLESS, 75),
     (status_error(401), False, f"The model server refused the API key for {WHERE} (401).", KEY, 2),
     (status_error(403), False, f"The model server refused the API key for {WHERE} (403).", KEY, 2),
     (
@@ -471,3 +482,78 @@ def test_the_time_budget_stops_retrying_after_the_first_retry(stream: bool, fake
     assert seen.waits == [1.0]
     assert len(fake_server.requests_for("coder")) == 2
     assert f"gpt-4o-mini at {fake_server.base_url}, after 2 tries: server error 503" in str(raised.value)
+
+
+# --- a total deadline per try, and a size cap on a streamed reply ---------------------------------
+
+
+@STREAM_MODES
+def test_a_reply_that_trickles_past_the_deadline_is_cut_and_retried(stream: bool, fake_server) -> None:
+    fake_server.enqueue("coder", REPLY)
+    # 20 characters every 0.3 s: the read timeout (10 s here) never fires, the deadline does.
+    trickle = Fault("trickle", delay=0.3)
+    fake_server.inject(trickle, role="coder")
+    seen = Seen()
+    started = time.monotonic()
+    try:
+        assert ask(entries(fake_server), stream, seen, RetryPolicy(call_deadline=0.5)).content == REPLY
+    finally:
+        trickle.release.set()
+    print(f"cut after the deadline and answered in {time.monotonic() - started:.2f} s")
+    assert trickle.arrived.is_set()
+    assert seen.status == ["the reply took longer than 0.5 s, retrying in 1 s (2/4)"]
+    assert len(fake_server.requests_for("coder")) == 2
+
+
+def test_a_streamed_reply_past_the_size_cap_is_cut_and_retried(fake_server) -> None:
+    fake_server.enqueue("coder", REPLY)
+    endless = Fault("trickle", delay=0.001)
+    fake_server.inject(endless, role="coder")
+    seen = Seen()
+    try:
+        result = ask(entries(fake_server), True, seen, RetryPolicy(max_reply_chars=200))
+    finally:
+        endless.release.set()
+    assert result.content == REPLY
+    assert seen.status == ["the reply grew past 200 characters, retrying in 1 s (2/4)"]
+    assert len(fake_server.requests_for("coder")) == 2
+
+
+def test_a_server_that_never_finishes_is_given_up_after_two_tries(fake_server) -> None:
+    """The defaults' proportions (a 120 s retry budget, a 300 s deadline), scaled down 1,000 times:
+    the first retry is always made, a third try would start past the budget."""
+    trickles = [Fault("trickle", delay=0.05) for _ in range(4)]
+    fake_server.inject(*trickles, role="coder")
+    seen = Seen()
+    hooks = replace(seen.hooks(), clock=lambda: time.monotonic() + sum(seen.waits))
+    policy = RetryPolicy(call_deadline=0.3, budget_seconds=0.12)
+
+    async def call() -> None:
+        client = ResilientClient(
+            entries(fake_server), lambda entry: create_client(entry, stream=True), policy=policy, hooks=hooks
+        )
+        try:
+            [item async for item in client.create_stream(MESSAGES)]
+        finally:
+            await client.close()
+
+    try:
+        with pytest.raises(ModelUnavailable) as raised:
+            asyncio.run(call())
+    finally:
+        for trickle in trickles:
+            trickle.release.set()
+    assert str(raised.value) == (
+        f"Every configured model failed. The last, gpt-4o-mini at {fake_server.base_url}, after 2 tries: "
+        f"the reply took longer than 0.3 s. {SLOW}"
+    )
+    assert len(fake_server.requests_for("coder")) == 2
+    assert policy.give_up_seconds() == pytest.approx(0.3 + 1.5 + 0.3)
+
+
+def test_the_readme_states_when_a_hanging_server_is_given_up() -> None:
+    policy = RetryPolicy()
+    assert (policy.tries, policy.call_deadline, policy.budget_seconds) == (4, 300.0, 120.0)
+    assert policy.give_up_seconds() == 601.5  # 300 s, at most 1.5 s of backoff, 300 s; no third try
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "300 + 1.5 + 300 = 601.5 s" in readme

@@ -50,7 +50,11 @@ HOSTILE = {
         "exit 0",
         "first and last 4 KB of 50,000,000",
     ),
-    "asks for input": ("name = input('Your name? ')\nprint(name)", "exit 1", "the program asked for input"),
+    "asks for input": (
+        "name = input('Your name? ')\nprint(name)",
+        "exit 1",
+        "It asked for more input than the demo gives",
+    ),
 }
 
 
@@ -132,12 +136,12 @@ def test_acceptance_tests_run_against_the_script_and_are_reported_by_name(
     fake_server.enqueue("coder", "```python\ndef add(a, b):\n    return a + b\n```")
     outcome, _, ui = run_loop(fake_server, tmp_path, ["", "/stop"], execute="always", run_timeout=10)
     run_text = (tmp_path / "run_v1.md").read_text()
-    assert "Summary: tests 1/3 passed · exit 0" in run_text
+    assert "Summary: tests 1/3 passed · ended (exit 0)" in run_text
     assert "| test_adds | passed |" in run_text
     assert "| test_subtracts | failed | assert 4 == 2" in run_text
     assert "| test_errors | failed | AttributeError" in run_text
     shown = ui.texts("result")[0]
-    assert shown.startswith("run_v1.md: tests 1/3 passed · exit 0 · ")
+    assert shown.startswith("run_v1.md: tests 1/3 passed · ended (exit 0) · ")
     assert shown.endswith("\nfailing: test_subtracts, test_errors")
     coder_v2 = fake_server.requests_for("coder")[1].text
     assert "- test_subtracts (failed): assert 4 == 2" in coder_v2
@@ -170,7 +174,7 @@ def test_nothing_runs_without_consent(fake_server, tmp_path: Path) -> None:
 
 def test_always_is_asked_once_and_run_repeats_with_arguments(fake_server, tmp_path: Path) -> None:
     start_workspace(tmp_path)
-    code = "import sys\nprint('args:', sys.argv[1:])"
+    code = "import sys\nprint('args:', sys.argv[1:])\nopen('args.txt', 'w').write(repr(sys.argv[1:]))"
     fake_server.enqueue("coder", f"```python\n{code}\n```", f"```python\n{code}\n```")
     fake_server.enqueue("reviewer", "Verdict: REVISE\n\n1. a", "Verdict: REVISE\n\n1. b")
     _, _, ui = run_loop(fake_server, tmp_path, ["a", "/run --top 3 'two words'", "", "/stop"], execute="ask")
@@ -178,5 +182,10 @@ def test_always_is_asked_once_and_run_repeats_with_arguments(fake_server, tmp_pa
         "Run the generated code? [y/N/a(lways)]"
     ]
     assert (tmp_path / "run_v1.md").exists() and (tmp_path / "run_v2.md").exists()
+    # /run gives the program the person's terminal: its output goes there, and one line says how it ended.
     shown = [text for text in ui.texts("result") if text.startswith("python script_v1.py")]
-    assert shown == ["python script_v1.py --top 3 'two words': exit 0\nargs: ['--top', '3', 'two words']"]
+    assert shown == ["python script_v1.py --top 3 'two words': exit 0"]
+    assert (tmp_path / "runs" / "v1-manual" / "args.txt").read_text() == "['--top', '3', 'two words']"
+    assert any(
+        text.startswith("Running script_v1.py in ") and "v1-manual" in text for text in ui.texts("info")
+    )

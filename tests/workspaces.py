@@ -10,7 +10,7 @@ from pathlib import Path
 from iterative_coder.names import ACCEPTANCE, PLAN, TASK, review_name, run_name, script_name
 from iterative_coder.records.calls import CallRecord
 from iterative_coder.records.review import REVISE, Point, Review, write_review
-from iterative_coder.records.run import CommandRecord, RunRecord, TestOutcome, write_run
+from iterative_coder.records.run import ENDED, CommandRecord, DemoResult, RunRecord, TestOutcome, write_run
 from iterative_coder.session import SessionLog
 from iterative_coder.workspace import Workspace
 
@@ -30,7 +30,8 @@ def make_workspace(ws: Path, versions: int, last_verdict: str = "APPROVE") -> Pa
         review = Review(last_verdict if last else REVISE, points=points)
         workspace.write(review_name(v), write_review(review), durable=False)
         outcome = TestOutcome("test_count", "passed" if last else "failed")
-        run = RunRecord(v, CommandRecord("exit 0", 0, 0.1), CommandRecord("exit 0", 0, 0.2), (outcome,))
+        demo = DemoResult("run once", CommandRecord("exit 0", 0, 0.1), ENDED)
+        run = RunRecord(v, (demo,), CommandRecord("exit 0", 0, 0.2), (outcome,))
         workspace.write(run_name(v), write_run(run, script_name(v)), durable=False)
         for role in ("coder", "reviewer"):
             session.calls.append(CallRecord(role, v, "gpt-4o-mini", 100, 50, 0.5, 0.000045))

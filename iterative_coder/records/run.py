@@ -1,13 +1,13 @@
 """How a version ran (``run_vN.md``): the typed record, its Markdown writer and its reader.
 
-The loop decides from :class:`RunRecord` (failing tests, a crash, tests that could not run); the
-Markdown is for the person and the Reviewer. Files written before records existed are read from
-their ``Summary:`` line by :func:`_legacy_record`.
+A run is one or more demo runs (how a person would try the program: arguments, typed input, a window
+watched for some seconds) and the acceptance tests. The loop decides from :class:`RunRecord`; the
+Markdown is for the person and the Reviewer. Files written before records existed are read by
+:mod:`records.legacy`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -16,7 +16,15 @@ from ..names import SCRIPT_IN_RUN as SCRIPT_FILE
 from .embedded import embed, extract
 
 RUN_RECORD_KIND = "run"
-RUN_RECORD_FORMAT = 1
+RUN_RECORD_FORMAT = 2
+
+# What can become of a demo run; only those in PROBLEM_KINDS stand in the way of an approval.
+ENDED, EXITED, CRASHED, KILLED, WINDOW, NO_DISPLAY, WAITED, TIMED_OUT, TOO_MANY = (
+    "ended", "exited", "crashed", "killed", "window shown", "no display", "waited for input",
+    "timed out", "too many processes",
+)  # fmt: skip
+PROBLEM_KINDS = frozenset({CRASHED, KILLED, TIMED_OUT, TOO_MANY})
+NO_DISPLAY_REASON = "it opens a window and no virtual display is available (install the xvfb package)"
 
 
 @dataclass(frozen=True)
@@ -54,13 +62,58 @@ class CommandRecord:
 
 
 @dataclass(frozen=True)
+class DemoResult:
+    """One demo run: what was tried, how the program ran, and what that means (its kind)."""
+
+    name: str
+    command: CommandRecord
+    kind: str  # one of the kinds above
+    args: tuple[str, ...] = ()
+    stdin: str = ""
+    screenshot: str | None = None  # the screen's PNG, relative to the workspace
+
+    def describe(self) -> str:
+        """The outcome in words: ``window shown for 3 s``, ``crashed with IndexError``..."""
+        command = self.command
+        words = {
+            ENDED: "ended (exit 0)",
+            EXITED: command.description,
+            CRASHED: f"crashed with {command.crash}",
+            KILLED: f"killed by {command.killed_by}",
+            WINDOW: f"window shown for {command.seconds:.0f} s, then closed",
+            NO_DISPLAY: f"not run: {NO_DISPLAY_REASON}",
+            WAITED: "waited for more input than the demo gives",
+            TIMED_OUT: f"{command.description} (it should have ended)",
+            TOO_MANY: command.description,
+        }
+        return words.get(self.kind, command.description)
+
+    def problem(self) -> str | None:
+        """Why this run rules out approval, or None."""
+        if self.kind not in PROBLEM_KINDS:
+            return None
+        return {
+            CRASHED: f"the script crashed with {self.command.crash}",
+            KILLED: f"the script was killed by {self.command.killed_by}",
+            TOO_MANY: f"the script {self.command.description}",
+            TIMED_OUT: f"the script was {self.command.description} although it should have ended",
+        }[self.kind]
+
+
+@dataclass(frozen=True)
 class RunRecord:
-    """A version's run: the script and, when there are acceptance tests, the tests."""
+    """A version's run: its demo runs and, when there are acceptance tests, the tests."""
 
     version: int
-    script: CommandRecord
+    demos: tuple[DemoResult, ...]
     tests: CommandRecord | None = None  # None: no acceptance tests
     outcomes: tuple[TestOutcome, ...] = ()
+    legacy_summary: str | None = field(default=None, compare=False)  # as a 0.1 file said it
+
+    @property
+    def script(self) -> CommandRecord:
+        """The first demo run's command."""
+        return self.demos[0].command
 
     def count(self, result: str) -> int:
         """How many tests had ``result``."""
@@ -83,16 +136,22 @@ class RunRecord:
 
     @property
     def ok(self) -> bool:
-        """The script ran fine and, when there are tests, every one passed."""
-        return self.script.ok and (self.tests is None or self.all_tests_pass)
+        """No demo run has a problem and, when there are tests, every one passed."""
+        return not any(demo.problem() for demo in self.demos) and (self.tests is None or self.all_tests_pass)
 
     @property
     def failing(self) -> list[TestOutcome]:
         """The failing and erroring tests."""
         return [o for o in self.outcomes if o.result in {"failed", "error"}]
 
+    @property
+    def screenshots(self) -> list[str]:
+        """The screenshots taken, relative to the workspace."""
+        return [demo.screenshot for demo in self.demos if demo.screenshot]
+
     def problems(self) -> list[str]:
-        """What rules out approval: failing acceptance tests, tests that could not run, a crash."""
+        """What rules out approval: failing acceptance tests, tests that could not run, a crash, a
+        signal, a limit, a program that should have ended and did not."""
         problems = []
         if self.tests_ran and not self.all_tests_pass:
             problems.append(
@@ -100,25 +159,24 @@ class RunRecord:
             )
         if self.tests_did_not_run:
             problems.append("the acceptance tests could not run")
-        if self.script.crash:
-            problems.append(f"the script crashed with {self.script.crash}")
-        elif self.script.killed_by:
-            problems.append(f"the script was killed by {self.script.killed_by}")
-        if self.script.too_many_processes:
-            problems.append(f"the script {self.script.description}")
+        for demo in self.demos:
+            problem = demo.problem()
+            if problem:
+                problems.append(problem if len(self.demos) == 1 else f"{problem} (demo {demo.name!r})")
         return problems
 
     def summary(self) -> str:
-        """``tests 5/7 passed · exit 0 · 0.4 s``."""
+        """``tests 5/7 passed · ended (exit 0) · 0.4 s``."""
+        if self.legacy_summary:
+            return self.legacy_summary
         parts = []
         if self.tests is not None:
             if self.tests_ran:
                 parts.append(f"tests {self.count('passed')}/{self.tests_ran} passed")
             else:
                 parts.append(f"tests did not run ({self.tests.description})")
-        crash = f" ({self.script.crash})" if self.script.crash else ""
-        parts.append(self.script.description + crash)
-        parts.append(f"{self.script.seconds:.1f} s")
+        parts += [demo.describe() for demo in self.demos]
+        parts.append(f"{sum(demo.command.seconds for demo in self.demos):.1f} s")
         return " · ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
@@ -127,26 +185,48 @@ class RunRecord:
             "kind": RUN_RECORD_KIND,
             "format": RUN_RECORD_FORMAT,
             "version": self.version,
-            "script": _command_json(self.script),
+            "demos": [_demo_json(demo) for demo in self.demos],
             "tests": None if self.tests is None else _command_json(self.tests),
             "outcomes": [asdict(outcome) for outcome in self.outcomes],
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunRecord:
-        """The record from :meth:`to_json`'s output; ValueError when it is not one."""
+        """The record from :meth:`to_json`'s output (format 1 had one ``script``); ValueError otherwise."""
         if data.get("kind") != RUN_RECORD_KIND:
             raise ValueError("not a run record")
+        if "demos" in data:
+            demos = tuple(_demo_from(item) for item in data["demos"])
+        else:
+            script = _command_from(data["script"])
+            demos = (DemoResult("run with no arguments and no input", script, kind_of(script)),)
+        if not demos:
+            raise ValueError("a run record needs a demo run")
         tests = data.get("tests")
         return cls(
             version=int(data["version"]),
-            script=_command_from(data["script"]),
+            demos=demos,
             tests=None if tests is None else _command_from(tests),
             outcomes=tuple(
                 TestOutcome(str(o["name"]), str(o["result"]), str(o.get("message", "")))
                 for o in data.get("outcomes", [])
             ),
         )
+
+
+def kind_of(command: CommandRecord, window: bool = False) -> str:
+    """What a command's ending means for a demo run (``window``: the program opens one)."""
+    if command.too_many_processes:
+        return TOO_MANY
+    if command.timed_out:
+        return WINDOW if window else TIMED_OUT
+    if command.crash == "EOFError":
+        return WAITED
+    if command.crash:
+        return CRASHED
+    if command.killed_by:
+        return KILLED
+    return ENDED if command.exit_code == 0 else EXITED
 
 
 _COMMAND_FACTS = ("description", "exit_code", "seconds", "timed_out", "too_many_processes", "crash",
@@ -171,18 +251,52 @@ def _command_from(data: dict[str, Any]) -> CommandRecord:
     )
 
 
+def _demo_json(demo: DemoResult) -> dict[str, Any]:
+    return {
+        "name": demo.name,
+        "kind": demo.kind,
+        "args": list(demo.args),
+        "stdin": demo.stdin,
+        "screenshot": demo.screenshot,
+        "command": _command_json(demo.command),
+    }
+
+
+def _demo_from(data: dict[str, Any]) -> DemoResult:
+    return DemoResult(
+        name=str(data["name"]),
+        command=_command_from(data["command"]),
+        kind=str(data["kind"]),
+        args=tuple(str(a) for a in data.get("args", [])),
+        stdin=str(data.get("stdin", "")),
+        screenshot=data.get("screenshot") or None,
+    )
+
+
 def write_run(record: RunRecord, script_name: str) -> str:
     """The text of ``run_vN.md``: the run for people, with the record embedded."""
     lines = [f"# Run of {script_name}", "", f"Summary: {record.summary()}", ""]
-    lines += _command_section(f"The script: `python {SCRIPT_FILE}` (stdin empty)", record.script)
-    if "EOFError" in record.script.stderr:
-        lines += ["Note: the program asked for input, but a run has no input (stdin is empty).", ""]
+    for number, demo in enumerate(record.demos, start=1):
+        lines += _demo_section(number, demo)
     if record.tests is None:
         lines += ["No acceptance tests (no acceptance_test.py).", ""]
     else:
         lines += _command_section(f"The acceptance tests: `python -m pytest -q {TESTS_FILE}`", record.tests)
         lines += _tests_table(record)
     return embed("\n".join(lines), record.to_json())
+
+
+def _demo_section(number: int, demo: DemoResult) -> list[str]:
+    command = " ".join(["python", SCRIPT_FILE, *demo.args])
+    typed = f"typed: {demo.stdin!r}" if demo.stdin else "nothing typed"
+    lines = _command_section(f"Demo {number}, {demo.name}: `{command}` ({typed})", demo.command)
+    lines[2:2] = [f"- outcome: {demo.describe()}"]
+    if demo.screenshot:
+        lines += [f"Screenshot: `{demo.screenshot}`", ""]
+    if demo.kind == WAITED:
+        last = [line for line in demo.command.stdout.splitlines() if line.strip()][-3:]
+        lines += ["It asked for more input than the demo gives; its last lines:", "", *last, ""]
+    return lines
 
 
 def _tests_table(record: RunRecord) -> list[str]:
@@ -222,51 +336,6 @@ def read_run(text: str | None, version: int) -> RunRecord | None:
             return RunRecord.from_json(data)
         except (KeyError, TypeError, ValueError):
             pass
-    return _legacy_record(text, version)
+    from .legacy import legacy_run
 
-
-_LEGACY_SUMMARY = re.compile(r"^Summary: (.+)$", re.MULTILINE)
-_LEGACY_TESTS = re.compile(r"tests (\d+)/(\d+) passed")
-_LEGACY_CRASH = re.compile(r"exit (-?\d+) \(([^)]+)\)")
-_LEGACY_EXIT = re.compile(r"exit (-?\d+)")
-
-
-def _legacy_record(text: str, version: int) -> RunRecord | None:
-    """A ``run_vN.md`` written before records existed (iterative_coder 0.1): its summary line."""
-    match = _LEGACY_SUMMARY.search(text)
-    if not match:
-        return None
-    summary = match.group(1).strip()
-    parts = summary.split(" · ")
-    crash = _LEGACY_CRASH.search(summary)
-    exit_code = _LEGACY_EXIT.search(summary)
-    description = re.sub(r" \([^)]*\)$", "", parts[-2]) if len(parts) >= 2 else summary
-    seconds = float(parts[-1].split()[0]) if parts[-1].endswith(" s") else 0.0
-    script = CommandRecord(
-        description=description,
-        exit_code=int(exit_code.group(1)) if exit_code else None,
-        seconds=seconds,
-        timed_out="still running" in description,
-        too_many_processes="more than" in description,
-        crash=crash.group(2) if crash else None,
-    )
-    tests = _LEGACY_TESTS.search(summary)
-    if tests:
-        passed, ran = int(tests.group(1)), int(tests.group(2))
-        outcomes = _legacy_outcomes(text) or tuple(
-            TestOutcome(f"test {i + 1}", "passed" if i < passed else "failed") for i in range(ran)
-        )
-        return RunRecord(version, script, CommandRecord("exit ?", None, 0.0), outcomes)
-    if "tests did not run" in summary:
-        return RunRecord(version, script, CommandRecord("did not run", None, 0.0))
-    return RunRecord(version, script)
-
-
-_LEGACY_ROW = re.compile(r"^\| (.+?) \| (passed|failed|error|skipped) \| (.*) \|$", re.MULTILINE)
-
-
-def _legacy_outcomes(text: str) -> tuple[TestOutcome, ...]:
-    return tuple(
-        TestOutcome(m.group(1), m.group(2), m.group(3).replace("\\|", "|"))
-        for m in _LEGACY_ROW.finditer(text)
-    )
+    return legacy_run(text, version)

@@ -1,0 +1,152 @@
+"""How a person would try the program (``demo.json``): the typed demo runs, their writer and reader,
+and what is inferred when the Tester gave none (or an older workspace has no file).
+
+``demo.json`` is agreed with the acceptance tests and may be edited by the Manager; the edited file is
+what runs. Its shape::
+
+    {"runs": [{"name": "guess the number", "args": [], "stdin": "50\\n25\\n",
+               "files": {"words.txt": "one two\\n"}, "window_seconds": null}]}
+
+``args`` are the command-line arguments, ``stdin`` what a person would type, ``files`` sample input
+files created in the run folder first, ``window_seconds`` how long to watch a program with a window.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .extract import parse_python
+
+MAX_DEMO_RUNS = 3
+DEFAULT_WINDOW_SECONDS = 3.0
+MAX_WINDOW_SECONDS = 30.0
+# Importing one of these means the program opens a window.
+WINDOW_MODULES = frozenset(
+    {"tkinter", "turtle", "pygame", "pyglet", "arcade", "PyQt5", "PyQt6", "PySide2", "PySide6", "kivy", "wx"}
+)
+_RUNS_OBJECT = re.compile(r'\{\s*"runs"\s*:')
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """One way a person would try the program."""
+
+    name: str
+    args: tuple[str, ...] = ()
+    stdin: str = ""
+    files: tuple[tuple[str, str], ...] = field(default=())  # (name, content) created in the run folder
+    window_seconds: float | None = None  # watch a window this long; None: a program that ends by itself
+
+    def to_json(self) -> dict[str, Any]:
+        """The run as plain JSON types."""
+        return {
+            "name": self.name,
+            "args": list(self.args),
+            "stdin": self.stdin,
+            "files": dict(self.files),
+            "window_seconds": self.window_seconds,
+        }
+
+    @classmethod
+    def from_json(cls, data: object, number: int) -> DemoRun:
+        """A run from ``demo.json``; ValueError naming what is wrong."""
+        if not isinstance(data, dict):
+            raise ValueError(f"run {number} must be an object")
+        args, files, seconds = data.get("args", []), data.get("files", {}), data.get("window_seconds")
+        if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+            raise ValueError(f'run {number}: "args" must be a list of strings')
+        if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+            raise ValueError(f'run {number}: "files" must map file names to their text')
+        if any(not _plain_file_name(name) for name in files):
+            raise ValueError(f'run {number}: "files" names must be plain file names, no folders')
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))):
+            raise ValueError(f'run {number}: "window_seconds" must be a number or null')
+        return cls(
+            name=str(data.get("name") or f"run {number}"),
+            args=tuple(args),
+            stdin=str(data.get("stdin") or ""),
+            files=tuple(sorted(files.items())),
+            window_seconds=None if seconds is None else min(max(float(seconds), 0.5), MAX_WINDOW_SECONDS),
+        )
+
+
+def _plain_file_name(name: str) -> bool:
+    return (
+        bool(name) and "/" not in name and "\\" not in name and name not in (".", "..") and "\0" not in name
+    )
+
+
+def write_demo(runs: tuple[DemoRun, ...]) -> str:
+    """The text of ``demo.json``."""
+    return json.dumps({"runs": [run.to_json() for run in runs]}, indent=2, ensure_ascii=False) + "\n"
+
+
+def read_demo(text: str) -> tuple[DemoRun, ...]:
+    """The runs of a ``demo.json`` text; ValueError with a sentence naming what is wrong."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    runs = data.get("runs") if isinstance(data, dict) else None
+    if not isinstance(runs, list) or not runs:
+        raise ValueError('it needs a non-empty list "runs"')
+    return tuple(DemoRun.from_json(run, number) for number, run in enumerate(runs[:MAX_DEMO_RUNS], start=1))
+
+
+def demo_from_reply(reply: str) -> tuple[DemoRun, ...] | None:
+    """The demo runs a Tester proposed (a JSON object with ``"runs"``, fenced or not), or None."""
+    decoder = json.JSONDecoder()
+    for match in _RUNS_OBJECT.finditer(reply):
+        try:
+            data, _end = decoder.raw_decode(reply, match.start())
+            return read_demo(json.dumps(data))
+        except ValueError:
+            continue
+    return None
+
+
+def opens_window(script: str) -> bool:
+    """Whether the program opens a window: it imports a GUI toolkit, or shows a matplotlib figure."""
+    tree, _error = parse_python(script)
+    if tree is None:
+        return any(re.search(rf"^\s*(from|import)\s+{name}\b", script, re.M) for name in WINDOW_MODULES)
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    if imported & WINDOW_MODULES:
+        return True
+    shows = any(isinstance(n, ast.Attribute) and n.attr == "show" for n in ast.walk(tree))
+    return "matplotlib" in imported and shows
+
+
+def inferred_demo(script: str) -> tuple[DemoRun, ...]:
+    """The demo when none was agreed: a window is watched a few seconds; anything else runs once with
+    no arguments and no input."""
+    if opens_window(script):
+        return (DemoRun("watch the window", window_seconds=DEFAULT_WINDOW_SECONDS),)
+    return (DemoRun("run with no arguments and no input"),)
+
+
+def demo_for(text: str | None, script: str) -> tuple[tuple[DemoRun, ...], str | None]:
+    """The runs to make for ``script``: those of ``demo.json``, else inferred; and a sentence when the
+    file was there but could not be used."""
+    if text is None or not text.strip():
+        return inferred_demo(script), None
+    try:
+        runs = read_demo(text)
+    except ValueError as exc:
+        return inferred_demo(script), f"demo.json could not be used ({exc}); ran the inferred demo instead"
+    if opens_window(script):
+        runs = tuple(run if run.window_seconds else _watched(run) for run in runs)
+    return runs, None
+
+
+def _watched(run: DemoRun) -> DemoRun:
+    return DemoRun(run.name, run.args, run.stdin, run.files, DEFAULT_WINDOW_SECONDS)

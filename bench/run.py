@@ -23,6 +23,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -36,6 +37,19 @@ from workspaces import make_workspace  # noqa: E402
 warnings.filterwarnings("ignore", message="Resolved model mismatch")
 
 CHECKPOINTS = (1, 2, 5, 10, 20)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How big each measurement is."""
+
+    iterations: int  # the sessions whose prompts and overhead are measured
+    memory_iterations: int
+    versions: int  # the workspace that status and --resume read
+
+
+FULL = Sizes(iterations=20, memory_iterations=50, versions=1000)
+QUICK = Sizes(iterations=10, memory_iterations=10, versions=200)  # the test that the harness works
 FAKE_KEY = "sk-fake-bench-0000000000000000"
 PLAN = """# Word counter
 
@@ -276,27 +290,31 @@ def until_prompt(args: list[str], text: str, env: dict[str, str], cwd: Path) -> 
     return elapsed
 
 
-def startup(runs: int) -> dict[str, list[float]]:
+def startup(runs: int, versions: int = 1000) -> dict[str, list[float]]:
     python = [sys.executable, "-m", "iterative_coder"]
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer() as server:
         root = Path(tmp)
         env = environment(server, root)
-        big = make_workspace(root / "big", 1000, last_verdict="REVISE")
-        results: dict[str, list[float]] = {"--help": [], "--version": [], "status (1,000 versions)": []}
+        big = make_workspace(root / "big", versions, last_verdict="REVISE")
+        status, resume = (
+            f"status ({versions:,} versions)",
+            f"--resume ({versions:,} versions) to Manager prompt",
+        )
+        results: dict[str, list[float]] = {"--help": [], "--version": [], status: []}
         results["new session to first prompt"] = []
-        results["--resume (1,000 versions) to Manager prompt"] = []
+        results[resume] = []
         for _ in range(runs):
             results["--help"].append(timed([*python, "--help"], env, root))
             results["--version"].append(timed([*python, "--version"], env, root))
-            results["status (1,000 versions)"].append(timed([*python, "status", str(big)], env, root))
+            results[status].append(timed([*python, "status", str(big)], env, root))
             fresh = root / f"new-{len(results['--help'])}"
             results["new session to first prompt"].append(
                 until_prompt(["--workspace", str(fresh)], "What python creation would you like?", env, root)
             )
-            results["--resume (1,000 versions) to Manager prompt"].append(
+            results[resume].append(
                 until_prompt(
-                    ["--resume", str(big), "--execute", "never", "--max-iterations", "1010"],
-                    "Your turn on version 1000",
+                    ["--resume", str(big), "--execute", "never", "--max-iterations", str(versions + 10)],
+                    f"Your turn on version {versions}",
                     env,
                     root,
                 )
@@ -366,22 +384,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (default 5)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smaller sizes (10 iterations, 200 versions): a check that it works",
+    )
     options = parser.parse_args()
     runs = max(1, options.runs)
+    size = QUICK if options.quick else FULL
     started = time.perf_counter()
 
-    print(f"context growth and overhead: {runs} sessions of 20 iterations ...", flush=True)
-    sessions = [run_session(20) for _ in range(runs)]
-    print(f"overhead without streaming: {runs} sessions of 20 iterations ...", flush=True)
-    plain_sessions = [run_session(20, stream=False) for _ in range(runs)]
+    last = size.iterations
+    print(f"context growth and overhead: {runs} sessions of {last} iterations ...", flush=True)
+    sessions = [run_session(last) for _ in range(runs)]
+    print(f"overhead without streaming: {runs} sessions of {last} iterations ...", flush=True)
+    plain_sessions = [run_session(last, stream=False) for _ in range(runs)]
     print(f"AutoGen + OpenAI client floor: {runs} runs ...", flush=True)
-    floors = {stream: [library_floor(20, stream) for _ in range(runs)] for stream in (False, True)}
+    floors = {stream: [library_floor(last, stream) for _ in range(runs)] for stream in (False, True)}
     print(f"baseline group chat: {runs} runs ...", flush=True)
-    baselines = [baseline(20) for _ in range(runs)]
-    print(f"memory: {runs} sessions of 50 iterations ...", flush=True)
-    memory = [run_session(50)[2] / 1024 for _ in range(runs)]
+    baselines = [baseline(last) for _ in range(runs)]
+    print(f"memory: {runs} sessions of {size.memory_iterations} iterations ...", flush=True)
+    memory = [run_session(size.memory_iterations)[2] / 1024 for _ in range(runs)]
     print(f"start-up: {runs} runs of each ...", flush=True)
-    launch = startup(runs)
+    launch = startup(runs, size.versions)
 
     rows: list[tuple[str, str, str, str, str, str]] = []  # figure, target, median, min, max, met
 
@@ -392,20 +417,20 @@ def main() -> None:
 
     tokens = lambda v: f"{v:,.0f}"  # noqa: E731
     for role in ("coder", "reviewer"):
-        for n in CHECKPOINTS:
+        for n in [n for n in CHECKPOINTS if n <= last]:
             ours = [s[0][role][n - 1] for s in sessions]
             theirs = [b[role][n - 1] for b in baselines]
             add(f"{role} prompt at iteration {n}, ours", "", ours, tokens, None)
             add(f"{role} prompt at iteration {n}, group chat", "", theirs, tokens, None)
-        growth = [s[0][role][19] / s[0][role][1] for s in sessions]
+        growth = [s[0][role][last - 1] / s[0][role][1] for s in sessions]
         add(
-            f"{role} prompt: iteration 20 / iteration 2, ours",
+            f"{role} prompt: iteration {last} / iteration 2, ours",
             "<= 1.25",
             growth,
             lambda v: f"{v:.2f}",
             max(growth) <= 1.25,
         )
-        for n in (10, 20):
+        for n in sorted({10, last}):
             ratio = [b[role][n - 1] / s[0][role][n - 1] for s, b in zip(sessions, baselines, strict=True)]
             target = ">= 5" if n == 10 else ""
             add(
@@ -435,8 +460,8 @@ def main() -> None:
         )
         ours = [o - f for o, f in zip(overhead, floor, strict=True)]
         add(f"- of which the rest, this tool, {label} (ms)", "", ours, ms, None)
-    limits = {"--help": 0.150, "--version": 0.150, "status (1,000 versions)": 0.300}
-    limits["--resume (1,000 versions) to Manager prompt"] = 1.0
+    limits = {"--help": 0.150, "--version": 0.150, f"status ({size.versions:,} versions)": 0.300}
+    limits[f"--resume ({size.versions:,} versions) to Manager prompt"] = 1.0
     for figure, values in launch.items():
         limit = limits.get(figure)
         target = f"<= {limit * 1000:.0f}" if limit else ""
@@ -448,7 +473,7 @@ def main() -> None:
             statistics.median(values) <= limit if limit else None,
         )
     add(
-        "peak RSS, 50-iteration run (MB)",
+        f"peak RSS, {size.memory_iterations}-iteration run (MB)",
         "<= 150",
         memory,
         lambda v: f"{v:.0f}",

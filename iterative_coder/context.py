@@ -28,13 +28,20 @@ class SessionContext:
     ui: UI
     settings: Settings
     execute: str = "never"  # may generated code run now? ``ask`` can become ``always`` mid-session
-    sandbox: Sandbox | None = field(default=None, init=False)
     warned_unsandboxed: bool = False
+    _sandbox: list[Sandbox | None] = field(default_factory=list, init=False)  # found once, when needed
 
     def __post_init__(self) -> None:
         self.execute = self.settings.execute
-        # ``on`` without a working bubblewrap is refused here, before anything runs.
-        self.sandbox = find_sandbox(self.settings.sandbox)
+        if self.settings.sandbox == "on":  # without a working bubblewrap: refused before anything runs
+            self._sandbox.append(find_sandbox("on"))
+
+    @property
+    def sandbox(self) -> Sandbox | None:
+        """The sandbox generated code runs in, or None (probed the first time code runs)."""
+        if not self._sandbox:
+            self._sandbox.append(find_sandbox(self.settings.sandbox))
+        return self._sandbox[0]
 
     @property
     def execution(self) -> Execution:

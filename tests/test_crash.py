@@ -161,6 +161,8 @@ KILL_POINTS = {
 }
 
 
+# One worker runs every kill point, so the uninterrupted reference session is made once.
+@pytest.mark.xdist_group("sigkill-reference")
 @pytest.mark.parametrize("point", list(KILL_POINTS))
 def test_sigkill_at_any_moment_then_resume_ends_as_if_nothing_happened(
     point: str, reference: dict[str, object], crash_env: dict[str, str], tmp_path: Path

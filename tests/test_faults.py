@@ -41,28 +41,31 @@ def everything_written(ws: Path, *outputs: str) -> str:
     return "\n".join([*texts, *outputs])
 
 
-# One run of the CLI per fault kind, the role and the stream mode taking turns, so that both roles
-# and both modes meet faults through the CLI. Every kind in both modes, its waits and its status line
-# are checked in-process, without real waiting, in test_resilience.py.
-CLI_RUNS = [(kind, ("planner", "coder")[i % 2], (True, False)[i // 2 % 2]) for i, kind in enumerate(FAULTS)]
+# Each run of the CLI meets two fault kinds, one at the Planner and one at the Coder, in streaming
+# and non-streaming mode by turns, so that every kind, both roles and both modes meet faults through
+# the CLI. Every kind in both modes, its waits and its status line are also checked in-process,
+# without real waiting, in test_resilience.py.
+KINDS = list(FAULTS)
+CLI_RUNS = [(KINDS[i], KINDS[i + 1], i // 2 % 2 == 0) for i in range(0, len(KINDS), 2)]
 
 
 @pytest.mark.parametrize(
-    ("kind", "role", "stream"),
+    ("planner_kind", "coder_kind", "stream"),
     CLI_RUNS,
-    ids=[f"{kind}-{role}-{'streaming' if stream else 'non-streaming'}" for kind, role, stream in CLI_RUNS],
+    ids=[f"{p}+{c}-{'streaming' if stream else 'non-streaming'}" for p, c, stream in CLI_RUNS],
 )
-def test_a_fault_is_retried_and_the_session_finishes(
-    kind: str, role: str, stream: bool, fake_server: FakeOpenAIServer, tmp_path: Path, model_env
+def test_faults_are_retried_and_the_session_finishes(
+    planner_kind: str, coder_kind: str, stream: bool, fake_server: FakeOpenAIServer, tmp_path: Path, model_env
 ) -> None:
-    fault, shown = FAULTS[kind]
     script_session(fake_server)
-    fake_server.inject(fault, role=role)
+    for role, kind in (("planner", planner_kind), ("coder", coder_kind)):
+        fake_server.inject(FAULTS[kind][0], role=role)
     args = ["--task", "count words"] + ([] if stream else ["--no-stream"])
     result = run(args, tmp_path, model_env, stdin=ANSWERS)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert shown in result.stdout
-    assert len(fake_server.requests_for(role)) == 2
+    for role, kind in (("planner", planner_kind), ("coder", coder_kind)):
+        assert FAULTS[kind][1] in result.stdout
+        assert len(fake_server.requests_for(role)) == 2
     assert all(r.stream == stream for r in fake_server.requests)
     assert_finished_intact(tmp_path / "workspace")
     assert FAKE_KEY not in everything_written(tmp_path / "workspace", result.stdout, result.stderr)

@@ -105,7 +105,7 @@ def test_the_program_sees_only_a_bare_environment(tmp_path: Path, monkeypatch: p
     seen = json.loads(result.stdout.text())
     assert set(seen) <= {
         "PATH", "LANG", "HOME", "TMPDIR", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "MPLBACKEND",
-        "SDL_VIDEODRIVER", "QT_QPA_PLATFORM", "LC_CTYPE",
+        "SDL_VIDEODRIVER", "QT_QPA_PLATFORM", "LC_CTYPE", "PYTEST_DISABLE_PLUGIN_AUTOLOAD",
     }  # fmt: skip
     assert seen["HOME"] == str(tmp_path) and seen["MPLBACKEND"] == "Agg"
 

@@ -105,7 +105,8 @@ class Execution:
         command = [sys.executable, SCRIPT_FILE, *demo.args]
         if not demo.window_seconds:
             record = self.run(command, run_dir, RunOptions(stdin=demo.stdin))
-            return DemoResult(demo.name, record, kind_of(record), demo.args, demo.stdin)
+            trimmed = trim_folder(run_dir)
+            return DemoResult(demo.name, record, kind_of(record), demo.args, demo.stdin, trimmed=trimmed)
         if not display.available():
             record = CommandRecord("not run", None, 0.0)
             return DemoResult(demo.name, record, NO_DISPLAY, demo.args, demo.stdin)
@@ -117,7 +118,8 @@ class Execution:
             options = replace(options, window_seconds=demo.window_seconds)
             record = self.run(command, run_dir, options, ((screen.socket,), ()))
         relative = shot.relative_to(self.workspace_root.resolve()).as_posix() if shot.exists() else None
-        return DemoResult(demo.name, record, kind_of(record, window=True), demo.args, demo.stdin, relative)
+        kind = kind_of(record, window=True)
+        return DemoResult(demo.name, record, kind, demo.args, demo.stdin, relative, trim_folder(run_dir))
 
 
 def options_timeout(options: RunOptions, timeout: float) -> float:
@@ -182,6 +184,25 @@ def run_attached(execution: Execution, version: int, script_text: str, args: lis
     options = RunOptions(attached=True, display=own_display)
     command = [sys.executable, SCRIPT_FILE, *args]
     return replace(execution, timeout=ATTACHED_TIMEOUT).run(command, run_dir, options, (read_only, ()))
+
+
+RUN_FOLDER_CAP = 100 * 1024**2  # what a run may leave in its folder; the largest files go first
+
+
+def trim_folder(folder: Path, cap: int = RUN_FOLDER_CAP) -> int:
+    """Remove the largest files under ``folder`` until it holds at most ``cap`` bytes (links are
+    removed, never followed); the bytes removed."""
+    files = [
+        (path.lstat().st_size, path) for path in folder.rglob("*") if path.is_file() or path.is_symlink()
+    ]
+    total = sum(size for size, _ in files)
+    removed = 0
+    for size, path in sorted(files, reverse=True):
+        if total - removed <= cap:
+            break
+        path.unlink(missing_ok=True)
+        removed += size
+    return removed
 
 
 def fresh_run_dir(workspace_root: Path, version: int, suffix: str = "") -> Path:

@@ -133,9 +133,13 @@ def test_under_the_sandbox_the_network_is_refused_and_daemons_die(fake_server, t
     port = server.getsockname()[1]
     marker = f"daemon-marker-{os.getpid()}"
     code = (
-        "import os, socket, subprocess\n"
+        "import os, socket, sys, time\n"
         "if os.fork() == 0:\n    os.setsid()\n"
-        f"    os.execvp('sh', ['sh', '-c', 'exec -a {marker} sleep 600'])\n"
+        f"    os.execv(sys.executable, [{marker!r}, '-c', 'import time; time.sleep(600)'])\n"
+        "time.sleep(0.5)\n"
+        "alive = [p for p in os.listdir('/proc') if p.isdigit() and"
+        f" {marker!r}.encode() in open(f'/proc/{{p}}/cmdline', 'rb').read()]\n"
+        "print('daemon alive' if alive else 'daemon missing')\n"
         "try:\n"
         f"    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n    print('connected')\n"
         "except OSError as e:\n    print('network refused', e.errno)\n"
@@ -147,7 +151,7 @@ def test_under_the_sandbox_the_network_is_refused_and_daemons_die(fake_server, t
         run_loop(fake_server, tmp_path, ["/stop"], execute="always", sandbox="on", run_timeout=TIMEOUT)
     finally:
         server.close()
-    assert "network refused" in (tmp_path / "run_v1.md").read_text()
+    assert "network refused" in (run := (tmp_path / "run_v1.md").read_text()) and "daemon alive" in run
     left = [p for p in os.listdir("/proc") if p.isdigit() and marker.encode() in _cmdline(p)]
     assert left == []
 
@@ -170,3 +174,63 @@ def test_sandbox_on_without_bubblewrap_is_a_usage_error(tmp_path: Path, model_en
         pytest.skip("bwrap is on the Python folder's PATH here")
     assert result.returncode == 2, result.stderr
     assert "bubblewrap" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_what_a_program_leaves_in_its_folder_is_capped(mode: str, fake_server, tmp_path: Path) -> None:
+    code = "for n in range(3):\n    open(f'big-{n}.bin', 'wb').write(b'x' * 60_000_000)\n"
+    start_workspace(tmp_path)
+    fake_server.enqueue("coder", fenced(code))
+    fake_server.enqueue("reviewer", APPROVE)
+    run_loop(fake_server, tmp_path, ["/stop"], execute="always", sandbox=mode, run_timeout=TIMEOUT)
+    left = sum(p.stat().st_size for p in (tmp_path / "runs").rglob("*") if p.is_file())
+    assert left <= 100 * 1024**2
+    assert "It left more than 100 MB in its folder" in (tmp_path / "run_v1.md").read_text()
+
+
+@pytest.mark.skipif(bool(SANDBOX_PROBLEM), reason=f"no sandbox: {SANDBOX_PROBLEM}")
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP", "SIGKILL"])
+def test_nothing_a_program_started_outlives_the_tool(
+    signal_name: str, fake_server, tmp_path: Path, model_env
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    marker = f"outlive-{signal_name}-{os.getpid()}"
+    code = (
+        "import os, sys, time\n"
+        "for _ in range(2):\n    if os.fork() == 0:\n        os.setsid()\n        if os.fork() == 0:\n"
+        f"            os.execv(sys.executable, [{marker!r}, '-c', 'import time; time.sleep(600)'])\n"
+        "        os._exit(0)\n"
+        "time.sleep(600)\n"
+    )
+    fake_server.enqueue("planner", PLAN_1)
+    fake_server.enqueue("tester", TESTS)
+    fake_server.enqueue("coder", fenced(code))
+    fake_server.enqueue("reviewer", APPROVE)
+    args = ["--task", "x", "--yes", "--execute", "always", "--sandbox", "on", "--run-timeout", "60"]
+    tool = subprocess.Popen(
+        [sys.executable, "-m", "iterative_coder", *args], cwd=tmp_path, env=model_env,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while len(_marked(marker)) < 2:  # both daemons are up: now the tool is stopped
+            assert time.monotonic() < deadline, "the program's daemons never started"
+            time.sleep(0.05)
+        tool.send_signal(getattr(signal, signal_name))
+        tool.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while _marked(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _marked(marker) == []
+    finally:
+        tool.kill()
+        for pid in _marked(marker):
+            os.kill(int(pid), signal.SIGKILL)
+
+
+def _marked(marker: str) -> list[str]:
+    return [p for p in os.listdir("/proc") if p.isdigit() and marker.encode() in _cmdline(p)]

@@ -71,6 +71,7 @@ class DemoResult:
     args: tuple[str, ...] = ()
     stdin: str = ""
     screenshot: str | None = None  # the screen's PNG, relative to the workspace
+    trimmed: int = 0  # bytes of files it left that were removed to keep its folder within the cap
 
     def describe(self) -> str:
         """The outcome in words: ``window shown for 3 s``, ``crashed with IndexError``..."""
@@ -258,6 +259,7 @@ def _demo_json(demo: DemoResult) -> dict[str, Any]:
         "args": list(demo.args),
         "stdin": demo.stdin,
         "screenshot": demo.screenshot,
+        "trimmed": demo.trimmed,
         "command": _command_json(demo.command),
     }
 
@@ -270,6 +272,7 @@ def _demo_from(data: dict[str, Any]) -> DemoResult:
         args=tuple(str(a) for a in data.get("args", [])),
         stdin=str(data.get("stdin", "")),
         screenshot=data.get("screenshot") or None,
+        trimmed=int(data.get("trimmed", 0)),
     )
 
 
@@ -293,6 +296,9 @@ def _demo_section(number: int, demo: DemoResult) -> list[str]:
     lines[2:2] = [f"- outcome: {demo.describe()}"]
     if demo.screenshot:
         lines += [f"Screenshot: `{demo.screenshot}`", ""]
+    if demo.trimmed:
+        removed = f"{demo.trimmed:,} bytes of its largest files were removed"
+        lines += [f"It left more than 100 MB in its folder: {removed}.", ""]
     if demo.kind == WAITED:
         last = [line for line in demo.command.stdout.splitlines() if line.strip()][-3:]
         lines += ["It asked for more input than the demo gives; its last lines:", "", *last, ""]

@@ -35,10 +35,16 @@ def fenced(code: str) -> str:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_no_key_reaches_the_program(mode: str, fake_server, tmp_path: Path, model_env) -> None:
+    # The tool and every process above it; inside the sandbox, every process it can see at all.
     snoop = (
-        "import os\nfor pid in os.listdir('/proc'):\n    try:\n"
-        "        print(pid, open(f'/proc/{pid}/environ', 'rb').read())\n    except OSError:\n        pass\n"
-        "print(dict(os.environ))\nprint(open('/proc/%d/environ' % os.getppid(), 'rb').read())"
+        "import os\npid = os.getppid()\nwhile pid > 1:\n    try:\n"
+        "        print(pid, open(f'/proc/{pid}/environ', 'rb').read())\n"
+        "        pid = int(open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()[1])\n"
+        "    except (OSError, ValueError):\n        break\n"
+        "for other in os.listdir('/proc') if os.getpid() < 100 else []:\n    try:\n"
+        "        print(other, open(f'/proc/{other}/environ', 'rb').read())\n"
+        "    except OSError:\n        pass\n"
+        "print(dict(os.environ))\n"
     )
     fake_server.enqueue("planner", PLAN_1)
     fake_server.enqueue("tester", TESTS)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .sandbox import sandbox_processes, signal_of
+from .sandbox import process_table, sandbox_processes, signal_of
 
 OUTPUT_KEEP = 4096  # bytes kept from the start and from the end of each stream
 ADDRESS_SPACE = 2 * 1024**3
@@ -300,24 +300,7 @@ def _drain(stream: object, sink: CappedOutput) -> threading.Thread:
 
 def processes_in_session(session_id: int) -> list[int]:
     """The live processes whose session is ``session_id`` (Linux /proc; empty elsewhere)."""
-    members = []
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return members
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        # fields: state, ppid, pgrp, session, ...
-        if len(fields) > 3 and int(fields[3]) == session_id and fields[0] != b"Z":
-            members.append(int(entry))
-    return members
+    return [pid for pid, (_parent, session) in process_table().items() if session == session_id]
 
 
 def kill_session(session_id: int) -> None:

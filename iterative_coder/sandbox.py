@@ -168,7 +168,7 @@ def sandbox_processes(bwrap_pid: int) -> list[int]:
     The program runs in a new session, so counting the runner's session no longer finds its children.
     """
     children: dict[int, list[int]] = {}
-    for pid, parent in _parents().items():
+    for pid, (parent, _session) in process_table().items():
         children.setdefault(parent, []).append(pid)
     found, todo = [], list(children.get(bwrap_pid, []))
     while todo:
@@ -178,13 +178,13 @@ def sandbox_processes(bwrap_pid: int) -> list[int]:
     return sorted(found)
 
 
-def _parents() -> dict[int, int]:
-    """Each live (not zombie) process's parent."""
-    parents: dict[int, int] = {}
+def process_table() -> dict[int, tuple[int, int]]:
+    """Each live (not zombie) process: its parent and its session (Linux /proc; empty elsewhere)."""
+    table: dict[int, tuple[int, int]] = {}
     try:
         entries = os.listdir("/proc")
     except OSError:
-        return parents
+        return table
     for entry in entries:
         if not entry.isdigit():
             continue
@@ -193,10 +193,10 @@ def _parents() -> dict[int, int]:
                 stat = handle.read()
         except OSError:
             continue
-        fields = stat[stat.rfind(b")") + 2 :].split()  # state, ppid, ...
-        if len(fields) > 1 and fields[0] != b"Z":
-            parents[int(entry)] = int(fields[1])
-    return parents
+        fields = stat[stat.rfind(b")") + 2 :].split()  # state, ppid, pgrp, session, ...
+        if len(fields) > 3 and fields[0] != b"Z":
+            table[int(entry)] = (int(fields[1]), int(fields[3]))
+    return table
 
 
 def _system_binds(network: bool) -> list[str]:

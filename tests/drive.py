@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from conftest import FAKE_KEY, WAIT
 from fake_openai import FakeOpenAIServer
@@ -29,8 +29,11 @@ from iterative_coder.workspace import Workspace
 T = TypeVar("T")
 
 
-def run(args: list[str], cwd: Path, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """The CLI with stdin and stdout not a terminal."""
+def run(
+    args: list[Any], cwd: Path, env: dict[str, str], stdin: str = "", **options: Any
+) -> subprocess.CompletedProcess[str]:
+    """The CLI with stdin and stdout not a terminal (and more ``subprocess.run`` options, such as a
+    ``preexec_fn``)."""
     return subprocess.run(
         [sys.executable, "-m", "iterative_coder", *args],
         cwd=cwd,
@@ -39,6 +42,7 @@ def run(args: list[str], cwd: Path, env: dict[str, str], stdin: str = "") -> sub
         capture_output=True,
         text=True,
         timeout=WAIT,
+        **options,
     )
 
 

@@ -21,32 +21,14 @@ from conftest import WAIT
 from drive import run
 from fake_openai import FakeOpenAIServer, Fault
 from scripted import PLAN_1, TESTS, good_script, review, script
+from workspaces import make_workspace
 
-from iterative_coder.names import ACCEPTANCE, PLAN, TASK, review_name, script_name
-from iterative_coder.records.calls import CallRecord
-from iterative_coder.records.review import REVISE, Point, Review, write_review
 from iterative_coder.review import requirement_numbers
 from iterative_coder.session import SessionLog
 from iterative_coder.wiring import signals_stop_the_session
 from iterative_coder.workspace import Workspace
 
 RESUME = "Resume with: python -m iterative_coder --resume workspace"
-
-
-def cli(
-    args: list[Any], cwd: Path, env: dict[str, str], stdin: str = "", **options: Any
-) -> subprocess.CompletedProcess[str]:
-    """The CLI as a subprocess, with more ``subprocess.run`` options (a ``preexec_fn``)."""
-    return subprocess.run(
-        [sys.executable, "-m", "iterative_coder", *args],
-        cwd=cwd,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=WAIT,
-        **options,
-    )
 
 
 def one_line(stderr: str) -> str:
@@ -59,19 +41,7 @@ def one_line(stderr: str) -> str:
 
 def reviewed(ws: Path, versions: int) -> Path:
     """A workspace whose versions are all reviewed (REVISE), at the Manager's turn; no model needed."""
-    ws.mkdir(parents=True)
-    workspace = Workspace(ws)
-    workspace.write(TASK, "count words\n", durable=False)
-    workspace.write(PLAN, "# Word counter\n\n## Requirements\n1. Count words.\n", durable=False)
-    workspace.write(ACCEPTANCE, "# none\n", durable=False)
-    session = SessionLog(workspace)
-    for version in range(1, versions + 1):
-        workspace.write(script_name(version), f"VERSION = {version}\n", durable=False)
-        review = Review(REVISE, points=[Point("main crashes", "failing", "main")])
-        workspace.write(review_name(version), write_review(review), durable=False)
-        session.calls.append(CallRecord("coder", version, "gpt-4o-mini", 100, 50, 0.5, 0.000045))
-    session.save()
-    return ws
+    return make_workspace(ws, versions, last_verdict="REVISE")
 
 
 def enqueue_up_to_the_coder(server: FakeOpenAIServer) -> None:
@@ -92,7 +62,7 @@ def enqueue_start(server: FakeOpenAIServer) -> None:
 
 def test_task_md_is_written_before_session_json(tmp_path: Path, model_env: dict[str, str]) -> None:
     (tmp_path / "workspace" / "task.md").mkdir(parents=True)  # so that writing task.md fails
-    result = cli(["--task", "count words", "--json"], tmp_path, model_env)
+    result = run(["--task", "count words", "--json"], tmp_path, model_env)
     assert result.returncode == 2
     assert one_line(result.stderr) == (
         "iterative_coder: error: workspace/task.md: Is a directory. Something is in the way (a folder "
@@ -142,7 +112,7 @@ def test_a_folder_with_only_session_json_holds_no_session(
 def test_a_task_that_is_not_utf8_is_refused_and_nothing_is_written(
     tmp_path: Path, model_env: dict[str, str]
 ) -> None:
-    result = cli(["--task", b"caf\xe9 counter", "--json"], tmp_path, model_env)
+    result = run(["--task", b"caf\xe9 counter", "--json"], tmp_path, model_env)
     assert result.returncode == 2
     assert one_line(result.stderr) == (
         "iterative_coder: error: --task is not valid UTF-8 text (byte 3); give it as UTF-8, or leave it "
@@ -240,7 +210,7 @@ def test_a_read_only_parent_folder_for_a_new_session_is_one_line(
     (tmp_path / "parent").mkdir()
     (tmp_path / "parent").chmod(0o555)
     args = ["--workspace", "parent/ws", "--task", "count words", "--json"]
-    result = cli(args, tmp_path, model_env, **read_only_holds())
+    result = run(args, tmp_path, model_env, **read_only_holds())
     assert result.returncode == 2
     assert one_line(result.stderr) == (
         "iterative_coder: error: parent/ws: Permission denied. Check the folder's permissions (or pick "
@@ -260,7 +230,7 @@ def test_a_read_only_workspace_on_resume_is_one_line(tmp_path: Path, model_env: 
     (ws / ".lock").write_text("")  # as an earlier session leaves it
     before = {path.name: path.read_bytes() for path in ws.iterdir() if path.name != ".lock"}
     ws.chmod(0o555)
-    result = cli(["--resume", "workspace", "--json"], tmp_path, model_env, "/stop\n", **read_only_holds())
+    result = run(["--resume", "workspace", "--json"], tmp_path, model_env, "/stop\n", **read_only_holds())
     assert result.returncode == 2
     assert one_line(result.stderr) == (
         "iterative_coder: error: workspace/session.json: Permission denied. Check the folder's permissions "
@@ -280,7 +250,7 @@ def test_a_full_disk_mid_session_is_one_line_and_the_session_resumes(
         resource.setrlimit(resource.RLIMIT_FSIZE, (1500, 1500))
 
     args = ["--task", "count words", "--yes", "--json"]
-    full = cli(args, tmp_path, model_env, preexec_fn=small_disk)
+    full = run(args, tmp_path, model_env, preexec_fn=small_disk)
     assert full.returncode == 1
     assert "Traceback" not in full.stderr
     errors = [line for line in full.stderr.splitlines() if "File too large" in line]
@@ -293,7 +263,7 @@ def test_a_full_disk_mid_session_is_one_line_and_the_session_resumes(
     assert (outcome["stop_reason"], outcome["exit_code"]) == ("file_error", 1)
 
     fake_server.enqueue("reviewer", review(1, "APPROVE"))
-    resumed = cli(["--resume", "workspace", "--yes", "--json"], tmp_path, model_env)
+    resumed = run(["--resume", "workspace", "--yes", "--json"], tmp_path, model_env)
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["stop_reason"] == "accepted"
     lines = (tmp_path / "workspace" / "log.jsonl").read_text().splitlines()

@@ -99,15 +99,18 @@ def stall_reason(
     """A plain sentence when the loop stopped converging at ``version``, else None.
 
     ``scripts`` are the previous and this version's script; ``reviews`` the latest reviews, oldest
-    first, ending with this version's.
+    first, ending with this version's. An approving review is never a stall: the same script the
+    Coder insisted on, approved, is accepted.
     """
+    latest = reviews[-1] if reviews else None
+    if latest is not None and latest.approved:
+        return None
     old, new = scripts
     if old is not None and new is not None and same_code(old, new):
         return (
             f"No progress: script_v{version}.py is the same as script_v{version - 1}.py "
             "apart from white space and comments."
         )
-    latest = reviews[-1] if reviews else None
-    if latest is not None and not latest.approved and points_stay_open(reviews):
+    if latest is not None and points_stay_open(reviews):
         return f"No progress: the same review points have stayed open for {STALL_VERSIONS} versions in a row."
     return None

@@ -8,9 +8,10 @@ import re
 import warnings
 from dataclasses import dataclass
 
-_PY_INFOS = frozenset({"", "python", "py", "python3"})
+PY_INFOS = frozenset({"", "python", "py", "python3"})
 _OPEN = re.compile(r"( {0,3})(`{3,}|~{3,})(.*)")
 _CLOSE = re.compile(r" {0,3}(`{3,}|~{3,})[ \t]*")
+WORDS_LIMIT = 200  # characters of an agent's words shown on the screen
 
 
 @dataclass(frozen=True)
@@ -61,12 +62,30 @@ def parse_python(code: str) -> tuple[ast.Module | None, str | None]:
         return None, str(e) or type(e).__name__
 
 
-def _blocks(lines: list[str]) -> list[_Block]:
-    """Find the non-empty python/py/python3/bare fenced blocks, CommonMark style."""
-    found: list[_Block] = []
+@dataclass(frozen=True)
+class Fence:
+    """One fenced block of a reply, whatever its language."""
+
+    info: str  # the first word after the opening fence, lower-cased ("" when untagged)
+    code: str | None  # the body, normalised; None when it is blank
+    closed: bool
+    start: int  # the index of the opening fence's line
+    end: int  # the index of the line after the block
+
+
+def reply_lines(reply: str) -> list[str]:
+    """The lines of a reply, whatever its line endings."""
+    return reply.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def fences(reply: str) -> list[Fence]:
+    """Every fenced block of a reply (``` or ~~~, CommonMark style), in order."""
+    lines = reply_lines(reply)
+    found: list[Fence] = []
     i = 0
     while i < len(lines):
         m = _OPEN.fullmatch(lines[i])
+        start = i
         i += 1
         if not m or (m.group(2)[0] == "`" and "`" in m.group(3)):
             continue
@@ -80,11 +99,39 @@ def _blocks(lines: list[str]) -> list[_Block]:
                 closed = True
                 break
             body.append(lines[i - 1])
-        code = _normalise(body, indent)
-        if code is not None and (info[0].lower() if info else "") in _PY_INFOS:
-            size = sum(1 for line in code.splitlines() if line.strip())
-            found.append(_Block(code, size, closed, parse_python(code)[1]))
+        found.append(Fence(info[0].lower() if info else "", _normalise(body, indent), closed, start, i))
     return found
+
+
+def _blocks(reply: str) -> list[_Block]:
+    """The non-empty python/py/python3/bare fenced blocks."""
+    found: list[_Block] = []
+    for fence in fences(reply):
+        if fence.code is not None and fence.info in PY_INFOS:
+            size = sum(1 for line in fence.code.splitlines() if line.strip())
+            found.append(_Block(fence.code, size, fence.closed, parse_python(fence.code)[1]))
+    return found
+
+
+def words_after_code(reply: str) -> str | None:
+    """The text after the last closed code fence of a reply, stripped; None when there is none."""
+    closed = [fence for fence in fences(reply) if fence.closed]
+    if not closed:
+        return None
+    words = "\n".join(reply_lines(reply)[closed[-1].end :]).strip()
+    return words or None
+
+
+def words_line(reply: str, who: str, limit: int = WORDS_LIMIT) -> str | None:
+    """``"Coder: <its words after the code>"`` on one line, at most about ``limit`` characters; None
+    when the reply has no words after its code."""
+    words = words_after_code(reply)
+    if words is None:
+        return None
+    flat = " ".join(words.split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1].rstrip() + "…"
+    return f"{who}: {flat}"
 
 
 def _looks_like_code(tree: ast.Module) -> bool:
@@ -112,7 +159,7 @@ def extract_code(reply: str) -> ExtractedCode:
     that does something. ``code`` is None when the reply holds no code.
     """
     text = reply.replace("\r\n", "\n").replace("\r", "\n")
-    cands = _blocks(text.split("\n"))
+    cands = _blocks(text)
     if not cands:
         stripped = text.strip()
         tree = parse_python(stripped)[0] if stripped else None

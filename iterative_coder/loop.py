@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .accounting import totals
-from .coding import write_version
+from .coding import reviewer_note, write_version
 from .convergence import STALL_VERSIONS, stall_reason
 from .manager import manager_turn
 from .names import review_name, script_name
@@ -42,7 +42,8 @@ class IterationLoop:
                     return "no_code", version - 1
                 step = Step.REVIEW
             elif step is Step.REVIEW:
-                self.reviews[version] = await review_version(self.ctx, version)
+                note = reviewer_note(self.ctx, version)  # the Coder insisted on the same script
+                self.reviews[version] = await review_version(self.ctx, version, extra=note)
                 self._report_spending(version)
                 step = Step.MANAGER
                 stall = self.no_progress(version)
@@ -65,7 +66,8 @@ class IterationLoop:
         return self.reviews[version]
 
     def no_progress(self, version: int) -> str | None:
-        """A plain sentence when the loop stopped converging at ``version``, else None."""
+        """A plain sentence when the loop stopped converging at ``version``, else None (always None
+        when the Reviewer approves it: an approval wins over a stall)."""
         read = self.ctx.workspace.read
         scripts = (
             (read(script_name(version - 1)), read(script_name(version))) if version > 1 else (None, None)

@@ -17,7 +17,17 @@ from autogen_agentchat.messages import TextMessage
 from autogen_core import CancellationToken
 
 from .guard import guarded
-from .names import MANUAL_SUFFIX, RUNS_FOLDER, feedback_name, run_folder_name, script_name
+from .names import (
+    ACCEPTANCE,
+    MANUAL_SUFFIX,
+    RUNS_FOLDER,
+    feedback_name,
+    run_folder_name,
+    run_name,
+    script_name,
+)
+from .planning import fix_tests
+from .records.run import read_run
 from .reviewing import may_run
 from .runner import stop_all_programs
 from .runs import run_attached
@@ -118,9 +128,30 @@ async def _run(turn: Turn, arguments: str) -> None:
         result = await guarded(ctx, lambda: run_attached(execution, turn.version, script, args))
     finally:
         signal.signal(signal.SIGINT, previous)
-    ended = "ended by Ctrl-C" if result.exit_code in (-signal.SIGKILL, -signal.SIGINT) else result.description
+    stopped = result.exit_code in (-signal.SIGKILL, -signal.SIGINT)
+    if stopped:
+        ctx.ui.info("")  # the program's last line may have no end: the result starts on its own line
+    ended = "ended by Ctrl-C" if stopped else result.description
     ctx.ui.show_result(" ".join(["python", name, *map(shlex.quote, args)]), ended, result.exit_code == 0)
     return None
+
+
+def unloadable_tests(turn: Turn) -> str | None:
+    """pytest's reason when this version's run could not load acceptance_test.py itself, else None."""
+    record = read_run(turn.ctx.workspace.read(run_name(turn.version)), turn.version)
+    return record.tests_unloadable if record else None
+
+
+async def _fix_tests(turn: Turn, _arguments: str) -> str | None:
+    reason = unloadable_tests(turn)
+    if reason is None:
+        turn.ctx.ui.info(
+            f"The run of {script_name(turn.version)} loaded {ACCEPTANCE}; there is nothing to fix. "
+            "To change the tests, edit the file."
+        )
+        return None
+    outcome = await fix_tests(turn.ctx, turn.version, reason)
+    return outcome if outcome in ("stopped", "ended") else None
 
 
 async def _done(turn: Turn, _arguments: str) -> str:
@@ -140,6 +171,9 @@ async def _help(turn: Turn, _arguments: str) -> None:
 COMMANDS: tuple[Command, ...] = (
     Command("/diff", "/diff", "changes since the previous version", _diff),
     Command("/run", "/run [ARGS...]", "run this version with arguments", _run),
+    Command(
+        "/fix-tests", "/fix-tests", f"have the Tester fix {ACCEPTANCE} when it does not load", _fix_tests
+    ),
     Command("/done", "/done", "accept this version as final", _done),
     Command("/stop", "/stop", "stop here (resume later)", _stop),
     Command("/help", "/help", "these commands", _help),
@@ -177,6 +211,9 @@ async def manager_turn(ctx: SessionContext, version: int, review: Review | None)
             ctx.session.mark_finished(version, "accepted")
             return "accepted"
         return "limit" if turn.at_limit else "next"
+    reason = unloadable_tests(turn)
+    if reason is not None:
+        ctx.ui.warn(f"{ACCEPTANCE} itself does not load: {reason}. /fix-tests has the Tester fix it.")
     while True:
         answer = await ctx.manager.ask(_question(turn))
         if answer is None:

@@ -1,17 +1,26 @@
-"""Agreeing before any code: the plan with the Planner, then the acceptance tests with the Tester."""
+"""Agreeing before any code: the plan with the Planner, then the acceptance tests with the Tester.
+
+Each draft is checked in code before the Manager is asked: a plan must number its requirements, and
+acceptance tests must be able to run (:mod:`test_check`). What is wrong goes back to the agent once,
+automatically; the Manager then sees the reason.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from .agents import call_and_record
 from .demo import DemoRun, demo_from_reply, write_demo
-from .extract import extract_code
+from .extract import extract_code, words_line
+from .guard import guarded
 from .names import ACCEPTANCE, DEMO, PLAN, TASK
 from .prompt_files import PROMPTS_DIR, render_prompt
+from .review import requirement_numbers
 from .roles import ROLES
+from .test_check import collection_problem, static_problem
 
 if TYPE_CHECKING:
     from autogen_agentchat.agents import AssistantAgent
@@ -25,7 +34,10 @@ TESTS_PROMPT = (
     'Reply "approve" to accept these acceptance tests, type what to change, /skip for no automatic checks, '
     "or /stop."
 )
+FIX_PROMPT = f'Reply "approve" to save this {ACCEPTANCE}, type what to change, or /stop.'
 APPROVALS = {"approve", "approved", "/approve", "sounds good"}
+OVERRIDE = "/approve"  # typed again after a refusal: saved although the tool found a problem
+MAX_REQUIREMENTS = 20  # more than this, and the Manager is advised to trim the plan
 
 AgreementOutcome = Literal["approved", "stopped", "ended"]
 AUTO_RETRIES = 2  # without a person, how often an unusable draft is asked for again
@@ -54,6 +66,43 @@ def strip_closing_question(plan: str) -> str:
     return "\n\n".join(paragraphs).strip() + "\n"
 
 
+_THINKING = re.compile(r"<think>.*?</think>\s*", re.DOTALL | re.IGNORECASE)
+_MARKDOWN_FENCE = re.compile(r"^```(?:markdown|md)[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
+
+
+def clean_plan(reply: str) -> str:
+    """The plan in the Planner's reply: without its thinking (``<think>...</think>``), taken out of a
+    ```` ```markdown ```` fence wrapped around it, and without the closing question."""
+    text = _THINKING.sub("", reply)
+    fenced = _MARKDOWN_FENCE.search(text)
+    fence_lines = [line for line in text.splitlines() if line.startswith("```")]
+    if fenced and len(fence_lines) == 2 and re.search(r"^#", fenced.group(1), re.MULTILINE):
+        text = fenced.group(1)
+    return strip_closing_question(text)
+
+
+@dataclass(frozen=True)
+class PlanShape:
+    """What the tool makes of a plan: its numbered requirements."""
+
+    requirements: tuple[str, ...]
+
+    @property
+    def ask_again(self) -> bool:
+        """No numbered requirements: nothing to test or review against."""
+        return not self.requirements
+
+    @property
+    def too_long(self) -> bool:
+        """More requirements than one program should start with."""
+        return len(self.requirements) > MAX_REQUIREMENTS
+
+
+def plan_shape(plan: str) -> PlanShape:
+    """The shape of a plan as saved (see :func:`clean_plan`)."""
+    return PlanShape(tuple(requirement_numbers(plan)))
+
+
 async def ask_request(manager: Manager) -> str | None:
     """Ask what to build until the answer is not empty; None when input ended."""
     while True:
@@ -62,10 +111,23 @@ async def ask_request(manager: Manager) -> str | None:
             return answer
 
 
+@dataclass(frozen=True)
+class Flaw:
+    """What the tool found wrong with a draft: the reason, the message that sends the draft back to
+    its agent, and whether it stands in the way of an approval (``/approve`` twice saves it anyway)."""
+
+    reason: str
+    retry: str
+    blocks: bool = True
+
+
+Check = Callable[[str], Awaitable[Flaw | None]]
+
+
 class Agreement:
     """A conversation with one agent until the Manager approves what it drafted."""
 
-    def __init__(self, ctx: SessionContext, role: str, activity: str) -> None:
+    def __init__(self, ctx: SessionContext, role: str, activity: str, version: int = 0) -> None:
         self.ctx = ctx
         self.ui = ctx.ui
         self.manager = ctx.manager
@@ -73,6 +135,8 @@ class Agreement:
         self.agent: AssistantAgent = ctx.agents.create(role)
         self.title = ROLES[role].title
         self.activity = activity
+        self.version = version
+        self.sent_back = False  # a flawed draft goes back to the agent once without asking
 
     @staticmethod
     def unusable(draft: str | None, cut_off: bool) -> str | None:
@@ -89,46 +153,88 @@ class Agreement:
         draft_of: Callable[[str], str | None],
         question: str,
         commands: frozenset[str] = frozenset(),
+        check: Check | None = None,
     ) -> tuple[str, str | None]:
         """Talk until approval; returns (``approved`` or a command or ``ended``, the last draft).
 
-        With ``auto_approve`` (no person at hand) the first usable draft is approved: a draft that
-        is missing, cut off or ``unusable`` is asked for again, at most twice.
+        A draft that ``check`` finds flawed goes back to the agent once, before anybody is asked. With
+        ``auto_approve`` (no person at hand) the first usable draft is approved: a draft that is
+        missing, cut off, ``unusable`` or blocked by a flaw is asked for again, at most twice.
         """
         retries = AUTO_RETRIES
         auto_approve = not self.ctx.settings.interactive
         while True:
-            reply = await call_and_record(self.ctx, self.agent, message, 0, self.activity)
+            reply = await call_and_record(self.ctx, self.agent, message, self.version, self.activity)
             if reply.cut_off:
                 self.ui.warn(
                     f"The {self.title}'s reply was cut off at the model's token limit; "
                     "ask for a shorter version if it is incomplete."
                 )
             draft = draft_of(reply.text)
+            flaw = await check(draft) if check is not None and draft is not None else None
+            if flaw is not None and not self.sent_back and not (auto_approve and flaw.blocks):
+                self.sent_back = True
+                self.ui.warn(f"{flaw.reason}. Sent back to the {self.title} with that reason.")
+                message = flaw.retry
+                continue
+            if flaw is not None:
+                self.ui.warn(f"{flaw.reason}.")
             if auto_approve:
-                problem = self.unusable(draft, reply.cut_off)
+                blocking = flaw.reason if flaw is not None and flaw.blocks else None
+                problem = self.unusable(draft, reply.cut_off) or blocking
                 if problem is None:
                     return "approved", draft
                 if retries == 0:
                     return "ended", None
                 retries -= 1
-                message = render_prompt("draft_retry", problem=problem)
+                retry = flaw.retry if flaw is not None and problem == blocking else None
+                message = retry or render_prompt("draft_retry", problem=problem)
                 continue
-            while True:
-                answer = await self.manager.ask(question)
-                if answer is None:
-                    return "ended", draft
-                if answer.lower() in commands | {"/stop"}:
-                    return answer.lower(), draft
-                if not answer:
-                    continue
-                if is_approval(answer) and draft is None:
-                    self.ui.warn("There is nothing to approve yet; say what you want instead.")
-                    continue
-                break
-            if is_approval(answer):
+            answer = await self._answer(question, commands, draft, flaw)
+            if answer is None:
+                return "ended", draft
+            if answer in commands | {"/stop"}:
+                return answer, draft
+            if answer == OVERRIDE:
                 return "approved", draft
             message = answer
+
+    async def _answer(
+        self, question: str, commands: frozenset[str], draft: str | None, flaw: Flaw | None
+    ) -> str | None:
+        """The Manager's answer to a draft: a command, :data:`OVERRIDE` for an approval, text to send
+        on, or None when input ended. An approval of a blocked draft is refused once."""
+        refused = False
+        while True:
+            answer = await self.manager.ask(question)
+            if answer is None:
+                return None
+            if answer.lower() in commands | {"/stop"}:
+                return answer.lower()
+            if not answer:
+                continue
+            if not is_approval(answer):
+                return answer
+            if draft is None:
+                self.ui.warn("There is nothing to approve yet; say what you want instead.")
+            elif flaw is None or not flaw.blocks:
+                return OVERRIDE
+            elif refused and answer.lower() == OVERRIDE:
+                self.ui.warn(f"Saved although {flaw.reason}.")
+                return OVERRIDE
+            else:
+                refused = True
+                self.ui.warn(
+                    f"Not approved: {flaw.reason}. Type {OVERRIDE} to save it anyway, or say what to change."
+                )
+
+
+async def check_plan(plan: str) -> Flaw | None:
+    """A plan without numbered requirements goes back to the Planner (once; it does not block)."""
+    if not plan_shape(plan).ask_again:
+        return None
+    reason = "The plan has no numbered requirements (a numbered list under ## Requirements)"
+    return Flaw(reason, render_prompt("planner_numbered", reason=reason), blocks=False)
 
 
 async def run_planning(ctx: SessionContext) -> AgreementOutcome:
@@ -136,18 +242,61 @@ async def run_planning(ctx: SessionContext) -> AgreementOutcome:
     workspace, ui = ctx.workspace, ctx.ui
 
     def show_plan(reply: str) -> str:
-        plan = strip_closing_question(reply)
+        plan = clean_plan(reply)
         ui.show_markdown("Plan", plan)
+        shape = plan_shape(plan)
+        if shape.too_long:
+            ui.warn(
+                f"This plan has {len(shape.requirements)} requirements, more than {MAX_REQUIREMENTS}: every "
+                "version must meet them all. Consider asking the Planner to trim it to what you asked for."
+            )
         return plan
 
     talk = Agreement(ctx, "planner", "is drafting the plan")
     request = (workspace.read(TASK) or "").strip()
-    outcome, plan = await talk.run(request, show_plan, APPROVAL_PROMPT)
+    outcome, plan = await talk.run(request, show_plan, APPROVAL_PROMPT, check=check_plan)
     if outcome != "approved" or plan is None:
         return "ended" if outcome == "ended" else "stopped"
     path = workspace.write(PLAN, plan)
     ui.info(f"Plan approved and saved to {path}.")
     return "approved"
+
+
+def tests_check(ctx: SessionContext) -> Check:
+    """The check of a test file for the session's plan. pytest loads it (which runs the Tester's code)
+    only when generated code may run without asking (``--execute always``)."""
+    plan = ctx.workspace.read(PLAN) or ""
+
+    async def check(tests: str) -> Flaw | None:
+        problem = static_problem(tests, plan)
+        if problem is None and ctx.execute == "always":
+            execution = ctx.execution
+            problem = await guarded(ctx, lambda: collection_problem(tests, execution))
+        if problem is None:
+            return None
+        return Flaw(problem.describe(), render_prompt("tester_fix", reason=problem.describe()))
+
+    return check
+
+
+def tests_of(ctx: SessionContext, demo: list[tuple[DemoRun, ...] | None]) -> Callable[[str], str | None]:
+    """Shows the Tester's reply and takes the test file from it (and into ``demo`` the demo runs)."""
+
+    def show_tests(reply: str) -> str | None:
+        demo[0] = demo_from_reply(reply) or demo[0]
+        extracted = extract_code(reply)
+        if extracted.code is None:
+            ctx.ui.warn("The Tester's reply held no Python code; say what you want, or /skip.")
+            return None
+        ctx.ui.show_code(ACCEPTANCE, extracted.code)
+        if demo[0] is not None:
+            ctx.ui.show_code(DEMO, write_demo(demo[0]))
+        words = words_line(reply, "Tester")
+        if words:
+            ctx.ui.info(words)
+        return extracted.code
+
+    return show_tests
 
 
 async def run_test_agreement(ctx: SessionContext) -> AgreementOutcome:
@@ -156,25 +305,11 @@ async def run_test_agreement(ctx: SessionContext) -> AgreementOutcome:
     workspace, ui = ctx.workspace, ctx.ui
     auto_approve = not ctx.settings.interactive
     demo: list[tuple[DemoRun, ...] | None] = [None]
-
-    def show_tests(reply: str) -> str | None:
-        demo[0] = demo_from_reply(reply)
-        if demo[0] is not None:
-            ui.show_code(DEMO, write_demo(demo[0]))
-        extracted = extract_code(reply)
-        if extracted.code is None:
-            ui.warn("The Tester's reply held no Python code; say what you want, or /skip.")
-            return None
-        ui.show_code(ACCEPTANCE, extracted.code)
-        if extracted.syntax_error:
-            ui.warn(f"These tests do not parse ({extracted.syntax_error}); ask for a fix before approving.")
-            if auto_approve:
-                return None  # nobody can ask for the fix: the Tester is asked again
-        return extracted.code
-
     talk = Agreement(ctx, "tester", f"is writing {ACCEPTANCE}")
     message = render_prompt("tester_task", plan=(workspace.read(PLAN) or "").strip())
-    outcome, tests = await talk.run(message, show_tests, TESTS_PROMPT, frozenset({"/skip"}))
+    outcome, tests = await talk.run(
+        message, tests_of(ctx, demo), TESTS_PROMPT, frozenset({"/skip"}), tests_check(ctx)
+    )
     if auto_approve and outcome == "ended":
         ui.warn("The Tester gave no usable tests; going on without acceptance tests.")
         outcome = "/skip"
@@ -189,3 +324,25 @@ async def run_test_agreement(ctx: SessionContext) -> AgreementOutcome:
         f"Acceptance tests saved to {path}." if outcome == "approved" else f"No acceptance tests; see {path}."
     )
     return "approved"
+
+
+async def fix_tests(ctx: SessionContext, version: int, reason: str) -> str:
+    """Have the Tester fix acceptance_test.py, which a run could not load for ``reason``; save what the
+    Manager approves. ``saved``, ``unchanged``, ``stopped`` or ``ended``."""
+    workspace = ctx.workspace
+    talk = Agreement(ctx, "tester", f"is fixing {ACCEPTANCE}", version)
+    message = render_prompt(
+        "tester_fix_file",
+        plan=(workspace.read(PLAN) or "").strip(),
+        tests=(workspace.read(ACCEPTANCE) or "").rstrip(),
+        reason=reason,
+    )
+    outcome, tests = await talk.run(message, tests_of(ctx, [None]), FIX_PROMPT, check=tests_check(ctx))
+    if outcome == "approved" and tests is not None:
+        path = workspace.write(ACCEPTANCE, tests)
+        ctx.ui.info(f"Acceptance tests saved to {path}; the next version runs them.")
+        return "saved"
+    if outcome in ("ended", "/stop"):
+        return "ended" if outcome == "ended" else "stopped"
+    ctx.ui.info(f"{ACCEPTANCE} is unchanged.")
+    return "unchanged"

@@ -1,8 +1,10 @@
 """Reviews the tool can trust: the Reviewer's reply is parsed, cleaned and checked in code.
 
-Whatever the model sends (JSON, JSON cut off mid-way, plain text, a hundred copies of one point),
+Whatever the model sends (JSON, JSON in a fence or between prose, JSON cut off at the token limit,
+Markdown with headings, tables and praise, ``<think>`` blocks, a hundred copies of one point),
 ``review_vN.md`` comes out the same shape: the verdict, a coverage table with one row per numbered
-requirement of the plan, then at most :data:`MAX_POINTS` distinct points, most important first.
+requirement of the plan, then at most :data:`MAX_POINTS` distinct points, most important first. The
+words read as verdicts and statuses are tables in :mod:`records.review`.
 """
 
 from __future__ import annotations
@@ -10,30 +12,54 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
+import json_repair
+
+from .records import review as words
 from .records.review import APPROVE, REVISE, Coverage, EarlierPoint, Point, Review
+from .records.run import TestOutcome
 
 __all__ = ["APPROVE", "REVISE", "Coverage", "EarlierPoint", "Point", "Review", "parse_review"]
 
 MAX_POINTS = 10
+MAX_CANDIDATES = 200  # points read from one reply, before duplicates are dropped
+CUT_OFF_NOTE = "The Reviewer's reply was cut off at the model's token limit; what arrived complete is kept."
 SIMILARITY = 0.85  # difflib ratio at or above which two points say the same thing
-CATEGORIES = ("failing", "missing", "robustness", "style")
-STATUSES = ("met", "partly", "missing")
-
-_VERDICT_LINE = re.compile(r"^\W*verdict\W*\s*(approve|revise)\b\W*$", re.IGNORECASE)
-_BARE_VERDICT = re.compile(r"^\W*(approve|revise)\W*$", re.IGNORECASE)
-_JSON_VERDICT = re.compile(r'"verdict"\s*:\s*"(approve|revise)"', re.IGNORECASE)
-_FLAT_OBJECT = re.compile(r"\{[^{}]*\}")
-_NUMBERED = re.compile(r"^\s*(?:[-*+]\s+)?(\d+)[.)]\s+(.+)$")
-_BULLET = re.compile(r"^\s*[-*+]\s+(.+)$")
-# A coverage row in plain text: a table row (``| 2 | met | ... |``) or ``R2: met - ...``; never a
-# numbered point such as ``1. Missing error handling``.
-_COVERAGE_LINE = re.compile(
-    r"^\s*(?:\|\s*(?:R|req(?:uirement)?\.?\s*)?|(?:R|req(?:uirement)?\.?\s*))(\d+)\s*[|:.)\-]\s*"
-    r"\**(met|partly|missing)\**\s*[|:\-—]*\s*(.*?)\s*\|?\s*$",
-    re.IGNORECASE,
+OVERLAP = 0.8  # ... or the share of words two points of 6 words or more have in common
+REVIEW_KEYS = ("coverage", "points", "issues", "findings", "previous_points")  # lists, besides a verdict
+# Section headings: praise gives no points; when a reply has issue sections, only they give points.
+PRAISE = re.compile(r"\b(strengths?|what works|works well|positives?|good|praise|highlights?|well done)\b")
+ISSUES = re.compile(
+    r"\b(issues?|problems?|points?|suggestions?|required changes|changes required|must fix|fix(es)?|nits?|"
+    r"findings?|bugs?|concerns?|improvements?|recommendations?|weakness(es)?|blockers?|to do|todo)\b"
 )
+
+_THINK = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.IGNORECASE | re.DOTALL)
+_THINK_END = re.compile(r"</think(?:ing)?>", re.IGNORECASE)
+_REVIEW_START = re.compile(r"\{\s*[\"']?(?:verdict|decision|coverage|points|issues)\b", re.IGNORECASE)
+_KEY = re.compile(r'\s*,?\s*("(?:[^"\\]|\\.)*")\s*:\s*')
+_SEPARATOR = re.compile(r"\s*,?\s*")
+_HEADING = re.compile(r"^(?:#{1,6}\s+(.+?)\s*#*|\*\*(.+?)\*\*\s*(?:\([^)]*\))?\s*:?\s*(.*))$")
+_COLON_LABEL = re.compile(r"^[A-Z][^.!?|`]{0,80}:$")
+_ITEM = re.compile(r"^(?:[-*+•]|\d+[.)])\s+(.+)$")
+_REQ_LINE = re.compile(r"^(?:[-*+•]\s+)?(?:R|Req(?:uirement)?\.?\s*#?)\s*(\d+)\b(.*)$", re.IGNORECASE)
+_FEEDBACK_LINE = re.compile(r"^(?:[-*+•]\s+)?(?:the )?(?:manager['’]?s? )?feedback\b(.*)$", re.IGNORECASE)
+_STATUS_AFTER = re.compile(rf"(?:^|[—–:|]|\s-)\s*((?:{words.STATUS_PHRASE})(?=\W|$))(.*)$", re.IGNORECASE)
 _REQUIREMENT = re.compile(r"^\s*(\d+)[.)]\s+(.+)$")
+_TEST_OF_REQUIREMENT = re.compile(r"^test_?req(?:uirement)?_?(\d+)(?:_|$|\[)", re.IGNORECASE)
+_SPECIFIC = re.compile(
+    r"`([^`]+)`|\b(\w+(?:[._]\w+)+)\b|\b(\w+)\(|(?<![\w.])(\d+)\b|\b([A-Za-z][a-z]+[A-Z]\w*)\b"
+)
+
+
+@dataclass
+class ParsedReply:
+    """A parsed reply: the review (its verdict REVISE until one is found) and the verdict found."""
+
+    review: Review
+    verdict: str | None  # None: the reply gives no verdict anywhere
 
 
 def requirement_numbers(plan: str) -> list[str]:
@@ -43,148 +69,230 @@ def requirement_numbers(plan: str) -> list[str]:
     text = re.split(r"^#+\s", text, maxsplit=1, flags=re.MULTILINE)[0] if len(section) > 1 else text
     numbers: dict[str, None] = {}  # in order, each once: linear however long the plan
     for line in text.splitlines():
-        match = _REQUIREMENT.match(line)
-        if match:
+        if match := _REQUIREMENT.match(line):
             numbers.setdefault(match.group(1))
     return list(numbers)
 
 
-def parse_review(reply: str, requirements: list[str] | None = None) -> Review:
-    """Parse the Reviewer's reply (JSON, cut-off JSON, or plain text) into a clean :class:`Review`."""
-    text, was_cut = cut_repetition(reply)
-    review = _from_json(text) or _from_partial_json(text) or _from_text(text)
-    if was_cut:
+def parse_reply(reply: str, requirements: list[str] | None = None, cut_off: bool = False) -> ParsedReply:
+    """Parse the Reviewer's reply in whatever shape it came. ``cut_off``: the model said it stopped
+    at its token limit (only then is the reply called cut off, and only complete JSON items kept)."""
+    text = strip_thinking(reply)
+    data, parsed_from = find_json(text, cut_off)
+    text, repeated = cut_repetition(text) if data is None else (text, False)
+    review = _from_text(text) if data is None else words.from_reviewer_json(data, parsed_from)
+    verdict = words.verdict_of(str(data.get("verdict") or data.get("decision") or "")) if data else None
+    verdict = verdict or words.find_verdict(text)
+    review.verdict = verdict or REVISE
+    if repeated:
         review.notes.append("The Reviewer's reply repeated itself; the repetition was cut.")
+    if cut_off:
+        review.notes.append(CUT_OFF_NOTE)
     review.points = distinct_points(review.points)
     review.coverage = _one_row_per_requirement(review.coverage, requirements or [])
-    return review
+    return ParsedReply(review, verdict)
 
 
-def _from_json(text: str) -> Review | None:
-    start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end <= start:
-        return None
-    try:
-        data = json.loads(text[start : end + 1])
-    except json.JSONDecodeError:
-        return None
-    if not isinstance(data, dict) or "verdict" not in data:
-        return None
-    verdict = str(data.get("verdict", "")).strip().upper()
-    review = Review(verdict=verdict if verdict in (APPROVE, REVISE) else REVISE)
-    if verdict not in (APPROVE, REVISE):
-        review.notes.append("The Reviewer gave no clear verdict; counted as REVISE.")
-    for item in _dicts(data.get("coverage")):
-        review.coverage.append(_coverage_from(item))
-    for item in _dicts(data.get("points")):
-        point = _point_from(item)
-        if point:
-            review.points.append(point)
-    for item in _dicts(data.get("previous_points")):
-        review.earlier.append(_earlier_from(item))
-    return review
+def parse_review(reply: str, requirements: list[str] | None = None, cut_off: bool = False) -> Review:
+    """:func:`parse_reply`, with a reply that gives no verdict counted as REVISE (and a note)."""
+    parsed = parse_reply(reply, requirements, cut_off)
+    if parsed.verdict is None:
+        parsed.review.notes.append("The Reviewer gave no verdict; counted as REVISE.")
+    return parsed.review
 
 
-def _from_partial_json(text: str) -> Review | None:
-    """A reply cut off mid-JSON: keep the verdict and every complete inner object."""
-    verdict = _JSON_VERDICT.search(text)
-    if not verdict or "{" not in text:
-        return None
-    review = Review(verdict=verdict.group(1).upper(), parsed_from="partial json")
-    review.notes.append("The Reviewer's reply was cut off; what arrived complete is kept.")
-    for raw in _FLAT_OBJECT.findall(text[text.find("{") + 1 :]):
+def strip_thinking(text: str) -> str:
+    """The reply without ``<think>...</think>``; an unclosed ``<think>`` at the start is all thought,
+    and a lone ``</think>`` (its opening tag was in the prompt template) ends the thinking."""
+    text = _THINK.sub("", text)
+    if re.match(r"\s*<think(?:ing)?>", text, re.IGNORECASE):
+        return ""
+    return _THINK_END.split(text)[-1]
+
+
+def cut_repetition(reply: str, limit: int = 3) -> tuple[str, bool]:
+    """Cut the reply where a substantial line comes back for the ``limit``-th time."""
+    counts: dict[str, int] = {}
+    lines = reply.splitlines()
+    for index, line in enumerate(lines):
+        key = normalise(line)
+        if len(key) >= 12:
+            counts[key] = counts.get(key, 0) + 1
+            if counts[key] >= limit:
+                return "\n".join(lines[:index]), True
+    return reply, False
+
+
+def verdict_alone(reply: str) -> str | None:
+    """The verdict of a reply asked for the verdict alone: as any reply, else the one verdict in it."""
+    plain = words.plain_words(strip_thinking(reply))
+    found = {words.VERDICT_WORDS[w] for w in re.findall(rf"\b(?:{words.VERDICT_PHRASE})\b", plain)}
+    return parse_reply(reply).verdict or (found.pop() if len(found) == 1 else None)
+
+
+def find_json(text: str, cut_off: bool) -> tuple[dict | None, str]:
+    """The review object in a reply (keys in lower case) and how it was read: ``json`` (complete, with
+    prose or fences around it), ``partial json`` (cut off: whole values and whole list items only), or
+    ``repaired json`` (malformed: trailing commas, single quotes... mended by json-repair)."""
+    decoder, start = json.JSONDecoder(), None
+    for match in re.finditer(r"\{", text):
         try:
-            item = json.loads(raw)
+            value, _end = decoder.raw_decode(text, match.start())
         except json.JSONDecodeError:
+            start = match.start() if start is None and _REVIEW_START.match(text, match.start()) else start
             continue
-        if not isinstance(item, dict):
+        if _is_review(value):
+            return words.lower_keys(value), "json"
+    if start is None:
+        return None, ""
+    if cut_off:
+        return words.lower_keys(_complete_part(text, start)), "partial json"
+    repaired = json_repair.loads(text[start:])
+    for value in repaired if isinstance(repaired, list) else [repaired]:
+        if _is_review(value):
+            return words.lower_keys(value), "repaired json"
+    return None, ""
+
+
+def _is_review(value: object) -> bool:
+    data = words.lower_keys(value) if isinstance(value, dict) else {}
+    return "verdict" in data or "decision" in data or any(isinstance(data.get(k), list) for k in REVIEW_KEYS)
+
+
+def _complete_part(text: str, start: int) -> dict:
+    """What arrived complete of an object cut off mid-way: each whole value, and the whole items of
+    a list that was cut."""
+    decoder, data, pos = json.JSONDecoder(), {}, start + 1
+    while key := _KEY.match(text, pos):
+        name, pos = key.group(1)[1:-1], key.end()  # review keys are plain words: no escapes
+        if not text.startswith("[", pos):
+            try:
+                data[name], pos = decoder.raw_decode(text, pos)
+            except json.JSONDecodeError:
+                break
             continue
-        if "status" in item and "requirement" in item:
-            review.coverage.append(_coverage_from(item))
-        elif "point" in item and "status" in item:
-            review.earlier.append(_earlier_from(item))
-        else:
-            point = _point_from(item)
-            if point:
-                review.points.append(point)
-    return review
+        data[name], pos = (items := []), pos + 1
+        while not text.startswith("]", pos := _SEPARATOR.match(text, pos).end()):
+            try:
+                item, pos = decoder.raw_decode(text, pos)
+            except json.JSONDecodeError:
+                return data
+            items.append(item)
+        pos += 1
+    return data
+
+
+@dataclass
+class _Section:
+    kind: str  # praise | issues | coverage | other
+    items: list[list[str]] = field(default_factory=list)  # bullets and numbered items, line by line
+    paragraphs: list[list[str]] = field(default_factory=list)
+
+
+def _kind(title: str) -> str:
+    plain = words.plain_words(title)
+    if "coverage" in plain:
+        return "coverage"
+    return "praise" if PRAISE.search(plain) else "issues" if ISSUES.search(plain) else "other"
 
 
 def _from_text(text: str) -> Review:
+    """Sections by heading, coverage from tables and ``R1: met`` lines, points from items."""
     review = Review(verdict=REVISE, parsed_from="text")
-    verdict_found = False
-    for index, line in enumerate(text.strip().splitlines()):
+    sections, current, header, in_fence, row = [_Section("other")], None, None, False, False
+    for line in text.splitlines():
         stripped = line.strip()
-        if not verdict_found:
-            match = _VERDICT_LINE.match(stripped) or (index == 0 and _BARE_VERDICT.match(stripped))
-            if match:
-                review.verdict, verdict_found = match.group(1).upper(), True
-                continue
-        coverage = _COVERAGE_LINE.match(stripped)
-        if coverage:
-            review.coverage.append(Coverage(coverage.group(1), coverage.group(2).lower(), coverage.group(3)))
-            continue
-        item = _NUMBERED.match(stripped) or _BULLET.match(stripped)
-        if item:
-            review.points.append(
-                Point(text=item.group(item.lastindex or 1).strip(), category=_guess_category(stripped))
-            )
-    if not verdict_found:
-        review.notes.append("The Reviewer gave no verdict line; counted as REVISE.")
+        header = header if stripped.startswith("|") else None
+        goes_on, row = row and not _ITEM.match(stripped) and not _HEADING.match(stripped), False
+        if stripped.startswith("```") or in_fence:
+            in_fence, current = in_fence != stripped.startswith("```"), None
+        elif not stripped or words.is_verdict_line(stripped):
+            current = None
+        elif stripped.startswith("|"):
+            header, current = _table_row(review, stripped, header), None
+        elif read := _coverage_line(review, stripped):
+            current, row = None, read == "requirement"
+        elif goes_on:  # the evidence of the coverage line before goes on
+            last, row = review.coverage[-1], True
+            review.coverage[-1] = replace(last, evidence=f"{last.evidence} {stripped}".strip())
+        elif heading := _heading(stripped, current is None):
+            kind, rest = heading
+            if kind != "other" or not rest:
+                sections.append(_Section(kind))
+            current = [rest] if rest else None
+            sections[-1].paragraphs += [current] if current else []
+        elif item := _ITEM.match(stripped):
+            current = [item.group(1)]
+            sections[-1].items.append(current)
+        elif current is not None:
+            current.append(stripped)
+        else:
+            current = [stripped]
+            sections[-1].paragraphs.append(current)
+    review.points = _points_of(sections)
     return review
 
 
-def _dicts(value: object) -> list[dict]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+def _heading(line: str, starts_paragraph: bool) -> tuple[str, str] | None:
+    """A heading, a bold label (``**Suggestions**``, ``**One nit** (optional): text``) or a short line
+    ending in a colon: its kind and the text after it. A bold lead-in that names no kind of section
+    (``**main()** crashes ...``) is text of the section it is in."""
+    heading = _HEADING.match(line)
+    if heading:
+        title, rest = heading.group(1) or heading.group(2), (heading.group(3) or "").strip()
+        return _kind(title), (f"{title} {rest}" if rest and _kind(title) == "other" else rest)
+    return (_kind(line), "") if starts_paragraph and _COLON_LABEL.match(line) else None
 
 
-def _coverage_from(item: dict) -> Coverage:
-    status = str(item.get("status", "")).strip().lower()
-    return Coverage(
-        requirement=str(item.get("requirement", "?")).strip().lstrip("R#"),
-        status=status if status in STATUSES else "partly",
-        evidence=str(item.get("evidence", "")).strip(),
-    )
+def _table_row(review: Review, line: str, header: list[str] | None) -> list[str] | None:
+    """Read one table row; the header it set, if it is one. Only a row with a status is coverage."""
+    cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+    names = [words.plain_words(cell) for cell in cells]
+    if all(re.fullmatch(r":?-+:?", cell) for cell in cells):
+        return header
+    if header is None and any(name.startswith(("status", "result")) for name in names):
+        return names
+    status_at = next((i for i, n in enumerate(header or []) if n.startswith(("status", "result"))), 1)
+    if len(cells) <= status_at or (status := words.status_of(cells[status_at])) is None:
+        return header
+    number = re.match(r"(?:r|req|requirement)? ?(\d+)\b", names[0])
+    rest = " ".join(cell for i, cell in enumerate(cells) if i not in (0, status_at) and cell)
+    if number:
+        review.coverage.append(Coverage(number.group(1), status, rest))
+    elif names[0].startswith(("feedback", "manager")):
+        review.feedback = words.feedback_of(cells[status_at], rest)
+    return header
 
 
-def _point_from(item: dict) -> Point | None:
-    text = str(item.get("issue") or item.get("text") or item.get("point") or "").strip()
-    if not text:
-        return None
-    category = str(item.get("category", "")).strip().lower()
-    return Point(
-        text=text,
-        category=category if category in CATEGORIES else _guess_category(text),
-        where=str(item.get("where", "")).strip(),
-    )
+def _coverage_line(review: Review, line: str) -> str:
+    """Read ``R2: met - ...``, ``- **R1** `name` — met: ...`` or ``Feedback: done — ...``; what it was
+    (``requirement``, ``feedback``, or "")."""
+    text = line.replace("**", "")
+    requirement = _REQ_LINE.match(text)
+    feedback = None if requirement else _FEEDBACK_LINE.match(text)
+    rest = requirement.group(2) if requirement else feedback.group(1) if feedback else ""
+    found = _STATUS_AFTER.search(rest)
+    if not found:
+        return ""
+    status, evidence = found.group(1), re.sub(r"^\s*[:—–|.;,-]?\s*", "", found.group(2)).strip()
+    if requirement:
+        review.coverage.append(Coverage(requirement.group(1), words.status_of(status) or "partly", evidence))
+        return "requirement"
+    review.feedback = words.feedback_of(status, evidence)
+    return "feedback"
 
 
-def _earlier_from(item: dict) -> EarlierPoint:
-    status = str(item.get("status", "")).strip().lower()
-    evidence = str(item.get("evidence", "")).strip()
-    if status not in ("fixed", "open"):
-        status = "unclear"
-    if status == "open" and not evidence:
-        # An open point must name its evidence in the new script; without it the claim is not kept.
-        status, evidence = "unclear", "the Reviewer called it open but named no evidence"
-    try:
-        number = int(str(item.get("point", 0)).strip().lstrip("#"))
-    except ValueError:
-        number = 0
-    return EarlierPoint(number=number, status=status, evidence=evidence)
-
-
-def _guess_category(text: str) -> str:
-    lowered = text.lower()
-    if any(word in lowered for word in ("fail", "crash", "error", "exception", "traceback", "wrong", "bug")):
-        return "failing"
-    if any(word in lowered for word in ("missing", "not implemented", "requirement", "does not support")):
-        return "missing"
-    if any(
-        word in lowered for word in ("style", "naming", "docstring", "pep 8", "pep8", "comment", "format")
-    ):
-        return "style"
-    return "robustness"
+def _points_of(sections: list[_Section]) -> list[Point]:
+    """Items of issue sections (their paragraphs when they have none); items elsewhere only when no
+    section is about issues; never anything under praise or coverage."""
+    any_issues = any(section.kind == "issues" for section in sections)
+    points = []
+    for section in sections:
+        if section.kind == "issues":
+            points += [words.reviewer_point(" ".join(lines)) for lines in section.items or section.paragraphs]
+        elif section.kind == "other" and not any_issues:
+            points += [words.reviewer_point(" ".join(lines)) for lines in section.items]
+    return [point for point in points if point.text]
 
 
 def normalise(text: str) -> str:
@@ -194,8 +302,12 @@ def normalise(text: str) -> str:
 
 
 def similar(a: str, b: str) -> bool:
-    """Whether two normalised texts say the same thing."""
+    """Whether two normalised texts say the same thing: nearly the same characters, or nearly the same
+    words in another order."""
     if a == b:
+        return True
+    words_a, words_b = set(a.split()), set(b.split())
+    if min(len(words_a), len(words_b)) >= 6 and len(words_a & words_b) / len(words_a | words_b) >= OVERLAP:
         return True
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     return (
@@ -205,32 +317,26 @@ def similar(a: str, b: str) -> bool:
     )
 
 
+def specifics(text: str) -> set[str]:
+    """The identifiers, numbers and file names a text names. Two points that each name one the other
+    does not (``parse_a`` and ``parse_b``, requirement 2 and 3) are different points."""
+    return {next(g for g in match.groups() if g).lower() for match in _SPECIFIC.finditer(text)}
+
+
 def distinct_points(points: list[Point]) -> list[Point]:
-    """Points without exact or near duplicates, ranked by category, at most :data:`MAX_POINTS`."""
+    """Points without exact or near duplicates, ranked by category, at most :data:`MAX_POINTS` (of the
+    first :data:`MAX_CANDIDATES`: a runaway's thousands of points cost little)."""
     kept: list[Point] = []
-    seen: list[str] = []
-    for point in points:
-        key = normalise(f"{point.where} {point.text}")
-        if not key or any(similar(key, other) for other in seen):
+    seen: list[tuple[str, set[str]]] = []
+    for point in points[:MAX_CANDIDATES]:
+        text = f"{point.where} {point.text}"
+        key, names = normalise(text), specifics(text)
+        if not key or any(not (names - n and n - names) and similar(key, k) for k, n in seen):
             continue
         kept.append(point)
-        seen.append(key)
-    kept.sort(key=lambda p: CATEGORIES.index(p.category) if p.category in CATEGORIES else len(CATEGORIES))
-    return kept[:MAX_POINTS]
-
-
-def cut_repetition(reply: str, limit: int = 3) -> tuple[str, bool]:
-    """Cut the reply where a substantial line comes back for the ``limit``-th time."""
-    counts: dict[str, int] = {}
-    lines = reply.splitlines()
-    for index, line in enumerate(lines):
-        key = normalise(line)
-        if len(key) < 12:
-            continue
-        counts[key] = counts.get(key, 0) + 1
-        if counts[key] >= limit:
-            return "\n".join(lines[:index]), True
-    return reply, False
+        seen.append((key, names))
+    order = {category: index for index, category in enumerate(words.CATEGORIES)}
+    return sorted(kept, key=lambda p: order.get(p.category, len(order)))[:MAX_POINTS]
 
 
 def _one_row_per_requirement(rows: list[Coverage], requirements: list[str]) -> list[Coverage]:
@@ -239,27 +345,53 @@ def _one_row_per_requirement(rows: list[Coverage], requirements: list[str]) -> l
     by_number: dict[str, Coverage] = {}
     for row in rows:
         by_number.setdefault(row.requirement, row)
-    return [by_number.get(number, Coverage(number, "not assessed", "")) for number in requirements]
+    return [by_number.get(number, Coverage(number, words.NOT_ASSESSED, "")) for number in requirements]
 
 
-def enforce_consistency(review: Review, run_problems: list[str]) -> Review:
-    """Apply the tool's rules: no approval past a missing requirement, a failing test or a crash;
-    a REVISE with nothing to fix and everything met is an approval."""
-    missing = [row.requirement for row in review.coverage if row.status == "missing"]
-    if review.verdict == APPROVE and (missing or run_problems):
-        reasons = ([f"requirement {', '.join(missing)} marked missing"] if missing else []) + run_problems
+def assessed_by_tests(rows: list[Coverage], outcomes: Sequence[TestOutcome]) -> list[Coverage]:
+    """Rows the Reviewer left ``not assessed`` are met when the acceptance tests named after the
+    requirement (``test_req3_...``) ran and all passed."""
+    tests: dict[str, list[TestOutcome]] = {}
+    for outcome in outcomes:
+        match = _TEST_OF_REQUIREMENT.match(outcome.name.rsplit("::", 1)[-1])
+        if match and outcome.result != "skipped":
+            tests.setdefault(match.group(1), []).append(outcome)
+    return [
+        Coverage(row.requirement, "met", f"not assessed by the Reviewer; {ran[0].name} passed")
+        if row.status == words.NOT_ASSESSED and (ran := tests.get(row.requirement)) and all(
+            o.result == "passed" for o in ran
+        )
+        else row
+        for row in rows
+    ]  # fmt: skip
+
+
+def enforce_consistency(
+    review: Review, run_problems: list[str], outcomes: Sequence[TestOutcome] = ()
+) -> Review:
+    """Apply the tool's rules: no approval past a requirement missing or not assessed (a passing test
+    named after it assesses it), the Manager's feedback not done, a failing test or a crash; a REVISE
+    with nothing to fix, everything met (the feedback done) and a clean run is an approval."""
+    review.coverage = assessed_by_tests(review.coverage, outcomes)
+    rows, feedback = review.coverage, (review.feedback.status if review.feedback else words.DONE)
+    all_met = bool(rows) and feedback == words.DONE and all(row.status == "met" for row in rows)
+    facts = _requirements(review, "missing", "marked missing") + run_problems  # said first in the note
+    facts += ["the Manager's feedback not done"] if feedback == words.NOT_DONE else []
+    unknowns = _requirements(review, words.NOT_ASSESSED, words.NOT_ASSESSED)
+    if review.verdict == APPROVE and facts + unknowns:
         review.verdict = REVISE
-        review.notes.append(f"The tool changed the verdict from APPROVE to REVISE: {'; '.join(reasons)}.")
-    elif (
-        review.verdict == REVISE
-        and not review.points
-        and review.coverage
-        and all(row.status == "met" for row in review.coverage)
-        and not run_problems
-    ):
+        also = f" Also: {'; '.join(unknowns)}." if facts and unknowns else ""
+        note = "; ".join(facts or unknowns)
+        review.notes.append(f"The tool changed the verdict from APPROVE to REVISE: {note}.{also}")
+    elif review.verdict == REVISE and all_met and not (review.points or facts or unknowns):
         review.verdict = APPROVE
         review.notes.append(
             "The tool changed the verdict from REVISE to APPROVE: every requirement is met "
             "and there is nothing to fix."
         )
     return review
+
+
+def _requirements(review: Review, status: str, said: str) -> list[str]:
+    numbers = [row.requirement for row in review.coverage if row.status == status]
+    return [f"requirement{'s' if len(numbers) > 1 else ''} {', '.join(numbers)} {said}"] if numbers else []

@@ -12,15 +12,17 @@ from .agents import Task, call_and_record, sees_images
 from .demo import demo_for
 from .extract import parse_python
 from .guard import guarded
-from .names import ACCEPTANCE, DEMO, PLAN, review_name, run_name, script_name
+from .names import ACCEPTANCE, DEMO, PLAN, feedback_name, review_name, run_name, script_name
 from .prompt_files import render_prompt
 from .records.embedded import prose_of
-from .records.review import Review, read_review, write_review
+from .records.review import NOT_ASSESSED, REVISE, FeedbackCheck, Review, read_review, write_review
 from .records.run import RunRecord, read_run, write_run
-from .review import enforce_consistency, parse_review, requirement_numbers
+from .review import enforce_consistency, parse_reply, requirement_numbers, verdict_alone
 from .runs import run_version as run_in_folder
 
 if TYPE_CHECKING:
+    from autogen_agentchat.agents import AssistantAgent
+
     from .context import SessionContext
 
 RUN_QUESTION = "Run the generated code? [y/N/a(lways)]"
@@ -104,21 +106,23 @@ def previous_review(ctx: SessionContext, version: int) -> Review | None:
     return read_review(ctx.workspace.read(review_name(version - 1))) if version > 1 else None
 
 
-async def review_version(ctx: SessionContext, version: int) -> Review:
-    """Ask the Reviewer about ``script_v{version}.py``, apply the rules, save ``review_v{version}.md``."""
+def manager_feedback(ctx: SessionContext, version: int) -> str:
+    """The Manager's feedback on the version before ``version`` (``feedback_v{version-1}.md``), or ""."""
+    return (ctx.workspace.read(feedback_name(version - 1)) or "").strip() if version > 1 else ""
+
+
+def reviewer_task(ctx: SessionContext, version: int, script: str, error: str | None, run: str) -> str:
+    """The Reviewer's task: the plan, the script, its run, the previous review and the feedback."""
     name = script_name(version)
-    script = ctx.workspace.read(name) or ""
-    _tree, error = parse_python(script)
-    run, evidence = await _evidence(ctx, version, script)
-    earlier = previous_review(ctx, version)
-    task = render_prompt(
+    earlier, feedback = previous_review(ctx, version), manager_feedback(ctx, version)
+    return render_prompt(
         "reviewer_task",
         version=version,
         plan=plan_with_tests(ctx),
         script_name=name,
         script=script.rstrip(),
         syntax_note=render_prompt("reviewer_syntax", syntax_error=error) if error else "",
-        run=evidence,
+        run=run,
         previous_review=render_prompt(
             "reviewer_previous",
             review_name=review_name(version - 1),
@@ -127,20 +131,62 @@ async def review_version(ctx: SessionContext, version: int) -> Review:
         )
         if earlier
         else "",
+        feedback=render_prompt(
+            "reviewer_feedback",
+            previous=version - 1,
+            feedback_name=feedback_name(version - 1),
+            script_name=name,
+            feedback=feedback,
+        )
+        if feedback
+        else "",
     )
-    message = with_screenshots(ctx, task, run)
+
+
+async def review_version(ctx: SessionContext, version: int, *, extra: str = "") -> Review:
+    """Ask the Reviewer about ``script_v{version}.py`` (``extra``: more for its task, at the end), apply
+    the rules, save ``review_v{version}.md``."""
+    name = script_name(version)
+    script = ctx.workspace.read(name) or ""
+    _tree, error = parse_python(script)
+    run, evidence = await _evidence(ctx, version, script)
+    task = reviewer_task(ctx, version, script, error, evidence)
+    if extra.strip():
+        task = f"{task.rstrip()}\n\n{extra.strip()}\n"
+    agent = ctx.agents.create("reviewer")
     reply = await call_and_record(
-        ctx, ctx.agents.create("reviewer"), message, version, f"is reviewing {name}"
+        ctx, agent, with_screenshots(ctx, task, run), version, f"is reviewing {name}"
     )
-    review = parse_review(reply.text, requirement_numbers(ctx.workspace.read(PLAN) or ""))
-    if reply.cut_off and review.parsed_from != "partial json":
-        review.notes.append("The Reviewer's reply was cut off at the model's token limit.")
+    parsed = parse_reply(reply.text, requirement_numbers(ctx.workspace.read(PLAN) or ""), reply.cut_off)
+    review = parsed.review
+    if parsed.verdict is None:
+        review.verdict = await _verdict_asked_again(ctx, agent, version, review)
+    if not manager_feedback(ctx, version):
+        review.feedback = None  # a row on feedback that was never given is not kept
+    elif review.feedback is None or review.feedback.status == NOT_ASSESSED:
+        review.feedback = FeedbackCheck(NOT_ASSESSED)
+        review.notes.append("The Reviewer did not say whether the Manager's feedback is done.")
     problems = run.problems() if run else []
     if error:
         problems.append(f"the script does not parse ({error})")
-    review = enforce_consistency(review, problems)
+    review = enforce_consistency(review, problems, run.outcomes if run else ())
     ctx.workspace.write(review_name(version), write_review(review))
     for note in review.notes:
         ctx.ui.warn(note)
     ctx.ui.show_markdown(review_name(version), review.render())
     return review
+
+
+async def _verdict_asked_again(
+    ctx: SessionContext, agent: AssistantAgent, version: int, review: Review
+) -> str:
+    """Ask the same Reviewer (it keeps its review in its context), once and briefly, for the verdict
+    alone; REVISE when it still gives none."""
+    prompt = render_prompt("reviewer_verdict_only")
+    reply = await call_and_record(ctx, agent, prompt, version, "is asked for its verdict")
+    verdict = verdict_alone(reply.text)
+    if verdict is None:
+        review.notes.append("The Reviewer gave no verdict, even when asked again; counted as REVISE.")
+        return REVISE
+    review.notes.append(f"The Reviewer's review gave no verdict; asked again, it answered {verdict}.")
+    return verdict

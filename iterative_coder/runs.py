@@ -23,6 +23,7 @@ from .names import SCRIPT_IN_RUN as SCRIPT_FILE
 from .records.run import NO_DISPLAY, CommandRecord, DemoResult, RunRecord, TestOutcome, kind_of
 from .runner import OUTPUT_KEEP, ProcessResult, RunOptions, run_limited, signal_name
 from .sandbox import Sandbox
+from .test_check import collection_problem, first_error
 from .textsafe import clean_terminal_text
 from .workspace import inner_folder
 
@@ -151,8 +152,27 @@ def run_version(
         report = Path(reports) / REPORT_FILE
         command = [*_pytest_command(report), TESTS_FILE]
         tests = execution.run(command, tests_dir, binds=((), (Path(reports),)))
-        outcomes = tuple(read_junit(report))
-    return RunRecord(version, tuple(results), tests, outcomes)
+        cases = read_cases(report, tests_dir)
+    outcomes = tuple(outcome for outcome, _ in cases)
+    unloadable = unloadable_tests(execution, tests, cases, tests_text)
+    if unloadable:  # the collection error is the file's, not a failing test of this version
+        outcomes = tuple(outcome for outcome, collection in cases if not collection)
+    return RunRecord(version, tuple(results), tests, outcomes, tests_unloadable=unloadable)
+
+
+NOT_COLLECTED = (2, 4, 5)  # pytest's exit codes for interrupted (collection errors), usage error, no tests
+
+
+def unloadable_tests(
+    execution: Execution, tests: CommandRecord, cases: list[tuple[TestOutcome, bool]], tests_text: str
+) -> str | None:
+    """pytest's first error when the acceptance tests did not load and the test file is at fault:
+    it does not collect against a stand-in script either (one that defines every name the tests use).
+    None when tests ran, or when the real script is what stopped them (it does not import)."""
+    if tests.exit_code not in NOT_COLLECTED or not all(collection for _, collection in cases):
+        return None
+    problem = collection_problem(tests_text, execution)
+    return problem.detail if problem else None
 
 
 def _pytest_command(report: Path) -> list[str]:
@@ -218,20 +238,35 @@ def fresh_run_dir(workspace_root: Path, version: int, suffix: str = "") -> Path:
 
 def read_junit(path: Path) -> list[TestOutcome]:
     """The test outcomes of a pytest junit XML report (none when it is missing or unreadable)."""
+    return [outcome for outcome, _ in read_cases(path)]
+
+
+COLLECTION_FAILURE = "collection failure"  # the message of the error pytest reports for a file it cannot load
+
+
+def read_cases(path: Path, folder: Path | None = None) -> list[tuple[TestOutcome, bool]]:
+    """Each test case of a pytest junit XML report, and whether it stands for a file pytest could not
+    collect (its message is then pytest's first error line, e.g. ``ImportError: ...``, with the path
+    of the ``folder`` the tests ran in taken out)."""
     try:
         root = ElementTree.parse(path).getroot()
     except (OSError, ElementTree.ParseError):
         return []
-    outcomes = []
+    cases = []
     for case in root.iter("testcase"):
         name = case.get("name") or "?"
-        result, message = "passed", ""
+        result, message, collection = "passed", "", False
         for child in case:
             if child.tag in {"failure", "error", "skipped"}:
                 result = {"failure": "failed", "error": "error", "skipped": "skipped"}[child.tag]
                 message = child.get("message") or ""
+                collection = child.tag == "error" and message == COLLECTION_FAILURE
+                if collection:
+                    message = first_error(child.text or "") or message
+                    message = message.replace(f"{folder}/", "") if folder else message
                 if not message and child.text and child.text.strip():
                     message = child.text.strip().splitlines()[-1]
                 break
-        outcomes.append(TestOutcome(name=name, result=result, message=" ".join(message.split())[:300]))
-    return outcomes
+        outcome = TestOutcome(name=name, result=result, message=" ".join(message.split())[:300])
+        cases.append((outcome, collection))
+    return cases

@@ -56,10 +56,13 @@ def test_eval_scores_every_version_with_the_hidden_tests(tmp_path: Path, clean_e
     def reviewer(request: RecordedRequest) -> str:
         verdict = "REVISE" if "def nothing" in request.text else "APPROVE"
         points = [{"category": "missing", "issue": "nothing is implemented"}] if verdict == "REVISE" else []
-        return json.dumps({"verdict": verdict, "coverage": [], "points": points})
+        status = "met" if verdict == "APPROVE" else "missing"
+        coverage = [{"requirement": 1, "status": status, "evidence": "-"}]
+        return json.dumps({"verdict": verdict, "coverage": coverage, "points": points})
 
     with FakeOpenAIServer() as server:
-        server.enqueue("planner", *[lambda r: r.messages[-1]["content"]] * 2)  # the plan restates the request
+        # The plan restates the request as its one numbered requirement.
+        server.enqueue("planner", *[lambda r: "## Requirements\n1. " + r.messages[-1]["content"]] * 2)
         server.enqueue(
             "tester", *["```python\nimport script\n\n\ndef test_imports():\n    assert script\n```"] * 2
         )

@@ -4,7 +4,7 @@ import ast
 
 import pytest
 
-from iterative_coder.extract import ExtractedCode, extract_code
+from iterative_coder.extract import ExtractedCode, extract_code, fences, words_after_code, words_line
 
 F = "```"
 
@@ -133,3 +133,38 @@ def test_crlf_line_endings() -> None:
     result = extract_code("Text\r\n```python\r\nx = 1\r\nprint(x)\r\n```\r\n")
     assert result.code == "x = 1\nprint(x)\n"
     ast.parse(result.code)
+
+
+def test_words_after_code_are_the_text_after_the_last_closed_fence() -> None:
+    reply = (
+        "Before.\n"
+        + fenced("x = 1")
+        + "\nBetween.\n"
+        + fenced("y = 2")
+        + "\n\n  Note: test_x contradicts 3.\n"
+    )
+    assert words_after_code(reply) == "Note: test_x contradicts 3."
+    assert words_after_code(fenced("x = 1")) is None  # nothing after the code
+    assert words_after_code("No code at all.") is None
+    assert words_after_code("```python\nx = 1\nstill code, cut off") is None  # no closing fence
+
+
+def test_words_line_is_one_short_line_with_who_said_it() -> None:
+    reply = fenced("x = 1") + "\nNote: `test_req4` feeds 150,\nwhich contradicts requirement 6."
+    assert (
+        words_line(reply, "Coder") == "Coder: Note: `test_req4` feeds 150, which contradicts requirement 6."
+    )
+    long = words_line(fenced("x = 1") + "\n" + "word " * 100, "Tester")
+    assert long is not None and long.startswith("Tester: word word") and long.endswith("…")
+    assert len(long) <= len("Tester: ") + 200
+    assert words_line(fenced("x = 1"), "Coder") is None
+
+
+def test_fences_of_every_language_are_found_with_their_lines() -> None:
+    reply = "Intro\n```diff\n-a\n+b\n```\n~~~python\nx = 1\n~~~\n```\n\n```"
+    found = fences(reply)
+    assert [(f.info, f.code, f.closed, f.start, f.end) for f in found] == [
+        ("diff", "-a\n+b\n", True, 1, 5),
+        ("python", "x = 1\n", True, 5, 8),
+        ("", None, True, 8, 11),
+    ]

@@ -1,4 +1,5 @@
-"""Planning: what counts as approval, and the plan saved without the Planner's closing question."""
+"""Planning: what counts as approval, the plan saved without the Planner's closing question, and
+acceptance tests agreed like the plan."""
 
 from __future__ import annotations
 
@@ -85,3 +86,13 @@ def agree_tests(server, root, answers):
     ui = RecordingUI(answers)
     assert in_session(server, root, ui, Settings(), run_test_agreement) == "approved"
     return workspace, ui
+
+
+def test_tests_are_loaded_to_check_them_only_when_code_may_run_without_asking(fake_server, tmp_path) -> None:
+    # Loading a test file runs the Tester's code: with --execute never only what shows without running
+    # it is checked, so a file that opens a missing data file when loaded is approved as usual.
+    tests = "import script\n\nWORDS = open('words.txt').read()\n\n\ndef test_req1():\n    assert WORDS\n"
+    fake_server.enqueue("tester", f"```python\n{tests}```")
+    _, ui = agree_tests(fake_server, tmp_path, ["approve"])
+    assert len(fake_server.requests_for("tester")) == 1 and ui.texts("warn") == []
+    assert (tmp_path / ACCEPTANCE).read_text() == tests

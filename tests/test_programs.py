@@ -18,7 +18,14 @@ HAS_XVFB = shutil.which("Xvfb") is not None
 if not HAS_XVFB and os.environ.get("CI") == "true":
     raise RuntimeError("CI must run the window tests: install the xvfb package")
 needs_xvfb = pytest.mark.skipif(not HAS_XVFB, reason="Xvfb is not installed (apt-get install xvfb)")
-APPROVE = json.dumps({"verdict": "APPROVE", "coverage": [], "points": []})
+# The Reviewer approves, having assessed every requirement (the clock's window by its screenshot).
+APPROVE = json.dumps(
+    {
+        "verdict": "APPROVE",
+        "coverage": [{"requirement": n, "status": "met", "evidence": "seen in the run"} for n in (1, 2)],
+        "points": [],
+    }
+)
 YES = ["--yes", "--execute", "always", "--max-iterations", "1"]
 
 # name: (plan, acceptance tests, demo runs, what the run shows)

@@ -19,6 +19,7 @@ from iterative_coder.records.review import (
     REVISE,
     Coverage,
     EarlierPoint,
+    FeedbackCheck,
     Point,
     Review,
     read_review,
@@ -76,6 +77,12 @@ RUNS = {
         demo(CommandRecord("still running after 30 s, stopped", None, 30.0, timed_out=True), TIMED_OUT),
         CommandRecord("exit 4", 4, 1),
     ),
+    "tests do not load": RunRecord(
+        6,
+        demo(CommandRecord("exit 0", 0, 0.1)),
+        CommandRecord("exit 2", 2, 0.4),
+        tests_unloadable="ModuleNotFoundError: No module named 'wc'",
+    ),
     "too many processes": RunRecord(
         4,
         demo(
@@ -94,6 +101,12 @@ REVIEWS = {
         ["The tool changed the verdict from APPROVE to REVISE: 1 of 2 acceptance tests fail."],
         "partial json",
     ),
+    "feedback not done": Review(
+        REVISE,
+        [Coverage("1", "met", "count_words")],
+        notes=["The tool changed the verdict from APPROVE to REVISE: the Manager's feedback not done."],
+        feedback=FeedbackCheck("not done", "no --top option | in main"),
+    ),
 }
 
 
@@ -101,6 +114,15 @@ REVIEWS = {
 def test_a_run_reads_back_as_written(name: str) -> None:
     record = RUNS[name]
     assert read_run(write_run(record, "script_v3.py"), record.version) == record
+
+
+def test_a_test_file_that_does_not_load_is_said_and_not_held_against_the_version() -> None:
+    record = RUNS["tests do not load"]
+    text = write_run(record, "script_v6.py")
+    said = "acceptance_test.py itself does not load: ModuleNotFoundError: No module named 'wc'"
+    assert said in record.summary() and said in prose_of(text)
+    assert record.problems() == [] and record.failing == []
+    assert RUNS["timeout, tests did not run"].problems()[0] == "the acceptance tests could not run"
 
 
 @pytest.mark.parametrize("name", list(REVIEWS))
@@ -169,8 +191,13 @@ def test_a_workspace_of_version_0_1_shows_the_same_status_and_resumes(
         (ws / name).unlink()
     session = json.loads((ws / "session.json").read_text())
     (ws / "session.json").write_text(json.dumps({**session, "finished": None}))
-    fake_server.enqueue("coder", "```python\nprint('v2')\n```")
-    fake_server.enqueue("reviewer", json.dumps({"verdict": "APPROVE", "coverage": [], "points": []}))
+    v2 = (ws / "script_v1.py").read_text().replace("VERSION = 1", "VERSION = 2")
+    fake_server.enqueue("coder", f"```python\n{v2}```")
+    covered = [{"requirement": n, "status": "met", "evidence": "main"} for n in (1, 2)]
+    done = {"status": "done", "evidence": "main"}  # the Manager's feedback below
+    fake_server.enqueue(
+        "reviewer", json.dumps({"verdict": "APPROVE", "coverage": covered, "points": [], "feedback": done})
+    )
     result = run(
         ["--resume", "ws", "--max-iterations", "2"], tmp_path, model_env, stdin="handle a missing file\n\n"
     )
@@ -180,4 +207,4 @@ def test_a_workspace_of_version_0_1_shows_the_same_status_and_resumes(
     assert "REVIEW-MARKER-1: main() crashes with IndexError" in coder  # the old review, read from its file
     assert "test_req2_counts_lines (failed)" in coder  # the old run's failing test, by name
     assert "handle a missing file" in coder
-    assert (ws / "script_v2.py").read_text() == "print('v2')\n"
+    assert (ws / "script_v2.py").read_text() == v2

@@ -6,10 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-from drive import run_loop, start_workspace
-from scripted import script
+from drive import in_session, run_loop, start_workspace
+from fake_openai import Fault
+from recording_ui import RecordingUI
+from scripted import good_script, script
 
 from iterative_coder.convergence import diff_summary, points_stay_open, same_code
+from iterative_coder.records.review import FeedbackCheck, read_review
+from iterative_coder.records.run import TestOutcome
 from iterative_coder.review import (
     APPROVE,
     MAX_POINTS,
@@ -18,12 +22,18 @@ from iterative_coder.review import (
     Review,
     distinct_points,
     enforce_consistency,
+    parse_reply,
     parse_review,
     requirement_numbers,
 )
+from iterative_coder.reviewing import review_version
+from iterative_coder.settings import Settings
 
 PLAN = "# Counter\n\n## Requirements\n1. Count words.\n2. Count lines.\n3. Print both.\n\n"
 PLAN += "## Notes\n1. Not a requirement.\n"
+REPLIES = Path(__file__).parent / "replies" / "review"
+NO_VERDICT = (REPLIES / "13-no-verdict.txt").read_text(encoding="utf-8")
+MARKDOWN_APPROVE = (REPLIES / "01-bold-verdict-strengths.txt").read_text(encoding="utf-8")
 
 
 def reply(
@@ -118,7 +128,7 @@ def test_a_reply_cut_off_mid_json_keeps_what_arrived(fake_server, tmp_path: Path
     )
     cut = full[: full.index("not written yet")]
     fake_server.enqueue("coder", script(1))
-    fake_server.enqueue("reviewer", cut)
+    fake_server.inject(Fault("length", text=cut), role="reviewer")  # finish_reason "length"
     run_loop(fake_server, tmp_path, ["/stop"])
     text = (tmp_path / "review_v1.md").read_text()
     assert assert_shape(text) == ["1. [failing] (main) crashes on a missing file"]
@@ -141,6 +151,42 @@ def test_plain_text_reviews_are_parsed_too() -> None:
     assert parse_review("Verdict: REVISE\n1. Missing error handling in main.").points[0].text == (
         "Missing error handling in main."
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict", "points"),
+    [
+        (
+            "{'verdict': 'Approve', 'points': [{'issue': 'rename x',},],}",
+            APPROVE,
+            ["rename x"],
+        ),  # json-repair
+        (
+            "## VERDICT: REQUEST_CHANGES\n\n## Must fix\n- crashes on empty input",
+            REVISE,
+            ["crashes on empty input"],
+        ),
+        ("Verdict: Not approved\n\n- crashes on empty input", REVISE, ["crashes on empty input"]),
+        ('{"verdict": "APPROVE or REVISE", "points": []}', None, []),  # the template, echoed
+        ('<think>I will say {"verdict": "APPROVE"}', None, []),  # thinking that never ended
+        ("Verdict: APPROVE, I think\n</think>\nDecision: Reject\n\nNits:\n- rename x", REVISE, ["rename x"]),
+    ],
+)
+def test_verdicts_in_any_shape(text: str, verdict: str | None, points: list[str]) -> None:
+    parsed = parse_reply(text)
+    assert parsed.verdict == verdict
+    assert [point.text for point in parsed.review.points] == points
+
+
+def test_points_that_name_different_things_are_different_points() -> None:
+    points = [
+        Point("handle negative numbers in parse_a"),
+        Point("handle negative numbers in parse_b"),
+        Point("Requirement 2 is not implemented yet."),
+        Point("Requirement 3 is not implemented yet."),
+        Point("handle negative numbers in parse_a!"),
+    ]
+    assert [point.text for point in distinct_points(points)] == [point.text for point in points[:4]]
 
 
 def test_approve_with_a_failing_test_becomes_revise(fake_server, tmp_path: Path) -> None:
@@ -177,6 +223,155 @@ def test_consistency_rules(verdict, coverage, points, problems, expected) -> Non
     assert (verdict != expected) == any("changed the verdict" in note for note in review.notes)
 
 
+@pytest.mark.parametrize(
+    ("outcomes", "expected", "row"),
+    [
+        ([], REVISE, "| 2 | not assessed |  |"),
+        ([("test_req2_counts_lines", "passed")], APPROVE, "| 2 | met | not assessed by the Reviewer; "),
+        ([("test_req2_a", "passed"), ("test_req2_b", "failed")], REVISE, "| 2 | not assessed |  |"),
+        ([("test_counts_lines", "passed")], REVISE, "| 2 | not assessed |  |"),
+    ],
+)
+def test_approve_needs_every_requirement_assessed_by_the_reviewer_or_its_test(
+    outcomes, expected, row
+) -> None:
+    covered = [{"requirement": 1, "status": "met", "evidence": "count_words"}]
+    review = parse_review(reply("APPROVE", coverage=covered), ["1", "2"])
+    tests = [TestOutcome(name, result) for name, result in outcomes]
+    assert enforce_consistency(review, [], tests).verdict == expected
+    assert row in review.render()
+    if expected == REVISE:
+        assert "changed the verdict from APPROVE to REVISE: requirement 2 not assessed" in review.notes[-1]
+
+
+@pytest.mark.parametrize(
+    ("again", "verdict", "note"),
+    [
+        (
+            '{"verdict": "REVISE"}',
+            REVISE,
+            "The Reviewer's review gave no verdict; asked again, it answered REVISE.",
+        ),
+        (
+            "I would rather not say.",
+            REVISE,
+            "The Reviewer gave no verdict, even when asked again; counted as REVISE.",
+        ),
+    ],
+)
+def test_a_review_without_a_verdict_asks_the_reviewer_once_for_it(
+    fake_server, tmp_path: Path, again: str, verdict: str, note: str
+) -> None:
+    start_workspace(tmp_path)
+    fake_server.enqueue("coder", script(1))
+    fake_server.enqueue("reviewer", NO_VERDICT, again)
+    _, _, ui = run_loop(fake_server, tmp_path, ["/stop"])
+    first, second = fake_server.requests_for("reviewer")
+    question = second.messages[-1]["content"]
+    assert "Reply with the verdict alone" in question and len(question) < 400  # brief
+    assert second.messages[-2]["content"] == NO_VERDICT  # the same Reviewer, its review in mind
+    text = (tmp_path / "review_v1.md").read_text()
+    assert text.startswith(f"Verdict: {verdict}\n") and f"> {note}" in text
+    assert note in ui.texts("warn")
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [(entry["role"], entry["reply"]) for entry in log[1:]] == [
+        ("reviewer", NO_VERDICT),
+        ("reviewer", again),
+    ]
+
+
+def test_approve_with_a_requirement_not_assessed_is_revise(fake_server, tmp_path: Path) -> None:
+    start_workspace(tmp_path)
+    (tmp_path / "plan.md").write_text(PLAN)
+    covered = [{"requirement": n, "status": "met", "evidence": "count_words"} for n in (1, 3)]
+    fake_server.enqueue("coder", script(1))
+    fake_server.enqueue("reviewer", reply("APPROVE", coverage=covered))
+    _, _, ui = run_loop(fake_server, tmp_path, ["/stop"])
+    text = (tmp_path / "review_v1.md").read_text()
+    assert text.startswith("Verdict: REVISE\n")
+    assert "| 2 | not assessed |  |" in text
+    assert "The tool changed the verdict from APPROVE to REVISE: requirement 2 not assessed." in ui.texts(
+        "warn"
+    )
+
+
+@pytest.mark.parametrize(
+    ("test_name", "outcome"), [("test_req1_counts_words", "accepted"), ("test_count", "stopped")]
+)
+def test_a_markdown_approval_stands_when_its_test_assesses_the_requirement(
+    fake_server, tmp_path: Path, test_name: str, outcome: str
+) -> None:
+    start_workspace(
+        tmp_path, f"import script\n\n\ndef {test_name}():\n    assert script.count_words('a b') == 2\n"
+    )
+    fake_server.enqueue("coder", good_script(1))
+    fake_server.enqueue("reviewer", MARKDOWN_APPROVE)  # no coverage, praise, three optional points
+    answer = "" if outcome == "accepted" else "/stop"  # Enter accepts an approved version
+    result, version, ui = run_loop(fake_server, tmp_path, [answer], execute="always", run_timeout=10)
+    assert (result, version) == (outcome, 1)
+    text = (tmp_path / "review_v1.md").read_text()
+    if outcome == "accepted":
+        assert text.startswith("Verdict: APPROVE\n")
+        assert f"| 1 | met | not assessed by the Reviewer; {test_name} passed |" in text
+    else:
+        assert text.startswith("Verdict: REVISE\n") and "REVISE: requirement 1 not assessed." in text
+    assert "Clean separation" not in text and "3. [style] `main()` has no docstring" in text
+
+
+@pytest.mark.parametrize(
+    ("feedback", "verdict", "shown"),
+    [
+        (
+            {"status": "not done", "evidence": "main has no --top option"},
+            REVISE,
+            "not done: main has no --top option",
+        ),
+        ({"status": "done", "evidence": "main: args.top"}, APPROVE, "done: main: args.top"),
+        (None, APPROVE, "not assessed"),  # said, but no reason to refuse the approval
+    ],
+)
+def test_the_reviewer_checks_the_managers_feedback(
+    fake_server, tmp_path: Path, feedback: dict | None, verdict: str, shown: str
+) -> None:
+    start_workspace(tmp_path)
+    covered = [{"requirement": 1, "status": "met", "evidence": "count_words"}]
+    extra = {"feedback": feedback} if feedback else {}
+    fake_server.enqueue("coder", script(1), script(2))
+    fake_server.enqueue(
+        "reviewer", reply(points=[{"issue": "x"}]), reply("APPROVE", coverage=covered, **extra)
+    )
+    run_loop(fake_server, tmp_path, ["Please add a --top N option", "/stop"])
+    first, second = (request.text for request in fake_server.requests_for("reviewer"))
+    assert "# The Manager's feedback on version 1 (feedback_v1.md)" in second
+    assert "Please add a --top N option" in second and "# The Manager's feedback on" not in first
+    text = (tmp_path / "review_v2.md").read_text()
+    assert text.startswith(f"Verdict: {verdict}\n")
+    assert f"## The Manager's feedback\n\n{shown}\n" in text
+    if verdict == REVISE:
+        assert f"from APPROVE to REVISE: the Manager's feedback {shown.split(':')[0]}." in text
+    if feedback is None:
+        assert "> The Reviewer did not say whether the Manager's feedback is done." in text
+    assert read_review(text).feedback == FeedbackCheck(
+        shown.split(": ")[0], (feedback or {}).get("evidence", "")
+    )
+
+
+def test_extra_words_end_the_reviewers_task(fake_server, tmp_path: Path) -> None:
+    start_workspace(tmp_path)
+    (tmp_path / "script_v1.py").write_text("print(1)\n")
+    fake_server.enqueue("reviewer", reply(points=[{"issue": "x"}]), reply(points=[{"issue": "x"}]))
+    for words in ("", "EXTRA-MARKER: script_v1.py is unchanged."):
+        in_session(
+            fake_server,
+            tmp_path,
+            RecordingUI(),
+            Settings(),
+            lambda ctx, w=words: review_version(ctx, 1, extra=w),
+        )
+    plain, told = (request.messages[-1]["content"] for request in fake_server.requests_for("reviewer"))
+    assert told == plain.rstrip() + "\n\nEXTRA-MARKER: script_v1.py is unchanged.\n"
+
+
 def test_the_reviewer_sees_the_previous_review_and_open_points_need_evidence(
     fake_server, tmp_path: Path
 ) -> None:
@@ -205,7 +400,7 @@ def test_two_identical_scripts_ask_whether_to_go_on(fake_server, tmp_path: Path)
     start_workspace(tmp_path)
     same = "```python\ndef f():\n    return 1\n```"
     reformatted = "```python\n# a new comment\ndef f():\n\n    return 1   # same\n```"
-    fake_server.enqueue("coder", same, reformatted)
+    fake_server.enqueue("coder", same, reformatted, reformatted)  # the Coder may be asked once more
     fake_server.enqueue("reviewer", reply(points=[{"issue": "first"}]), reply(points=[{"issue": "second"}]))
     outcome, version, ui = run_loop(fake_server, tmp_path, ["", "n"])
     assert (outcome, version) == ("stalled", 2)

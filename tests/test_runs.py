@@ -133,7 +133,9 @@ def test_acceptance_tests_run_against_the_script_and_are_reported_by_name(
         "coder", "```python\ndef add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a + b\n```"
     )
     fake_server.enqueue("reviewer", "Verdict: REVISE\n\n1. sub() adds.", "Verdict: REVISE\n\n1. Gone.")
-    fake_server.enqueue("coder", "```python\ndef add(a, b):\n    return a + b\n```")
+    fake_server.enqueue(  # keeps sub(): a whole script, not one that drops a function
+        "coder", "```python\ndef add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n```"
+    )
     outcome, _, ui = run_loop(fake_server, tmp_path, ["", "/stop"], execute="always", run_timeout=10)
     run_text = (tmp_path / "run_v1.md").read_text()
     assert "Summary: tests 1/3 passed · ended (exit 0)" in run_text
@@ -146,6 +148,28 @@ def test_acceptance_tests_run_against_the_script_and_are_reported_by_name(
     coder_v2 = fake_server.requests_for("coder")[1].text
     assert "- test_subtracts (failed): assert 4 == 2" in coder_v2
     assert "test_adds (" not in coder_v2
+
+
+def test_a_script_the_tests_cannot_import_from_is_the_versions_fault(fake_server, tmp_path: Path) -> None:
+    start_workspace(
+        tmp_path, "from script import count_words\n\n\ndef test_req1():\n    assert count_words('a b') == 2\n"
+    )
+    first = "def add(a, b):\n    return a + b\n"
+    second = first + "\n\ndef count_words(text):\n    return len(text.split())\n"
+    fake_server.enqueue("coder", f"```python\n{first}```", f"```python\n{second}```")
+    fake_server.enqueue("reviewer", "Verdict: APPROVE\n\nFine.", "Verdict: REVISE\n\n1. More.")
+    run_loop(fake_server, tmp_path, ["", "/stop"], execute="always", run_timeout=10)
+    run_text = (tmp_path / "run_v1.md").read_text()
+    assert "itself does not load" not in run_text  # the test file loads against a stand-in script
+    assert (
+        "| acceptance_test | error | ImportError: cannot import name 'count_words' from 'script'" in run_text
+    )
+    assert (tmp_path / "review_v1.md").read_text().startswith("Verdict: REVISE")
+    coder_v2 = fake_server.requests_for("coder")[1].text
+    assert (
+        "- acceptance_test (error): ImportError: cannot import name 'count_words' from 'script' (script.py)"
+        in (coder_v2)
+    )
 
 
 def test_nothing_runs_without_consent(fake_server, tmp_path: Path) -> None:
@@ -175,7 +199,8 @@ def test_nothing_runs_without_consent(fake_server, tmp_path: Path) -> None:
 def test_always_is_asked_once_and_run_repeats_with_arguments(fake_server, tmp_path: Path) -> None:
     start_workspace(tmp_path)
     code = "import sys\nprint('args:', sys.argv[1:])\nopen('args.txt', 'w').write(repr(sys.argv[1:]))"
-    fake_server.enqueue("coder", f"```python\n{code}\n```", f"```python\n{code}\n```")
+    changed = code.replace("'args:'", "'arguments:'")  # the same script again would be asked for again
+    fake_server.enqueue("coder", f"```python\n{code}\n```", f"```python\n{changed}\n```")
     fake_server.enqueue("reviewer", "Verdict: REVISE\n\n1. a", "Verdict: REVISE\n\n1. b")
     _, _, ui = run_loop(fake_server, tmp_path, ["a", "/run --top 3 'two words'", "", "/stop"], execute="ask")
     assert [q for q in ui.texts("ask") if q.startswith("Run the generated code?")] == [

@@ -1,4 +1,5 @@
-"""A review (``review_vN.md``): the typed record, its Markdown writer and its reader.
+"""A review (``review_vN.md``): the typed record, its Markdown writer and its reader; and a review
+as reviewers write it (the verdict and status words, the Reviewer's JSON object), read into the record.
 
 The loop decides from :class:`Review` (the verdict, the points, the coverage); the Markdown is for
 the person and the next prompts. Files written before records existed are read by
@@ -16,7 +17,97 @@ from .embedded import embed, extract
 APPROVE = "APPROVE"
 REVISE = "REVISE"
 REVIEW_RECORD_KIND = "review"
-REVIEW_RECORD_FORMAT = 1
+REVIEW_RECORD_FORMAT = 1  # ``feedback`` was added later: optional, so format 1 files still read
+DONE, NOT_DONE, NOT_ASSESSED = "done", "not done", "not assessed"
+CATEGORIES = ("failing", "missing", "robustness", "style")
+_CATEGORY_WORDS = (
+    ("failing", ("fail", "crash", "error", "exception", "traceback", "wrong", "bug")),
+    ("missing", ("missing", "not implemented", "requirement", "does not support")),
+    ("style", ("style", "naming", "docstring", "pep 8", "pep8", "comment", "format")),
+)
+
+
+# Every word or phrase read as a verdict, in one table (README, "Reviews that converge"). A verdict
+# value is compared in lower case with ``_`` and ``-`` as spaces, and matches when it starts with a
+# phrase (the longest phrase wins, so "not approved" is REVISE).
+VERDICT_WORDS: dict[str, str] = {
+    **dict.fromkeys(("approve", "approved", "approves", "accept", "accepted", "lgtm", "looks good to me",
+                     "ship it", "pass", "passed", "ok to merge"), APPROVE),
+    **dict.fromkeys(("revise", "revision", "revisions needed", "needs revision", "reject", "rejected",
+                     "changes requested", "request changes", "requested changes", "changes required",
+                     "needs changes", "needs work", "not approved", "not accepted", "do not approve",
+                     "dont approve", "fail", "failed"), REVISE),
+}  # fmt: skip
+# Idioms that approve only when the reply gives no verdict in any other way.
+VERDICT_IDIOMS = ("lgtm", "looks good to me", "ship it")
+
+# Coverage statuses as reviewers write them (words, emoji), the longest phrase first when read.
+STATUS_WORDS: dict[str, str] = {
+    **dict.fromkeys(("met", "fully met", "done", "yes", "ok", "pass", "passed", "passes", "implemented",
+                     "complete", "completed", "fulfilled", "satisfied", "✅", "✔", "☑", "🟢"), "met"),
+    **dict.fromkeys(("partly", "partly met", "partial", "partially", "partially met", "mostly",
+                     "in progress", "⚠", "🟡", "🟠", "~"), "partly"),
+    **dict.fromkeys(("missing", "not met", "unmet", "no", "not done", "not implemented", "absent",
+                     "fail", "failed", "fails", "❌", "✗", "✘", "🔴"), "missing"),
+}  # fmt: skip
+
+
+def _longest_first(table: dict[str, str]) -> str:
+    return "|".join(re.escape(word) for word in sorted(table, key=len, reverse=True))
+
+
+VERDICT_PHRASE = _longest_first(VERDICT_WORDS)  # a regular expression matching any of them
+STATUS_PHRASE = _longest_first(STATUS_WORDS)
+_TAG = re.compile(r"^\[(\w+)\]\s*")  # ``[failing]`` before a point
+_LABEL = re.compile(r"^(?:final |overall )?(?:verdict|decision)(?: is)?\b ?(.*)$")
+_VERDICT_AT_START = re.compile(rf"^(?:{VERDICT_PHRASE})(?: |$)")
+_STATUS_AT_START = re.compile(rf"^(?:{STATUS_PHRASE})(?=\W|$)")
+
+
+def plain_words(text: str) -> str:
+    """Lower case words only: Markdown, punctuation and emoji gone, ``_`` and ``-`` as spaces."""
+    text = re.sub(r"['’]", "", text.lower()).replace("_", " ")
+    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
+
+
+def verdict_of(value: str) -> str | None:
+    """The verdict a value starts with, by :data:`VERDICT_WORDS` (``Approve (minor nits)``: APPROVE)."""
+    words = plain_words(value)
+    if re.match(r"^(approve|revise)d? (or|and) (approve|revise)", words):  # the template, echoed
+        return None
+    match = _VERDICT_AT_START.match(words)
+    return VERDICT_WORDS[match.group(0).strip()] if match else None
+
+
+def find_verdict(text: str) -> str | None:
+    """The verdict of a text reply: a ``Verdict:`` line (or heading, the word on the next line), else
+    a short first line that is a verdict, else an idiom (``LGTM``, ``Ship it``) on a line of its own."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    for index, line in enumerate(lines):
+        label = _LABEL.match(plain_words(line))
+        rest = (label.group(1) or (lines[index + 1] if index + 1 < len(lines) else "")) if label else ""
+        if rest and (verdict := verdict_of(rest)):
+            return verdict
+    if lines and len(plain_words(lines[0]).split()) <= 6 and (verdict := verdict_of(lines[0])):
+        return verdict
+    for index, line in enumerate(lines):
+        plain = plain_words(line)
+        if plain in VERDICT_IDIOMS or (index == 0 and plain.startswith(VERDICT_IDIOMS)):
+            return APPROVE
+    return None
+
+
+def is_verdict_line(line: str) -> bool:
+    """Whether a line only gives the verdict (``**Verdict:** APPROVE``, ``## Verdict``, ``LGTM!``)."""
+    plain = plain_words(line)
+    label = _LABEL.match(plain)
+    return bool(label and (not label.group(1) or verdict_of(label.group(1)))) or plain in VERDICT_WORDS
+
+
+def status_of(text: str) -> str | None:
+    """met, partly or missing, from a status as reviewers write it (``✅ Met``, ``**partly**``...)."""
+    match = _STATUS_AT_START.match(re.sub(r"[*_`\ufe0f]", "", text).strip().lower())
+    return STATUS_WORDS[match.group(0)] if match else None
 
 
 @dataclass(frozen=True)
@@ -46,6 +137,20 @@ class EarlierPoint:
     evidence: str = ""
 
 
+@dataclass(frozen=True)
+class FeedbackCheck:
+    """Whether the version does what the Manager's feedback on the version before asked."""
+
+    status: str  # done | not done | not assessed
+    evidence: str = ""
+
+
+def feedback_of(status: str, evidence: str = "") -> FeedbackCheck:
+    """The feedback row from a status as written: ``done`` (or met), anything else ``not done``."""
+    found = status_of(status)
+    return FeedbackCheck(NOT_ASSESSED if found is None else DONE if found == "met" else NOT_DONE, evidence)
+
+
 @dataclass
 class Review:
     """A parsed, cleaned review."""
@@ -55,7 +160,8 @@ class Review:
     points: list[Point] = field(default_factory=list)
     earlier: list[EarlierPoint] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the tool changed, said in the review
-    parsed_from: str = "json"  # json | partial json | text | legacy file
+    parsed_from: str = "json"  # json | partial json | repaired json | text | legacy file
+    feedback: FeedbackCheck | None = None  # None: the version follows no feedback of the Manager
 
     @property
     def approved(self) -> bool:
@@ -72,6 +178,9 @@ class Review:
         lines += [f"| {row.requirement} | {row.status} | {_cell(row.evidence)} |" for row in self.coverage]
         if not self.coverage:
             lines.append("| - | not assessed | the plan has no numbered requirements |")
+        if self.feedback:
+            evidence = f": {self.feedback.evidence}" if self.feedback.evidence else ""
+            lines += ["", "## The Manager's feedback", "", f"{self.feedback.status}{evidence}"]
         lines += ["", "## Points", ""]
         for number, point in enumerate(self.points, start=1):
             where = f" ({point.where})" if point.where else ""
@@ -110,7 +219,76 @@ class Review:
             ],  # fmt: skip
             notes=[str(note) for note in data.get("notes", [])],
             parsed_from=str(data.get("parsed_from", "json")),
+            feedback=_feedback_from(data.get("feedback")),
         )
+
+
+def _feedback_from(data: object) -> FeedbackCheck | None:
+    if not isinstance(data, dict):
+        return None
+    return FeedbackCheck(str(data.get("status", NOT_ASSESSED)), str(data.get("evidence", "")))
+
+
+def from_reviewer_json(data: dict, parsed_from: str = "json") -> Review:
+    """The review in the Reviewer's JSON object (keys in lower case), spelled as models spell it."""
+    review = Review(verdict=REVISE, parsed_from=parsed_from)
+    coverage = data.get("coverage") or data.get("requirements") or []
+    if isinstance(coverage, dict):  # {"1": "met"} or {"1": {"status": ..., "evidence": ...}}
+        coverage = [v | {"requirement": k} if isinstance(v, dict) else {"requirement": k, "status": v}
+                    for k, v in coverage.items()]  # fmt: skip
+    for item in _dicts(coverage):
+        item = lower_keys(item)
+        number = re.search(r"\d+", str(item.get("requirement", item.get("id", "?"))))
+        status = status_of(str(item.get("status", ""))) or NOT_ASSESSED
+        evidence = str(item.get("evidence", "")).strip()
+        review.coverage.append(Coverage(number.group(0) if number else "?", status, evidence))
+    points = data.get("points") or data.get("issues") or data.get("findings")
+    for item in points if isinstance(points, list) else []:
+        item = lower_keys(item) if isinstance(item, dict) else {"issue": item}
+        text = item.get("issue") or item.get("text") or item.get("point") or item.get("description")
+        if str(text or "").strip():
+            review.points.append(
+                reviewer_point(str(text), str(item.get("category", "")), str(item.get("where", "")))
+            )
+    review.earlier = [_earlier_from(lower_keys(item)) for item in _dicts(data.get("previous_points"))]
+    feedback = data.get("feedback")
+    if isinstance(feedback, (dict, str)):
+        item = lower_keys(feedback) if isinstance(feedback, dict) else {"status": feedback}
+        review.feedback = feedback_of(str(item.get("status", "")), str(item.get("evidence", "")).strip())
+    return review
+
+
+def _dicts(value: object) -> list[dict]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def reviewer_point(text: str, category: str = "", where: str = "") -> Point:
+    """A point with its ``[category]`` tag or given category, else one guessed from its words."""
+    text = " ".join(text.replace("**", "").split())
+    tag = _TAG.match(text)
+    if tag and tag.group(1).lower() in CATEGORIES:
+        category, text = tag.group(1), text[tag.end() :]
+    category = category.strip().lower()
+    if category not in CATEGORIES:
+        category = next((c for c, words in _CATEGORY_WORDS if any(w in text.lower() for w in words)), "")
+    return Point(text=text, category=category or "robustness", where=where.strip())
+
+
+def _earlier_from(item: dict) -> EarlierPoint:
+    status = str(item.get("status", "")).strip().lower()
+    evidence = str(item.get("evidence", "")).strip()
+    if status not in ("fixed", "open"):
+        status = "unclear"
+    if status == "open" and not evidence:
+        # An open point must name its evidence in the new script; without it the claim is not kept.
+        status, evidence = "unclear", "the Reviewer called it open but named no evidence"
+    number = re.search(r"\d+", str(item.get("point", 0)))
+    return EarlierPoint(number=int(number.group(0)) if number else 0, status=status, evidence=evidence)
+
+
+def lower_keys(data: dict) -> dict:
+    """The dictionary with its keys in lower case, stripped."""
+    return {str(key).strip().lower(): value for key, value in data.items()}
 
 
 def _cell(text: str) -> str:

@@ -110,6 +110,9 @@ class RunRecord:
     tests: CommandRecord | None = None  # None: no acceptance tests
     outcomes: tuple[TestOutcome, ...] = ()
     legacy_summary: str | None = field(default=None, compare=False)  # as a 0.1 file said it
+    # pytest's first error when acceptance_test.py itself does not load (it does not collect, even
+    # against a stand-in script): a problem of the test file, not of the version.
+    tests_unloadable: str | None = None
 
     @property
     def script(self) -> CommandRecord:
@@ -146,19 +149,25 @@ class RunRecord:
         return [o for o in self.outcomes if o.result in {"failed", "error"}]
 
     @property
+    def unloadable_sentence(self) -> str:
+        """``acceptance_test.py itself does not load: <pytest's reason>``."""
+        return f"{TESTS_FILE} itself does not load: {self.tests_unloadable}"
+
+    @property
     def screenshots(self) -> list[str]:
         """The screenshots taken, relative to the workspace."""
         return [demo.screenshot for demo in self.demos if demo.screenshot]
 
     def problems(self) -> list[str]:
         """What rules out approval: failing acceptance tests, tests that could not run, a crash, a
-        signal, a limit, a program that should have ended and did not."""
+        signal, a limit, a program that should have ended and did not. A test file that does not load
+        is not the version's fault, and is not among them."""
         problems = []
         if self.tests_ran and not self.all_tests_pass:
             problems.append(
                 f"{self.tests_ran - self.count('passed')} of {self.tests_ran} acceptance tests fail"
             )
-        if self.tests_did_not_run:
+        if self.tests_did_not_run and not self.tests_unloadable:
             problems.append("the acceptance tests could not run")
         for demo in self.demos:
             problem = demo.problem()
@@ -172,7 +181,9 @@ class RunRecord:
             return self.legacy_summary
         parts = []
         if self.tests is not None:
-            if self.tests_ran:
+            if self.tests_unloadable:
+                parts.append(self.unloadable_sentence)
+            elif self.tests_ran:
                 parts.append(f"tests {self.count('passed')}/{self.tests_ran} passed")
             else:
                 parts.append(f"tests did not run ({self.tests.description})")
@@ -189,6 +200,7 @@ class RunRecord:
             "demos": [_demo_json(demo) for demo in self.demos],
             "tests": None if self.tests is None else _command_json(self.tests),
             "outcomes": [asdict(outcome) for outcome in self.outcomes],
+            "tests_unloadable": self.tests_unloadable,
         }
 
     @classmethod
@@ -212,6 +224,7 @@ class RunRecord:
                 TestOutcome(str(o["name"]), str(o["result"]), str(o.get("message", "")))
                 for o in data.get("outcomes", [])
             ),
+            tests_unloadable=str(data["tests_unloadable"]) if data.get("tests_unloadable") else None,
         )
 
 
@@ -306,6 +319,14 @@ def _demo_section(number: int, demo: DemoResult) -> list[str]:
 
 
 def _tests_table(record: RunRecord) -> list[str]:
+    if record.tests_unloadable:
+        return [
+            f"{record.unloadable_sentence}.",
+            "",
+            "pytest cannot collect the test file even against a stand-in script: the file is at fault, "
+            "not this version. The Manager can have the Tester fix it (/fix-tests).",
+            "",
+        ]
     if not record.outcomes:
         return ["No test results (no tests were collected, or the run was stopped).", ""]
     kinds = ("passed", "failed", "error", "skipped")

@@ -23,7 +23,7 @@ from scripted import PLAN_1, TESTS, good_script, review
 SLOW_CRASHING_SCRIPT = (
     "```python\n# marker-script-v1\nimport sys\nimport time\n\n\n"
     "def count_words(text):\n    return len(text.split())\n\n\n"
-    "def main():\n    time.sleep(2)\n    print(count_words(open(sys.argv[1]).read()))\n\n\n"
+    "def main():\n    time.sleep(1)\n    print(count_words(open(sys.argv[1]).read()))\n\n\n"
     'if __name__ == "__main__":\n    main()\n```'
 )
 PROMPTS = {
@@ -87,7 +87,7 @@ def final_state(ws: Path) -> dict[str, object]:
     }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def crash_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """A clean environment; plain output keeps what the terminal must carry small."""
     drop = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OAI_CONFIG_LIST", "ITERATIVE_CODER_MODEL")
@@ -99,7 +99,7 @@ def env_for(env: dict[str, str], server: FakeOpenAIServer) -> dict[str, str]:
     return {**env, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": FAKE_KEY}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def reference(tmp_path_factory: pytest.TempPathFactory, crash_env: dict[str, str]) -> dict[str, object]:
     """The workspace an uninterrupted session produces."""
     root = tmp_path_factory.mktemp("reference")
@@ -161,8 +161,8 @@ KILL_POINTS = {
 }
 
 
-# One worker runs every kill point, so the uninterrupted reference session is made once.
-@pytest.mark.xdist_group("sigkill-reference")
+# The uninterrupted reference session is a session-wide fixture: made once per worker, however the
+# kill points are spread over the workers and whatever runs in between.
 @pytest.mark.parametrize("point", list(KILL_POINTS))
 def test_sigkill_at_any_moment_then_resume_ends_as_if_nothing_happened(
     point: str, reference: dict[str, object], crash_env: dict[str, str], tmp_path: Path

@@ -200,6 +200,17 @@ class _PlainStreamView:
             self._console.file.flush()
 
 
+def discard_typed_ahead() -> None:
+    """Drop what was typed at the terminal before a question appeared (an Enter pressed while an agent
+    streamed, lines meant for something else), so it cannot answer a question not yet seen."""
+    if not sys.stdin.isatty():
+        return
+    with contextlib.suppress(ImportError, OSError, ValueError):
+        import termios
+
+        termios.tcflush(sys.stdin.fileno(), termios.TCIFLUSH)
+
+
 class TerminalUI:
     """The rich terminal UI (plain text when output is not a terminal or NO_COLOR is set)."""
 
@@ -288,6 +299,7 @@ class TerminalUI:
             self.warn(text)
 
     def ask(self, prompt: str) -> str | None:
+        discard_typed_ahead()  # only what is typed once the question shows answers it
         self.console.print(Text(clean(prompt), style="bold"))
         try:
             if self._prompt_to_stderr:  # stdout carries only the JSON result

@@ -109,3 +109,15 @@ FAULTS = {
     "dropped reply": (Fault("drop"), ", retrying in"),
     "not JSON": (Fault("bad_json"), ", retrying in"),
 }
+
+
+# A lazy revision and a diff where a whole script was asked for, as real Coders send them.
+LAZY = (
+    "Here is version 2 with count_lines.\n\n```python\nimport sys\n\n\ndef count_lines(text):\n"
+    "    return len(text.splitlines())\n\n\n# ... rest of the code unchanged ...\n```\n"
+)
+DIFF = (
+    "```python\n--- a/script.py\n+++ b/script.py\n@@ -6,2 +6,5 @@\n def count_words(text):\n"
+    "     return len(text.split())\n+\n+def count_lines(text):\n+    return len(text.splitlines())\n```\n"
+    "Apply it with git apply."
+)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from drive import run_loop
-from scripted import good_script, review, script
+from scripted import DIFF, LAZY, good_script, review, script
 
 
 def test_the_longest_parsing_block_is_taken_and_the_screen_says_so(fake_server, tmp_path: Path) -> None:
@@ -103,15 +103,6 @@ def test_agents_see_files_the_person_edited(fake_server, tmp_path: Path) -> None
     assert "EDITED-REQUIREMENT" in fake_server.requests_for("reviewer")[1].text
 
 
-LAZY = (
-    "Here is version 2 with count_lines.\n\n```python\nimport sys\n\n\ndef count_lines(text):\n"
-    "    return len(text.splitlines())\n\n\n# ... rest of the code unchanged ...\n```\n"
-)
-DIFF = (
-    "```python\n--- a/script.py\n+++ b/script.py\n@@ -6,2 +6,5 @@\n def count_words(text):\n"
-    "     return len(text.split())\n+\n+def count_lines(text):\n+    return len(text.splitlines())\n```\n"
-    "Apply it with git apply."
-)
 WHY = {
     LAZY: 'it has the placeholder comment "# ... rest of the code unchanged ..." where code should be',
     DIFF: "it is a diff, not the whole file",

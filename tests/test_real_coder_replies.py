@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from drive import run
 from fake_openai import FakeOpenAIServer
-from scripted import PLAN_1, TESTS, good_script, review, script
+from scripted import DIFF, LAZY, PLAN_1, TESTS, good_script, review, script
 
 from iterative_coder.extract import parse_python, words_after_code
 from iterative_coder.fragments import Context, judge_reply, placeholder_in
@@ -136,16 +136,6 @@ def test_a_whole_script_that_quotes_a_diff_or_edit_markers_in_a_string_is_whole(
     code = f'HELP = """\n{markers}"""\nprint(HELP)\n'
     extracted, refusal = judge_reply(f"```python\n{code}```", Context())
     assert refusal is None and extracted.code == code
-
-
-LAZY = (
-    "Here is version 2 with count_lines.\n\n```python\nimport sys\n\n\ndef count_lines(text):\n"
-    "    return len(text.splitlines())\n\n\n# ... rest of the code unchanged ...\n```\n"
-)
-DIFF = (
-    "```python\n--- a/script.py\n+++ b/script.py\n@@ -6,2 +6,5 @@\n def count_words(text):\n"
-    "     return len(text.split())\n+\n+def count_lines(text):\n+    return len(text.splitlines())\n```\n"
-)
 
 
 def test_fragments_never_become_a_version_and_the_same_script_approved_is_accepted(

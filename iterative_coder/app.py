@@ -70,8 +70,11 @@ async def _run(ctx: SessionContext) -> tuple[str, int, str]:
             if outcome != "approved":
                 return outcome, 0, f"{'Stopped' if outcome == 'stopped' else 'Input ended'} before {until}."
             start = ctx.session.resume_point()
-    outcome, version = await IterationLoop(ctx).run(start)
-    return outcome, version, ""
+    loop = IterationLoop(ctx)
+    outcome, version = await loop.run(start)
+    if outcome == "stalled" and loop.stall:
+        ctx.session.mark_stalled(version, loop.stall)
+    return outcome, version, (loop.stall or "") if outcome == "stalled" else ""
 
 
 def show_summary(workspace: Workspace, session: SessionLog, ui: UI) -> None:
@@ -114,6 +117,7 @@ def json_result(workspace: Workspace, end: SessionEnd) -> dict[str, Any]:
         return {
             "workspace": str(workspace.root),
             "stop_reason": end.reason,
+            "stall": None,
             "exit_code": end.exit_code,
             "final_script": None,
             "first_good_version": None,
@@ -126,6 +130,7 @@ def json_result(workspace: Workspace, end: SessionEnd) -> dict[str, Any]:
     return {
         "workspace": report.workspace,
         "stop_reason": end.reason,
+        "stall": report.stalled if end.reason == "stalled" else None,  # what did not move
         "exit_code": end.exit_code,
         "final_script": str(workspace.path(script_name(final))) if final else None,
         "first_good_version": report.first_good_version,

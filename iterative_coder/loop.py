@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 
 from .accounting import totals
 from .coding import reviewer_note, write_version
-from .convergence import STALL_VERSIONS, stall_reason
+from .convergence import STALL_VERSIONS, VersionEvidence, stall_reason
 from .manager import manager_turn
-from .names import review_name, script_name
+from .names import review_name, run_name, script_name
 from .records.review import Review, read_review
+from .records.run import read_run
 from .resume import ResumePoint, Step
 from .reviewing import review_version
 
@@ -30,6 +31,7 @@ class IterationLoop:
     def __init__(self, ctx: SessionContext) -> None:
         self.ctx = ctx
         self.reviews: dict[int, Review | None] = {}  # this session's reviews, read from files once
+        self.stall: str | None = None  # the sentence that said why the loop ended "stalled"
 
     async def run(self, start: ResumePoint) -> tuple[str, int]:
         """Go on from ``start``; return how the loop ended and the last version."""
@@ -48,6 +50,7 @@ class IterationLoop:
                 step = Step.MANAGER
                 stall = self.no_progress(version)
                 if stall and not await self._go_on_despite(stall):
+                    self.stall = stall
                     return "stalled", version
             elif step is Step.MANAGER:
                 decision = await manager_turn(self.ctx, version, self.review_of(version))
@@ -72,8 +75,12 @@ class IterationLoop:
         scripts = (
             (read(script_name(version - 1)), read(script_name(version))) if version > 1 else (None, None)
         )
-        first = max(1, version - STALL_VERSIONS + 1)
-        return stall_reason(version, scripts, [self.review_of(v) for v in range(first, version + 1)])
+        first = max(1, version - STALL_VERSIONS)  # the version before the last three judges the first
+        evidence = [
+            VersionEvidence(v, self.review_of(v), read_run(read(run_name(v)), v))
+            for v in range(first, version + 1)
+        ]
+        return stall_reason(version, scripts, evidence)
 
     async def _go_on_despite(self, stall: str) -> bool:
         self.ctx.ui.warn(stall)

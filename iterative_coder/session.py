@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from .names import LOG, SESSION
+from .names import LOG, SESSION, versions_of
 from .records.calls import CallRecord
 from .resume import ResumePoint, infer_resume_point
 from .settings import EXECUTE_MODES
@@ -184,6 +184,20 @@ class SessionLog:
         """Record that ``script_v{version}.py`` was accepted and save."""
         self.data["finished"] = {"version": version, "reason": reason}
         self.save()
+
+    def mark_stalled(self, version: int, sentence: str) -> None:
+        """Record why the session stopped without progress at ``version`` (it stays resumable)."""
+        self.data["stalled"] = {"version": version, "reason": sentence}
+        self.save()
+
+    @property
+    def stalled(self) -> str | None:
+        """Why the session last stopped without progress, while no version came after it."""
+        stalled = self.data.get("stalled")
+        if not isinstance(stalled, dict) or not isinstance(stalled.get("reason"), str):
+            return None
+        latest = max(versions_of(self.workspace.names(), "script"), default=0)
+        return stalled["reason"] if stalled.get("version") == latest else None
 
     def clear_finished(self) -> None:
         """Forget an earlier ending (the session goes on)."""

@@ -103,6 +103,7 @@ class History:
     total: Totals
     models: dict[str, list[str]]
     finished: dict[str, Any] | None
+    stalled: str | None = None  # what did not move, when the session last stopped without progress
 
     def to_json(self) -> dict[str, Any]:
         """The same data as plain JSON types."""
@@ -130,6 +131,7 @@ def history(workspace: Workspace) -> History:
         total=totals(session.calls),
         models=models_by_role(session),
         finished=session.data.get("finished"),
+        stalled=session.stalled,
     )
 
 
@@ -165,6 +167,8 @@ def render_text(report: History) -> str:
     if report.first_good_version is not None:
         lines.append(f"First version approved with every test passing: v{report.first_good_version}")
     lines.append(clean(report.next_step) + ".")
+    if report.stalled and not report.finished:
+        lines.append(f"Stopped: {clean(report.stalled)}")
     if not report.finished:
         lines.append(f"Resume with: {clean(report.resume_command)}")
     return "\n".join(lines)

@@ -11,7 +11,7 @@ from fake_openai import Fault
 from recording_ui import RecordingUI
 from scripted import good_script, script
 
-from iterative_coder.convergence import diff_summary, points_stay_open, same_code
+from iterative_coder.convergence import VersionEvidence, diff_summary, same_code, stall_reason
 from iterative_coder.records.review import FeedbackCheck, read_review
 from iterative_coder.records.run import TestOutcome
 from iterative_coder.review import (
@@ -419,7 +419,7 @@ def test_the_same_points_three_times_stop_the_loop_without_a_person(fake_server,
     assert (outcome, version) == ("stalled", 3)
     assert (
         ui.texts("warn")[-1]
-        == "No progress: the same review points have stayed open for 3 versions in a row."
+        == "No progress for 3 versions: no previous point fixed, requirement 1 still not assessed."
     )
     assert "Go on with another version anyway? [y/N]" not in ui.texts("ask")
 
@@ -427,9 +427,14 @@ def test_the_same_points_three_times_stop_the_loop_without_a_person(fake_server,
 def test_points_staying_open_needs_three_versions_of_the_same_points() -> None:
     review = Review(REVISE, points=[Point("crashes on empty input", "failing", "main")])
     other = Review(REVISE, points=[Point("rename x", "style", "main")])
-    assert points_stay_open([review, review, review])
-    assert not points_stay_open([review, review])
-    assert not points_stay_open([other, review, review])
+
+    def stalls(*reviews: Review) -> bool:
+        versions = [VersionEvidence(v, r) for v, r in enumerate(reviews, start=1)]
+        return stall_reason(len(reviews), ("a = 1\n", "a = 2\n"), versions) is not None
+
+    assert stalls(review, review, review)
+    assert not stalls(review, review)
+    assert not stalls(other, review, review, review)  # v2 no longer raised "rename x": it was fixed
 
 
 def test_same_code_ignores_whitespace_and_comments_only() -> None:

@@ -45,7 +45,7 @@ def test_each_reference_solution_passes_its_hidden_tests(task: Path, tmp_path: P
 
 
 def test_eval_scores_every_version_with_the_hidden_tests(tmp_path: Path, clean_env: dict[str, str]) -> None:
-    chosen = [t for t in TASKS if t.name.startswith(("01", "07"))]
+    chosen = [t for t in TASKS if t.name.startswith("07")]  # one task: the harness, not the set, is tested
 
     def solution_for(request: RecordedRequest) -> Path:
         return next(t for t in chosen if (t / "request.md").read_text().strip() in request.text)
@@ -82,7 +82,7 @@ def test_eval_scores_every_version_with_the_hidden_tests(tmp_path: Path, clean_e
                 "--config-list",
                 str(config),
                 "--tasks",
-                "01,07",
+                "07",
                 "--iterations",
                 "3",
                 "--out",

@@ -134,6 +134,9 @@ def _diff(reply: str) -> Refusal | None:
 # Placeholders: comments, strings and bodies that stand for code left out.
 
 
+_AFTER_HASH = re.compile(r"#+([^\n]*)")
+
+
 def _comments(code: str) -> list[str]:
     """The text of every comment in ``code`` (as far as it tokenizes)."""
     found: list[str] = []
@@ -152,24 +155,25 @@ def is_omission(text: str) -> bool:
     return 0 < len(words) <= _PLACEHOLDER_WORDS and any(p.search(text) for p in _OMISSIONS)
 
 
-def _loose_strings(tree: ast.Module) -> list[str]:
+def _bodies(tree: ast.Module) -> list[list[ast.stmt]]:
+    """Every statement list in the tree (a module's, a function's, a loop's...), walked once."""
+    return [body for node in ast.walk(tree) if isinstance(body := getattr(node, "body", None), list)]
+
+
+def _loose_strings(bodies: list[list[ast.stmt]]) -> list[str]:
     """String statements that are not docstrings, and docstrings that are a whole body."""
     found: list[str] = []
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if not isinstance(body, list):
-            continue
+    for body in bodies:
         for index, statement in enumerate(body):
             if _is_docstring(statement) and (index > 0 or len(body) == 1):
                 found.append(statement.value.value.strip())  # type: ignore[attr-defined]
     return found
 
 
-def _lone_ellipsis(tree: ast.Module) -> bool:
+def _lone_ellipsis(bodies: list[list[ast.stmt]]) -> bool:
     """Whether a bare ``...`` statement stands among other statements (code cut out of a body)."""
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(body, list) and len(body) > 1:
+    for body in bodies:
+        if len(body) > 1:
             rest = body[1:] if _is_docstring(body[0]) else body
             if len(rest) > 1 and any(_is_ellipsis(statement) for statement in rest):
                 return True
@@ -231,18 +235,22 @@ def placeholder_in(code: str, previous: str | None) -> Refusal | None:
 
     A placeholder comment the previous version had too is not held against this one.
     """
-    earlier = set(_comments(previous)) if previous else set()
-    for comment in _comments(code):
-        if comment not in earlier and is_omission(comment):
-            return Refusal(PLACEHOLDER, f'it has the placeholder comment "# {comment}" where code should be')
+    # Tokenizing is slow; text after a "#" that reads like no omission at all rules the comments out.
+    if any(is_omission(candidate.strip()) for candidate in _AFTER_HASH.findall(code)):
+        earlier = set(_comments(previous)) if previous else set()
+        for comment in _comments(code):
+            if comment not in earlier and is_omission(comment):
+                where = f'it has the placeholder comment "# {comment}" where code should be'
+                return Refusal(PLACEHOLDER, where)
     tree, _error = parse_python(code)
     if tree is None:
         return None
-    for text in _loose_strings(tree):
+    bodies = _bodies(tree)
+    for text in _loose_strings(bodies):
         if is_omission(text):
             flat = " ".join(text.split())
             return Refusal(PLACEHOLDER, f'it has the placeholder string "{flat}" where code should be')
-    if _lone_ellipsis(tree):
+    if _lone_ellipsis(bodies):
         return Refusal(PLACEHOLDER, "it has a bare ... where code should be")
     old_tree = parse_python(previous)[0] if previous else None
     if old_tree is None:

@@ -15,8 +15,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-import json_repair
-
 from .records import review as words
 from .records.review import APPROVE, REVISE, Coverage, EarlierPoint, Point, Review
 from .records.run import TestOutcome
@@ -147,6 +145,8 @@ def find_json(text: str, cut_off: bool) -> tuple[dict | None, str]:
         return None, ""
     if cut_off:
         return words.lower_keys(_complete_part(text, start)), "partial json"
+    import json_repair  # only for malformed JSON; it costs 30 ms to import
+
     repaired = json_repair.loads(text[start:])
     for value in repaired if isinstance(repaired, list) else [repaired]:
         if _is_review(value):

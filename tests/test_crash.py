@@ -20,11 +20,12 @@ from drive import run
 from fake_openai import FakeOpenAIServer, Fault, RecordedRequest
 from scripted import PLAN_1, TESTS, good_script, review
 
-SLOW_CRASHING_SCRIPT = (
-    "```python\n# marker-script-v1\nimport sys\nimport time\n\n\n"
-    "def count_words(text):\n    return len(text.split())\n\n\n"
-    "def main():\n    time.sleep(1)\n    print(count_words(open(sys.argv[1]).read()))\n\n\n"
-    'if __name__ == "__main__":\n    main()\n```'
+# Version 1 passes its tests and is approved, but its run lasts a second: long enough to kill the tool
+# while it runs.
+SLOW_SCRIPT = (
+    good_script(1)
+    .replace("def main():\n", "def main():\n    time.sleep(1)\n")
+    .replace("import sys\n", "import sys\nimport time\n", 1)
 )
 PROMPTS = {
     'Reply "approve" to accept this plan': "approve",
@@ -41,10 +42,10 @@ def deterministic(server: FakeOpenAIServer) -> None:
         return int(re.search(r"(?:Write|Review) version (\d+)", request.text).group(1))
 
     def coder(request: RecordedRequest) -> str:
-        return SLOW_CRASHING_SCRIPT if version_of(request) == 1 else good_script(version_of(request))
+        return SLOW_SCRIPT if version_of(request) == 1 else good_script(version_of(request))
 
     def reviewer(request: RecordedRequest) -> str:
-        return review(1, "REVISE") if version_of(request) == 1 else review(version_of(request), "APPROVE")
+        return review(version_of(request), "APPROVE")
 
     server.enqueue("planner", *[PLAN_1] * 5)
     server.enqueue("tester", *[TESTS] * 5)
@@ -107,8 +108,8 @@ def reference(tmp_path_factory: pytest.TempPathFactory, crash_env: dict[str, str
         deterministic(server)
         assert drive(Cli(ARGS, root, env_for(crash_env, server))) == 0
     state = final_state(root / "workspace")
-    assert state["finished"] == {"version": 2, "reason": "accepted"}
-    assert state["runs"] == ["v1", "v1-tests", "v2", "v2-tests"]
+    assert state["finished"] == {"version": 1, "reason": "accepted"}
+    assert state["runs"] == ["v1", "v1-tests"]
     return state
 
 
@@ -157,7 +158,7 @@ KILL_POINTS = {
     "after a script is written": (2, screen("Saved ")),
     "during a run": (2, file_appears("runs/v1/demo-1/script.py")),
     "while the Reviewer streams": (2, pause("reviewer")),
-    "after a review": (2, screen("Your turn on version 1")),
+    "after a review": (2, screen("The Reviewer approves script_v1.py")),
 }
 
 

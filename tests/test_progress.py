@@ -139,14 +139,19 @@ def test_parallel_points_fixed_one_by_one_reach_the_approving_version(fake_serve
     assert not any(text.startswith("No progress") for text in ui.texts("warn"))
 
 
-def stalled_loop(fake_server, root: Path) -> tuple[str, int, IterationLoop, RecordingUI]:
-    """Three versions whose review keeps the same point open with the same evidence, under --yes."""
+def stuck_session(fake_server, root: Path) -> None:
+    """A workspace at version 1 whose next three reviews keep the same point open, same evidence."""
     root.joinpath(TASK).write_text("count words\n")
     root.joinpath(PLAN).write_text("# Word counter\n\n## Requirements\n1. count_words(text) counts words.\n")
     root.joinpath(ACCEPTANCE).write_text("# No automatic checks.\n")
     fake_server.enqueue("coder", script(1), script(2), script(3))
     stuck = ["crashes on empty input"]
     fake_server.enqueue("reviewer", reply(points=stuck), *[reply(points=stuck, previous=STILL_OPEN)] * 2)
+
+
+def stalled_loop(fake_server, root: Path) -> tuple[str, int, IterationLoop, RecordingUI]:
+    """Three versions whose review keeps the same point open with the same evidence, under --yes."""
+    stuck_session(fake_server, root)
     ui = RecordingUI([""] * 3)
 
     async def go(ctx: SessionContext) -> tuple[str, int, IterationLoop]:
@@ -206,12 +211,7 @@ def test_a_stall_says_what_did_not_move_in_json_and_status(fake_server, tmp_path
 
     ws = tmp_path / "workspace"
     ws.mkdir()
-    ws.joinpath(TASK).write_text("count words\n")
-    ws.joinpath(PLAN).write_text("# Word counter\n\n## Requirements\n1. count_words(text) counts words.\n")
-    ws.joinpath(ACCEPTANCE).write_text("# No automatic checks.\n")
-    fake_server.enqueue("coder", script(1), script(2), script(3))
-    stuck = ["crashes on empty input"]
-    fake_server.enqueue("reviewer", reply(points=stuck), *[reply(points=stuck, previous=STILL_OPEN)] * 2)
+    stuck_session(fake_server, ws)
     result = run(["--resume", "workspace", "--yes", "--json"], tmp_path, model_env)
     sentence = "No progress for 3 versions: no previous point fixed, requirement 1 still missing."
     assert result.returncode == 1, result.stderr

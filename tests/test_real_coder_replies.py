@@ -18,10 +18,11 @@ CASES = sorted((Path(__file__).parent / "replies" / "coder").glob("*.json"))
 
 
 def case(path: Path) -> tuple[str, dict, str | None]:
-    """The reply, what it should give, and the script it revises (if any)."""
-    previous = path.with_name(path.stem + ".previous.py")
+    """The reply, what it should give, and the script it revises (``"previous"``: a file in previous/)."""
+    expected = json.loads(path.read_text())
     text = path.with_suffix(".txt").read_text(encoding="utf-8")
-    return text, json.loads(path.read_text()), previous.read_text() if previous.exists() else None
+    previous = path.parent / "previous" / expected["previous"] if expected.get("previous") else None
+    return text, expected, previous.read_text() if previous else None
 
 
 @pytest.mark.parametrize("path", CASES, ids=[path.stem for path in CASES])

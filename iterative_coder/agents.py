@@ -52,7 +52,6 @@ class AgentReply:
     seconds: float
     finish_reason: str | None = None
     cached: bool = False  # answered from the reply cache: no tokens spent
-    estimated: bool = False  # the server reported no usage: counted by size
 
     @property
     def cut_off(self) -> bool:
@@ -159,8 +158,7 @@ def _reply_from(result: object, text: str, seconds: float, prompt_chars: int) ->
     prompt = usage.prompt_tokens if usage else 0
     completion = usage.completion_tokens if usage else 0
     cached = bool(getattr(result, "cached", False))
-    estimated = not cached and prompt == 0 and completion == 0
-    if estimated:  # so that budgets still hold against servers that report nothing
+    if not cached and prompt == 0 and completion == 0:  # no usage reported: count by size, for budgets
         prompt, completion = prompt_chars // CHARS_PER_TOKEN, len(text) // CHARS_PER_TOKEN
     return AgentReply(
         text=text,
@@ -169,5 +167,4 @@ def _reply_from(result: object, text: str, seconds: float, prompt_chars: int) ->
         seconds=seconds,
         finish_reason=getattr(result, "finish_reason", None),
         cached=cached,
-        estimated=estimated,
     )

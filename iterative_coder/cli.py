@@ -24,6 +24,7 @@ from .settings import (
     DEFAULT_RUN_TIMEOUT,
     DEFAULT_TRIES,
     DEFAULT_WORKSPACE,
+    EDIT_FORMATS,
     MAX_SECONDS,
     UsageError,
 )
@@ -96,6 +97,13 @@ OPTIONS: tuple[tuple[str | None, str, dict[str, Any]], ...] = (
         "(default: auto)",
         choices=("auto", "on", "off"),
         default="auto",
+    ),
+    _option(
+        MAIN,
+        "--edit-format",
+        "how the Coder sends versions 2 on: whole files, diff (SEARCH/REPLACE edit blocks), or auto "
+        "(edits once the script is long; default: auto, or the session's own on --resume)",
+        choices=EDIT_FORMATS,
     ),
     _option(
         MAIN,

@@ -16,7 +16,7 @@ from typing import Any
 from .names import LOG, SESSION, versions_of
 from .records.calls import CallRecord
 from .resume import ResumePoint, infer_resume_point
-from .settings import EXECUTE_MODES
+from .settings import EDIT_FORMATS, EXECUTE_MODES
 from .workspace import Workspace, WorkspaceError
 
 SESSION_FORMAT = 1
@@ -65,6 +65,7 @@ SETTING_CHECKS: dict[str, Callable[[object], bool]] = {
     "budget_tokens": lambda value: value is None or _positive_whole(value),
     "budget_usd": lambda value: value is None or _positive_number(value),
     "cache_seed": lambda value: value is None or _whole(value),
+    "edit_format": lambda value: value is None or value in EDIT_FORMATS,
     "execute": lambda value: value is None or value in EXECUTE_MODES,
     "models": _names,
 }

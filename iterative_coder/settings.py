@@ -23,8 +23,9 @@ DEFAULT_CALL_DEADLINE = 300.0  # seconds one try of a model call may take in all
 DEFAULT_MAX_REPLY_CHARS = 400_000  # the most characters of one streamed reply
 MAX_SECONDS = 86_400.0  # no timeout or deadline is longer than a day
 EXECUTE_MODES = ("ask", "always", "never")
+EDIT_FORMATS = ("auto", "whole", "diff")  # how the Coder answers from version 2 on
 # What a session keeps in session.json, because --resume reads it back.
-KEPT = ("max_iterations", "budget_tokens", "budget_usd", "cache_seed", "execute", "models")
+KEPT = ("max_iterations", "budget_tokens", "budget_usd", "cache_seed", "edit_format", "execute", "models")
 
 
 class UsageError(Exception):
@@ -43,6 +44,7 @@ class Settings:
     execute_option: str | None = None  # the --execute given, now or by an earlier run: kept on resume
     run_timeout: float = DEFAULT_RUN_TIMEOUT
     sandbox: str = "off"  # auto | on | off: run generated code inside bubblewrap?
+    edit_format: str = "auto"  # auto | whole | diff: how the Coder sends a revision
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     call_deadline: float = DEFAULT_CALL_DEADLINE
     max_reply_chars: int = DEFAULT_MAX_REPLY_CHARS
@@ -104,12 +106,18 @@ def resolve_settings(
         budget_tokens=kept("budget_tokens"),
         budget_usd=kept("budget_usd"),
         cache_seed=kept("cache_seed"),
+        edit_format=_edit_format(kept("edit_format")),
         from_version=args.from_version,
         config_list=args.config_list,
         model=args.model,
         role_models={role: getattr(args, f"{role}_model") for role in ROLE_NAMES},
         saved_role_models=dict(used),
     )
+
+
+def _edit_format(value: object) -> str:
+    """The edit format given or saved; a saved value this version does not know is ``auto``."""
+    return value if isinstance(value, str) and value in EDIT_FORMATS else "auto"
 
 
 def _workspace_dir(args: argparse.Namespace) -> tuple[Path, bool]:

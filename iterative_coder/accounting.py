@@ -1,8 +1,9 @@
 """What model calls cost, and budgets that stop a session before it spends too much.
 
 Prices come from an entry's ``price`` in OAI_CONFIG_LIST (AutoGen's convention: USD per 1,000
-prompt tokens and per 1,000 completion tokens), else from the small table below, else the cost is
-unknown: it is never invented.
+prompt tokens and per 1,000 completion tokens, and here an optional third number: per 1,000 prompt
+tokens the provider served from its prompt cache), else from the small table below, else the cost is
+unknown: it is never invented. Cached prompt tokens without a cached price cost the prompt price.
 """
 
 from __future__ import annotations
@@ -12,33 +13,44 @@ from dataclasses import dataclass
 
 from .records.calls import CallRecord
 
-# USD per 1,000 tokens (prompt, completion): OpenAI's published list prices for these models.
-KNOWN_PRICES: dict[str, tuple[float, float]] = {
-    "gpt-4o-mini": (0.00015, 0.0006),
-    "gpt-4o": (0.0025, 0.01),
-    "gpt-4.1": (0.002, 0.008),
-    "gpt-4.1-mini": (0.0004, 0.0016),
-    "gpt-4.1-nano": (0.0001, 0.0004),
-    "o3-mini": (0.0011, 0.0044),
-    "o4-mini": (0.0011, 0.0044),
+Price = tuple[float, ...]  # USD per 1,000 tokens: (prompt, completion) or (prompt, completion, cached prompt)
+
+# OpenAI's published list prices for these models: prompt, completion, cached prompt.
+KNOWN_PRICES: dict[str, Price] = {
+    "gpt-4o-mini": (0.00015, 0.0006, 0.000075),
+    "gpt-4o": (0.0025, 0.01, 0.00125),
+    "gpt-4.1": (0.002, 0.008, 0.0005),
+    "gpt-4.1-mini": (0.0004, 0.0016, 0.0001),
+    "gpt-4.1-nano": (0.0001, 0.0004, 0.000025),
+    "o3-mini": (0.0011, 0.0044, 0.00055),
+    "o4-mini": (0.0011, 0.0044, 0.000275),
     "gpt-3.5-turbo": (0.0005, 0.0015),
 }
 CHARS_PER_TOKEN = 4  # a rough size for a prompt before it is sent
 DEFAULT_COMPLETION_ESTIMATE = 1000
 
 
-def price_of(model: str, entry_price: tuple[float, float] | None) -> tuple[float, float] | None:
-    """The (prompt, completion) price per 1,000 tokens, or None when unknown."""
+def price_of(model: str, entry_price: Price | None) -> Price | None:
+    """The price per 1,000 tokens, or None when unknown."""
     if entry_price is not None:
         return entry_price
     return KNOWN_PRICES.get(model)
 
 
-def cost_of(prompt_tokens: int, completion_tokens: int, price: tuple[float, float] | None) -> float | None:
-    """USD for a call, or None when the price is unknown."""
+def cost_of(
+    prompt_tokens: int, completion_tokens: int, price: Price | None, cached_tokens: int = 0
+) -> float | None:
+    """USD for a call, or None when the price is unknown; ``cached_tokens`` of the prompt tokens
+    came from the provider's prompt cache and cost its cached rate (the prompt rate when none is known)."""
     if price is None:
         return None
-    return prompt_tokens / 1000 * price[0] + completion_tokens / 1000 * price[1]
+    cached = min(max(cached_tokens, 0), prompt_tokens)
+    cached_rate = price[2] if len(price) > 2 else price[0]
+    return (
+        (prompt_tokens - cached) / 1000 * price[0]
+        + cached / 1000 * cached_rate
+        + completion_tokens / 1000 * price[1]
+    )
 
 
 @dataclass(frozen=True)
@@ -49,28 +61,41 @@ class Totals:
     cost: float | None = 0.0
     calls: int = 0
     seconds: float = 0.0
+    prompt_tokens: int = 0
+    cached_tokens: int = 0  # of ``prompt_tokens``, served from the provider's prompt cache
 
     def describe(self) -> str:
-        """``1,234 tokens · $0.0012`` (``cost unknown`` when a price was missing)."""
+        """``1,234 tokens · $0.0012`` (``cost unknown`` when a price was missing), with the cached
+        prompt tokens when there were any."""
         cost = f"${self.cost:.4f}" if self.cost is not None else "cost unknown"
-        return f"{self.tokens:,} tokens · {cost}"
+        cached = f" ({self.cached_tokens:,} cached prompt tokens)" if self.cached_tokens else ""
+        return f"{self.tokens:,} tokens{cached} · {cost}"
 
 
 def totals(calls: Iterable[CallRecord]) -> Totals:
-    """Add up recorded calls (cached calls cost nothing)."""
-    tokens, cost, count, seconds = 0, 0.0, 0, 0.0
-    known = True
+    """Add up recorded calls (calls answered by the reply cache cost nothing)."""
+    tokens = prompt = cached = count = 0
+    cost, seconds, known = 0.0, 0.0, True
     for call in calls:
         count += 1
         seconds += call.seconds
         if call.cached:
             continue
         tokens += call.tokens
+        prompt += call.prompt_tokens
+        cached += call.cached_tokens
         if call.cost_usd is None:
             known = False
         else:
             cost += call.cost_usd
-    return Totals(tokens=tokens, cost=cost if known else None, calls=count, seconds=seconds)
+    return Totals(
+        tokens=tokens,
+        cost=cost if known else None,
+        calls=count,
+        seconds=seconds,
+        prompt_tokens=prompt,
+        cached_tokens=cached,
+    )
 
 
 class BudgetReached(Exception):
@@ -90,7 +115,7 @@ class Budget:
         *,
         role: str,
         prompt_chars: int,
-        price: tuple[float, float] | None,
+        price: Price | None,
     ) -> None:
         """Raise :class:`BudgetReached` when the next call, by estimate, would exceed a limit.
 

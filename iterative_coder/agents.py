@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from autogen_agentchat.agents import AssistantAgent
@@ -13,7 +13,7 @@ from autogen_agentchat.base import TaskResult
 from autogen_agentchat.messages import ModelClientStreamingChunkEvent, MultiModalMessage, TextMessage
 from autogen_core import CancellationToken
 
-from .accounting import CHARS_PER_TOKEN, Budget, cost_of, price_of
+from .accounting import CHARS_PER_TOKEN, Budget, Price, cost_of, price_of
 from .prompt_files import load_prompt
 from .records.calls import CallRecord
 from .roles import ROLES
@@ -52,6 +52,7 @@ class AgentReply:
     seconds: float
     finish_reason: str | None = None
     cached: bool = False  # answered from the reply cache: no tokens spent
+    cached_tokens: int = 0  # prompt tokens the provider served from its prompt cache
 
     @property
     def cut_off(self) -> bool:
@@ -74,7 +75,7 @@ class AgentFactory:
         """The model that answers for ``role`` now (after a failover, the next entry's)."""
         return self.role_clients[role].resilient.model
 
-    def price_for(self, role: str) -> tuple[float, float] | None:
+    def price_for(self, role: str) -> Price | None:
         """The price per 1,000 tokens of the model that answers for ``role`` now, if known."""
         resilient = self.role_clients[role].resilient
         return price_of(resilient.model, resilient.entry.price)
@@ -128,6 +129,7 @@ async def call_and_record(
     with ctx.ui.working(ROLES[role].title, activity) as view:
         text = await run_agent(agent, message, view, ctx.agents.cancellation)
     reply = _reply_from(recording.last_result, text, time.monotonic() - started, prompt_chars)
+    reply = replace(reply, cached_tokens=0 if reply.cached else recording.tap.cached_tokens)
     ctx.session.keep_reply(role=role, version=version, text=reply.text)
     price = ctx.agents.price_for(role)
     ctx.session.record_call(
@@ -140,9 +142,10 @@ async def call_and_record(
             seconds=round(reply.seconds, 3),
             cost_usd=0.0
             if reply.cached
-            else _rounded(cost_of(reply.prompt_tokens, reply.completion_tokens, price)),
+            else _rounded(cost_of(reply.prompt_tokens, reply.completion_tokens, price, reply.cached_tokens)),
             cached=reply.cached,
             finish_reason=reply.finish_reason,
+            cached_tokens=reply.cached_tokens,
         )
     )
     return reply

@@ -11,6 +11,7 @@ from typing import Any
 from autogen_core.models import ChatCompletionClient, CreateResult, RequestUsage
 
 from .config import ModelEntry
+from .prompt_cache import PromptCacheTap, tap_client
 from .resilience import CallHooks, ResilientClient, RetryPolicy
 from .roles import ROLES
 from .settings import DEFAULT_CALL_DEADLINE, DEFAULT_MAX_REPLY_CHARS
@@ -108,13 +109,15 @@ class RecordingClient(ChatCompletionClient):
     """A role's outermost client: it keeps the ``CreateResult`` of the last call, so usage, the
     finish reason and whether the cache answered are read from the result itself."""
 
-    def __init__(self, inner: ChatCompletionClient) -> None:
+    def __init__(self, inner: ChatCompletionClient, tap: PromptCacheTap | None = None) -> None:
         self.inner = inner
         self.last_result: CreateResult | None = None
+        self.tap = tap or PromptCacheTap()  # cached prompt tokens of the last call, as the server said
 
     async def create(self, messages: Sequence[Any], **kwargs: Any) -> CreateResult:
         """One reply; kept as :attr:`last_result`."""
         self.last_result = None
+        self.tap.reset()
         self.last_result = await self.inner.create(messages, **kwargs)
         return self.last_result
 
@@ -123,6 +126,7 @@ class RecordingClient(ChatCompletionClient):
     ) -> AsyncGenerator[str | CreateResult, None]:
         """A streamed reply; its final ``CreateResult`` is kept as :attr:`last_result`."""
         self.last_result = None
+        self.tap.reset()
         return self._stream(messages, kwargs)
 
     async def _stream(
@@ -182,10 +186,11 @@ def create_role_clients(
     for role, entries in entries_by_role.items():
         spec = ROLES[role]
         settings: dict[str, Any] = {"max_tokens": spec.max_tokens, "json_output": spec.json_mode}
+        tap = PromptCacheTap()
         resilient = ResilientClient(
             entries,
-            lambda entry, settings=settings: create_client(
-                entry, stream=options.stream, timeout=options.timeout, **settings
+            lambda entry, settings=settings, tap=tap: tap_client(
+                create_client(entry, stream=options.stream, timeout=options.timeout, **settings), tap
             ),
             policy=policy,
             hooks=CallHooks(status=options.status, announce=options.announce),
@@ -193,7 +198,7 @@ def create_role_clients(
         front: ChatCompletionClient = resilient
         if options.cache_dir is not None:
             front = cached(resilient, options.cache_dir / _safe_name(f"{role}-{entries[0].model}"))
-        clients[role] = RoleClient(RecordingClient(front), resilient)
+        clients[role] = RoleClient(RecordingClient(front, tap), resilient)
     return clients
 
 

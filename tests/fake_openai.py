@@ -8,6 +8,7 @@ replies are served FIFO per role, then from "default"; if both are empty the ser
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import threading
@@ -110,6 +111,9 @@ class FakeOpenAIServer:
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        # Like OpenAI's automatic prompt caching: report, as usage.prompt_tokens_details.cached_tokens,
+        # the words of the longest prefix a prompt shares with an earlier one.
+        self.prompt_cache = False
 
     def start(self) -> FakeOpenAIServer:
         """Bind 127.0.0.1:0 and serve in a daemon thread. Returns self."""
@@ -149,6 +153,17 @@ class FakeOpenAIServer:
         """Append scripted replies (str or callable(RecordedRequest) -> str) to a role's FIFO queue."""
         with self._lock:
             self._queues.setdefault(role.lower(), deque()).extend(replies)
+
+    def cached_words(self, req: RecordedRequest) -> int | None:
+        """With :attr:`prompt_cache`: the words of ``req``'s prompt that an earlier prompt began with."""
+        if not self.prompt_cache:
+            return None
+        with self._lock:
+            earlier = [r.text for r in self.requests if r is not req and r.received_at <= req.received_at]
+        shared = max((len(os.path.commonprefix([text, req.text])) for text in earlier), default=0)
+        prefix, rest = req.text[:shared], req.text[shared:]
+        cut_word = bool(prefix) and not prefix[-1].isspace() and bool(rest) and not rest[0].isspace()
+        return len(prefix.split()) - (1 if cut_word else 0)
 
     def inject(self, *faults: Fault, model: str = "*", role: str = "*") -> None:
         """Serve these faults, in order, to the next requests for ``model`` and ``role`` ("*": any)."""
@@ -278,7 +293,10 @@ class _Handler(BaseHTTPRequestHandler):
         req.answered_at = time.monotonic()
 
     def _reply(self, req: RecordedRequest, text: str, finish: str, pause: Fault | None = None) -> None:
-        usage = _usage(req, text)
+        usage: dict[str, Any] = _usage(req, text)
+        cached = self.fake.cached_words(req)
+        if cached is not None:
+            usage["prompt_tokens_details"] = {"cached_tokens": cached}
         if req.stream:
             self._stream(req, text, usage, finish, pause)
         else:
@@ -375,7 +393,7 @@ class _Handler(BaseHTTPRequestHandler):
         self,
         req: RecordedRequest,
         text: str,
-        usage: dict[str, int],
+        usage: dict[str, Any],
         finish: str = "stop",
         pause: Fault | None = None,
         drop: bool = False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -56,7 +57,7 @@ def test_the_entry_price_wins_over_the_table() -> None:
 
 
 def test_a_listed_model_without_an_entry_price_uses_the_table() -> None:
-    assert price_of("gpt-4o-mini", None) == KNOWN_PRICES["gpt-4o-mini"] == (0.00015, 0.0006)
+    assert price_of("gpt-4o-mini", None) == KNOWN_PRICES["gpt-4o-mini"] == (0.00015, 0.0006, 0.000075)
 
 
 def test_an_unknown_model_has_no_price() -> None:
@@ -90,7 +91,7 @@ def test_totals_sum_tokens_cost_calls_and_seconds() -> None:
             call("reviewer", prompt=1000, completion=114, cost=0.5, seconds=2.25),
         ]
     )
-    assert result == Totals(tokens=1234, cost=0.75, calls=2, seconds=3.75)
+    assert result == Totals(tokens=1234, cost=0.75, calls=2, seconds=3.75, prompt_tokens=1100)
 
 
 def test_a_cached_call_counts_as_a_call_and_its_seconds_but_costs_nothing() -> None:
@@ -100,7 +101,7 @@ def test_a_cached_call_counts_as_a_call_and_its_seconds_but_costs_nothing() -> N
             call(prompt=5000, completion=5000, cost=9.0, seconds=0.5, cached=True),
         ]
     )
-    assert result == Totals(tokens=120, cost=0.25, calls=2, seconds=1.5)
+    assert result == Totals(tokens=120, cost=0.25, calls=2, seconds=1.5, prompt_tokens=100)
 
 
 def test_a_cached_call_with_unknown_cost_leaves_the_cost_known() -> None:
@@ -269,6 +270,7 @@ def test_the_record_holds_no_more_than_its_fields() -> None:
         "cost_usd",
         "cached",
         "finish_reason",
+        "cached_tokens",
     }
 
 
@@ -291,6 +293,8 @@ def test_the_record_holds_no_more_than_its_fields() -> None:
         ("cost_usd", "0.01"),
         ("cost_usd", -1.0),
         ("finish_reason", 3),
+        ("cached_tokens", -1),
+        ("cached_tokens", "12"),
     ],
 )
 def test_a_field_of_the_wrong_type_is_refused(field: str, value: Any) -> None:
@@ -334,3 +338,20 @@ def test_only_a_true_cached_flag_counts() -> None:
 def test_a_cached_record_has_no_tokens() -> None:
     assert call(prompt=10, completion=5).tokens == 15
     assert call(prompt=10, completion=5, cached=True).tokens == 0
+
+
+def test_cached_prompt_tokens_cost_the_cached_rate_and_the_prompt_rate_without_one() -> None:
+    with_rate = cost_of(2000, 100, (0.002, 0.008, 0.0005), cached_tokens=1024)
+    assert with_rate == pytest.approx(976 / 1000 * 0.002 + 1024 / 1000 * 0.0005 + 100 / 1000 * 0.008)
+    assert cost_of(2000, 100, (0.002, 0.008), cached_tokens=1024) == cost_of(2000, 100, (0.002, 0.008))
+    assert cost_of(10, 0, (0.002, 0.008, 0.0005), cached_tokens=50) == pytest.approx(10 / 1000 * 0.0005)
+
+
+def test_totals_and_the_summary_line_count_cached_prompt_tokens() -> None:
+    records = [
+        replace(call(prompt=2000, completion=100, cost=0.001), cached_tokens=1536),
+        call(prompt=500, completion=50, cost=0.002),
+    ]
+    spent = totals(records)
+    assert (spent.prompt_tokens, spent.cached_tokens) == (2500, 1536)
+    assert spent.describe() == "2,650 tokens (1,536 cached prompt tokens) · $0.0030"

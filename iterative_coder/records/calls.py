@@ -17,8 +17,9 @@ class CallRecord:
     completion_tokens: int
     seconds: float
     cost_usd: float | None
-    cached: bool = False
+    cached: bool = False  # answered from the tool's own reply cache (--cache-seed): nothing spent
     finish_reason: str | None = None
+    cached_tokens: int = 0  # of the prompt tokens, how many the provider served from its prompt cache
 
     @property
     def tokens(self) -> int:
@@ -46,6 +47,7 @@ class CallRecord:
             cost_usd=None if cost is None else _number(cost),
             cached=data.get("cached") is True,
             finish_reason=None if finish is None else _text(finish),
+            cached_tokens=_whole(data.get("cached_tokens")),
         )
 
 

@@ -1,0 +1,85 @@
+"""Prompts laid out for the providers' prompt caches, and the cached tokens they report counted at
+their price: the stable part of every Coder and Reviewer prompt (instructions, plan, acceptance
+tests) comes first, byte for byte the same from version to version."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from drive import run_loop
+from fake_openai import FakeOpenAIServer
+from scripted import PLAN_1, review, script
+
+from iterative_coder.accounting import KNOWN_PRICES, cost_of
+from iterative_coder.config import ConfigError, resolve_model_entries
+from iterative_coder.names import ACCEPTANCE, PLAN, TASK
+from iterative_coder.status import history
+from iterative_coder.workspace import Workspace
+
+TESTS_FILE = (
+    "import script\n\n\ndef test_req1_counts_words():\n    assert script.count_words('a b  c') == 3\n"
+)
+VERSIONS = 4
+
+
+def _four_versions(server: FakeOpenAIServer, root: Path, stream: bool) -> None:
+    workspace = Workspace(root)
+    workspace.write(TASK, "count words\n")
+    workspace.write(PLAN, PLAN_1.rsplit("\n\n", 1)[0] + "\n")
+    workspace.write(ACCEPTANCE, TESTS_FILE)
+    for version in range(1, VERSIONS + 1):
+        server.enqueue("coder", script(version, extra=f"\n\ndef helper_{version}():\n    return {version}"))
+        server.enqueue("reviewer", review(version, "REVISE"))
+    outcome, version, _ui = run_loop(
+        server, root, [], max_iterations=VERSIONS, interactive=False, stream=stream
+    )
+    assert version == VERSIONS, outcome
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["streaming", "not streaming"])
+def test_every_version_shares_a_prefix_holding_plan_and_tests_and_its_cached_tokens_are_priced(
+    fake_server: FakeOpenAIServer, tmp_path: Path, stream: bool
+) -> None:
+    fake_server.prompt_cache = True
+    _four_versions(fake_server, tmp_path, stream)
+    plan, tests = (tmp_path / PLAN).read_text().strip(), TESTS_FILE.rstrip()
+    for role in ("coder", "reviewer"):
+        prompts = [request.text for request in fake_server.requests_for(role)]
+        assert len(prompts) == VERSIONS
+        shared = os.path.commonprefix(prompts)
+        assert plan in shared and tests in shared, f"the {role}'s prompts diverge before plan and tests"
+        assert "version 1" not in shared.lower(), "a version number sits inside the stable part"
+
+    calls = json.loads((tmp_path / "session.json").read_text())["calls"]
+    coder_calls = [call for call in calls if call["role"] == "coder"]
+    assert coder_calls[0]["cached_tokens"] == 0  # nothing came before the first Coder prompt
+    for call in coder_calls[1:]:
+        assert call["cached_tokens"] > 0.5 * call["prompt_tokens"]
+        prompt, completion, cached = call["prompt_tokens"], call["completion_tokens"], call["cached_tokens"]
+        expected = cost_of(prompt, completion, KNOWN_PRICES["gpt-4o-mini"], cached)
+        assert call["cost_usd"] == pytest.approx(expected, rel=1e-6)
+        assert call["cost_usd"] < cost_of(prompt, completion, KNOWN_PRICES["gpt-4o-mini"])
+
+    total = history(Workspace(tmp_path)).to_json()["total"]
+    assert total["cached_tokens"] == sum(call["cached_tokens"] for call in calls) > 0
+    assert total["prompt_tokens"] == sum(call["prompt_tokens"] for call in calls)
+
+
+def test_a_server_that_reports_no_cached_tokens_records_none(fake_server, tmp_path: Path) -> None:
+    _four_versions(fake_server, tmp_path, stream=True)
+    calls = json.loads((tmp_path / "session.json").read_text())["calls"]
+    assert {call["cached_tokens"] for call in calls} == {0}
+
+
+def test_an_entry_may_give_the_price_of_cached_prompt_tokens_as_a_third_number(tmp_path: Path) -> None:
+    def price(numbers: list[float]) -> object:
+        listed = tmp_path / "OAI_CONFIG_LIST"
+        listed.write_text(json.dumps([{"model": "m", "api_key": "k", "price": numbers}]))
+        return resolve_model_entries(config_list_path=str(listed), model=None, env={}, cwd=tmp_path)[0].price
+
+    assert price([0.002, 0.008, 0.0005]) == (0.002, 0.008, 0.0005)
+    with pytest.raises(ConfigError, match="cached prompt tokens"):
+        price([0.002, 0.008, 0.0005, 1])

@@ -16,6 +16,7 @@ from scripted import PLAN_1, review, script
 from iterative_coder.accounting import KNOWN_PRICES, cost_of
 from iterative_coder.config import ConfigError, resolve_model_entries
 from iterative_coder.names import ACCEPTANCE, PLAN, TASK
+from iterative_coder.prompt_cache import cached_tokens_of
 from iterative_coder.status import history
 from iterative_coder.workspace import Workspace
 
@@ -83,3 +84,31 @@ def test_an_entry_may_give_the_price_of_cached_prompt_tokens_as_a_third_number(t
     assert price([0.002, 0.008, 0.0005]) == (0.002, 0.008, 0.0005)
     with pytest.raises(ConfigError, match="cached prompt tokens"):
         price([0.002, 0.008, 0.0005, 1])
+
+
+def test_the_cached_figure_is_read_as_openai_vllm_and_deepseek_send_it() -> None:
+    from openai.types import CompletionUsage
+
+    openai_style = CompletionUsage.model_validate(
+        {
+            "prompt_tokens": 2006,
+            "completion_tokens": 300,
+            "total_tokens": 2306,
+            "prompt_tokens_details": {"cached_tokens": 1920},
+        }
+    )
+    deepseek = CompletionUsage.model_validate(
+        {
+            "prompt_tokens": 2006,
+            "completion_tokens": 300,
+            "total_tokens": 2306,
+            "prompt_cache_hit_tokens": 1792,
+        }
+    )
+    silent = CompletionUsage.model_validate({"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13})
+    assert [cached_tokens_of(usage) for usage in (openai_style, deepseek, silent, None)] == [
+        1920,
+        1792,
+        None,
+        None,
+    ]

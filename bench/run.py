@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the fake server and the workspace generator live there
 
 from fake_openai import FakeOpenAIServer, RecordedRequest  # noqa: E402
+from prefix import prefix_rows  # noqa: E402
 from workspaces import make_workspace  # noqa: E402
 
 # The fake server answers with the model name it was asked for; AutoGen warns about that. Not news.
@@ -407,6 +408,9 @@ def main() -> None:
     memory = [run_session(size.memory_iterations)[2] / 1024 for _ in range(runs)]
     print(f"start-up: {runs} runs of each ...", flush=True)
     launch = startup(runs, size.versions)
+    prefix_iterations = 3 if options.quick else 10
+    print(f"prompt-cache prefixes: one session of {prefix_iterations} iterations ...", flush=True)
+    prefix = prefix_rows(prefix_iterations)
 
     rows: list[tuple[str, str, str, str, str, str]] = []  # figure, target, median, min, max, met
 
@@ -479,6 +483,7 @@ def main() -> None:
         lambda v: f"{v:.0f}",
         statistics.median(memory) <= 150,
     )
+    rows.extend(prefix)
 
     header = ("figure", "target", "median", "min", "max", "met")
     table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -57,6 +57,7 @@ def test_yes_runs_without_a_person_until_approval(fake_server, tmp_path: Path, m
         "cost_usd",
         "cached",
         "finish_reason",
+        "cached_tokens",
     }
     assert call["cost_usd"] == pytest.approx(
         call["prompt_tokens"] * 0.00015 / 1000 + call["completion_tokens"] * 0.0006 / 1000
@@ -217,6 +218,8 @@ def test_status_shows_the_history_without_a_model(tmp_path: Path, clean_env) -> 
         "run": "tests 0/1 passed · ended (exit 0) · 0.1 s",
         "feedback": False,
         "tokens": 300,
+        "prompt_tokens": 200,
+        "cached_tokens": 0,
         "cost_usd": 0.00009,
         "seconds": 1.0,
         "tests": "0/1",

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from .sandbox import INSTALL_HINT, unavailable_reason
+from .workspace import atomic_write_text
 
 if TYPE_CHECKING:
     from .context import SessionContext
@@ -49,17 +47,9 @@ def restore(workspace: Workspace, before: dict[str, bytes]) -> list[str]:
             same = False
         if not same:
             path.unlink(missing_ok=True)  # a link is replaced, never followed
-            _put_back(path, before[name])
+            atomic_write_text(path, before[name], durable=False)
             changed.append(name)
     return changed
-
-
-def _put_back(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename, as every workspace write is."""
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(temporary, path)
 
 
 async def guarded(ctx: SessionContext, work: Callable[[], T]) -> T:

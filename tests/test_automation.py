@@ -1,4 +1,7 @@
-"""Automation, cost control, history, reply cache, branches and per-role models, through the CLI."""
+"""Automation, cost control, history, reply cache, branches and per-role models, through the CLI.
+
+Sessions run through the CLI's own ``main`` in this process (drive.run_main); usage errors, Ctrl-C and
+the import check of ``status`` run as real processes."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FAKE_KEY, WAIT
-from drive import run
+from drive import run, run_main
 from fake_openai import FakeOpenAIServer, Fault, RecordedRequest
 from scripted import PLAN_1, TESTS, good_script, review, script
 from workspaces import make_workspace
@@ -35,7 +38,7 @@ def outcome(result: subprocess.CompletedProcess[str]) -> dict:
 
 def test_yes_runs_without_a_person_until_approval(fake_server, tmp_path: Path, model_env) -> None:
     enqueue_session(fake_server)
-    result = run(YES, tmp_path, model_env, stdin="")
+    result = run_main(YES, tmp_path, model_env, stdin="")
     assert result.returncode == 0, result.stderr
     data = outcome(result)
     assert data["stop_reason"] == "accepted" and data["exit_code"] == 0
@@ -67,7 +70,7 @@ def test_yes_runs_without_a_person_until_approval(fake_server, tmp_path: Path, m
 
 def test_yes_stops_at_the_limit_with_exit_1(fake_server, tmp_path: Path, model_env) -> None:
     enqueue_session(fake_server, ("REVISE",))
-    result = run([*YES, "--max-iterations", "1"], tmp_path, model_env)
+    result = run_main([*YES, "--max-iterations", "1"], tmp_path, model_env)
     assert result.returncode == 1
     assert outcome(result)["stop_reason"] == "limit"
 
@@ -83,7 +86,7 @@ def test_yes_usage_errors_exit_2(tmp_path: Path, model_env) -> None:
 
 def test_yes_exits_75_when_no_model_answers(fake_server, tmp_path: Path, model_env) -> None:
     fake_server.inject(*[Fault("status", status=503, retry_after=0)] * 2)
-    result = run([*YES, "--retries", "2"], tmp_path, model_env)
+    result = run_main([*YES, "--retries", "2"], tmp_path, model_env)
     assert result.returncode == 75
     assert "Every configured model failed" in result.stderr
     assert outcome(result)["stop_reason"] == "model_unavailable"  # --json prints its object anyway
@@ -98,7 +101,7 @@ def test_without_a_person_unusable_tests_are_asked_again_then_skipped(
     )
     fake_server.enqueue("coder", good_script(1))
     fake_server.enqueue("reviewer", review(1, "APPROVE"))
-    result = run(YES, tmp_path, model_env)
+    result = run_main(YES, tmp_path, model_env)
     assert result.returncode == 0, result.stderr
     assert len(fake_server.requests_for("tester")) == 3
     assert "could not be used: it held no usable content" in fake_server.requests_for("tester")[1].text
@@ -108,9 +111,11 @@ def test_without_a_person_unusable_tests_are_asked_again_then_skipped(
 
 def test_resume_keeps_each_roles_model(fake_server, tmp_path: Path, model_env) -> None:
     enqueue_session(fake_server, ("REVISE", "APPROVE"))
-    first = run([*YES, "--coder-model", "gpt-4o", "--max-iterations", "1"], tmp_path, model_env)
+    first = run_main([*YES, "--coder-model", "gpt-4o", "--max-iterations", "1"], tmp_path, model_env)
     assert first.returncode == 1, first.stderr
-    resumed = run(["--resume", "workspace", "--yes", "--json", "--max-iterations", "2"], tmp_path, model_env)
+    resumed = run_main(
+        ["--resume", "workspace", "--yes", "--json", "--max-iterations", "2"], tmp_path, model_env
+    )
     assert resumed.returncode == 0, resumed.stderr
     named = [(r.role, r.body["model"]) for r in fake_server.requests]
     assert named[-2:] == [("coder", "gpt-4o"), ("reviewer", "gpt-4o-mini")]
@@ -124,7 +129,7 @@ def test_an_entry_with_its_own_server_and_no_key_gets_no_key_of_ours(
         json.dumps([{"model": "local", "base_url": fake_server.base_url}])
     )
     enqueue_session(fake_server, ("APPROVE",))
-    result = run(YES, tmp_path, {**clean_env, "OPENAI_API_KEY": FAKE_KEY})
+    result = run_main(YES, tmp_path, {**clean_env, "OPENAI_API_KEY": FAKE_KEY})
     assert result.returncode == 0, result.stderr
     assert fake_server.requests and all(FAKE_KEY not in r.authorization for r in fake_server.requests)
 
@@ -152,14 +157,14 @@ def test_the_budget_stops_before_the_call_that_would_exceed_it(
     fake_server, tmp_path: Path, model_env
 ) -> None:
     enqueue_session(fake_server)
-    first = run([*YES, "--max-iterations", "1"], tmp_path, model_env)
+    first = run_main([*YES, "--max-iterations", "1"], tmp_path, model_env)
     assert first.returncode == 1 and outcome(first)["stop_reason"] == "limit"
     spent = outcome(first)["tokens"]
     requests = len(fake_server.requests)
 
     # A budget a few tokens above what is spent: the next Coder call would exceed it, so it is not made.
     args = ["--resume", "workspace", "--yes", "--json", "--max-iterations", "5"]
-    stopped = run([*args, "--budget-tokens", str(spent + 10)], tmp_path, model_env)
+    stopped = run_main([*args, "--budget-tokens", str(spent + 10)], tmp_path, model_env)
     assert stopped.returncode == 1, stopped.stderr
     assert outcome(stopped)["stop_reason"] == "budget"
     assert f"Token budget reached: {spent:,} of {spent + 10:,} tokens spent" in stopped.stderr
@@ -168,12 +173,12 @@ def test_the_budget_stops_before_the_call_that_would_exceed_it(
     assert not (tmp_path / "workspace" / "script_v2.py").exists()
 
     # Resume keeps the budget and what was spent: still nothing is sent.
-    again = run(args, tmp_path, model_env)
+    again = run_main(args, tmp_path, model_env)
     assert again.returncode == 1 and outcome(again)["stop_reason"] == "budget"
     assert len(fake_server.requests) == requests
 
     # A larger budget lets it finish.
-    done = run([*args, "--budget-tokens", "1000000"], tmp_path, model_env)
+    done = run_main([*args, "--budget-tokens", "1000000"], tmp_path, model_env)
     assert done.returncode == 0, done.stderr
     assert outcome(done)["stop_reason"] == "accepted"
 
@@ -181,7 +186,7 @@ def test_the_budget_stops_before_the_call_that_would_exceed_it(
 def test_a_usd_budget_needs_known_prices(fake_server, tmp_path: Path, clean_env) -> None:
     entries = [{"model": "local-llama", "base_url": fake_server.base_url}]
     (tmp_path / "OAI_CONFIG_LIST").write_text(json.dumps(entries))
-    result = run([*YES, "--budget-usd", "1"], tmp_path, clean_env)
+    result = run_main([*YES, "--budget-usd", "1"], tmp_path, clean_env)
     assert result.returncode == 1
     assert "the price of a model in use is unknown" in result.stderr
     assert fake_server.requests == []
@@ -207,7 +212,7 @@ def test_status_shows_the_history_without_a_model(tmp_path: Path, clean_env) -> 
     assert "First version approved with every test passing: v1000" in lines
     assert f"Resume with: python -m iterative_coder --resume {ws}" in lines
 
-    data = json.loads(run(["status", str(ws), "--json"], tmp_path, clean_env).stdout)
+    data = json.loads(run_main(["status", str(ws), "--json"], tmp_path, clean_env).stdout)
     assert len(data["versions"]) == 1000
     assert data["versions"][0] | {"seconds": 1.0} == {
         "version": 1,
@@ -220,26 +225,29 @@ def test_status_shows_the_history_without_a_model(tmp_path: Path, clean_env) -> 
         "tokens": 300,
         "prompt_tokens": 200,
         "cached_tokens": 0,
+        "coder_output_tokens": 50,
+        "answered": None,
+        "fallback": False,
         "cost_usd": 0.00009,
         "seconds": 1.0,
         "tests": "0/1",
     }
     assert data["next_step"] == "Next: at version 1000: your turn after review_v1000.md"
-    assert run(["status", str(tmp_path / "nowhere")], tmp_path, clean_env).returncode == 2
+    assert run_main(["status", str(tmp_path / "nowhere")], tmp_path, clean_env).returncode == 2
 
 
 def test_a_repeated_run_is_served_from_the_cache_and_branches_keep_old_versions(
     fake_server, tmp_path: Path, model_env
 ) -> None:
     enqueue_session(fake_server)
-    first = run([*YES, "--cache-seed", "7"], tmp_path, model_env)
+    first = run_main([*YES, "--cache-seed", "7"], tmp_path, model_env)
     assert first.returncode == 0, first.stderr
     ws = tmp_path / "workspace"
     old_v2 = (ws / "script_v2.py").read_text()
     requests = len(fake_server.requests)
 
     # Go on again from version 1: the same prompts, so no request reaches the server.
-    again = run(["--resume", "workspace", "--from-version", "1", "--yes", "--json"], tmp_path, model_env)
+    again = run_main(["--resume", "workspace", "--from-version", "1", "--yes", "--json"], tmp_path, model_env)
     assert again.returncode == 0, again.stderr
     assert len(fake_server.requests) == requests
     branches = list((ws / "branches").iterdir())
@@ -265,7 +273,7 @@ def test_role_tags_and_flags_pick_each_roles_model(fake_server, tmp_path: Path, 
     ]
     (tmp_path / "OAI_CONFIG_LIST").write_text(json.dumps(entries))
     enqueue_session(fake_server, ("APPROVE",))
-    result = run([*YES, "--reviewer-model", "m-plan"], tmp_path, clean_env)
+    result = run_main([*YES, "--reviewer-model", "m-plan"], tmp_path, clean_env)
     assert result.returncode == 0, result.stderr
     named = {(r.role, r.body["model"]) for r in fake_server.requests}
     assert named == {
@@ -280,7 +288,7 @@ def test_role_tags_and_flags_pick_each_roles_model(fake_server, tmp_path: Path, 
         "coder": ["m-code"],
         "reviewer": ["m-plan"],
     }
-    status = run(["status", "workspace"], tmp_path, clean_env).stdout
+    status = run_main(["status", "workspace"], tmp_path, clean_env).stdout
     assert "Models: planner m-plan; tester m-default; coder m-code; reviewer m-plan" in status
-    bad = run([*YES, "--coder-model", "nope", "--workspace", "other"], tmp_path, clean_env)
+    bad = run_main([*YES, "--coder-model", "nope", "--workspace", "other"], tmp_path, clean_env)
     assert bad.returncode == 2 and "--coder-model nope: no entry with that model" in bad.stderr

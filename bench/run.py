@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the fake server and the workspace generator live there
 
+from edits import rows as edit_rows  # noqa: E402
 from fake_openai import FakeOpenAIServer, RecordedRequest  # noqa: E402
 from prefix import prefix_rows  # noqa: E402
 from workspaces import make_workspace  # noqa: E402
@@ -241,24 +242,21 @@ def bare_calls(base_url: str, iterations: int, stream: bool) -> tuple[float, flo
     return asyncio.run(go())
 
 
-def library_floor(iterations: int, stream: bool) -> float:
+def library_floor(iterations: int, stream: bool, own_process: bool = True) -> float:
     """Seconds per iteration that two bare AssistantAgent calls through the OpenAI client take beyond
     the server's time: the part of the overhead that is AutoGen's and the OpenAI library's. The calls
-    run in their own process, as the tool does, so they do not share the server's interpreter."""
+    run in their own process, as the tool does, so they do not share the server's interpreter (with
+    ``own_process`` False, for --quick, in this one: a check that it works, not a measurement)."""
     with FakeOpenAIServer() as server:
         script_server(server, iterations)
         server.enqueue("coder", "warm")
-        command = [
-            sys.executable,
-            __file__,
-            "--bare-calls",
-            server.base_url,
-            str(iterations),
-            str(int(stream)),
-        ]
-        started, ended = json.loads(
-            subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        )
+        if own_process:
+            command = [sys.executable, __file__, "--bare-calls", server.base_url, str(iterations)]
+            command.append(str(int(stream)))
+            done = subprocess.run(command, capture_output=True, text=True, check=True)
+            started, ended = json.loads(done.stdout)
+        else:
+            started, ended = bare_calls(server.base_url, iterations, stream)
         inside = sum(r.answered_at - r.received_at for r in server.requests if r.received_at >= started)
         return (ended - started - inside) / iterations
 
@@ -401,16 +399,24 @@ def main() -> None:
     print(f"overhead without streaming: {runs} sessions of {last} iterations ...", flush=True)
     plain_sessions = [run_session(last, stream=False) for _ in range(runs)]
     print(f"AutoGen + OpenAI client floor: {runs} runs ...", flush=True)
-    floors = {stream: [library_floor(last, stream) for _ in range(runs)] for stream in (False, True)}
+    floors = {
+        stream: [library_floor(last, stream, own_process=not options.quick) for _ in range(runs)]
+        for stream in (False, True)
+    }
     print(f"baseline group chat: {runs} runs ...", flush=True)
     baselines = [baseline(last) for _ in range(runs)]
-    print(f"memory: {runs} sessions of {size.memory_iterations} iterations ...", flush=True)
-    memory = [run_session(size.memory_iterations)[2] / 1024 for _ in range(runs)]
+    if size.memory_iterations == last:  # the sessions above were as long: their peak RSS
+        memory = [session[2] / 1024 for session in sessions]
+    else:
+        print(f"memory: {runs} sessions of {size.memory_iterations} iterations ...", flush=True)
+        memory = [run_session(size.memory_iterations)[2] / 1024 for _ in range(runs)]
     print(f"start-up: {runs} runs of each ...", flush=True)
     launch = startup(runs, size.versions)
     prefix_iterations = 3 if options.quick else 10
     print(f"prompt-cache prefixes: one session of {prefix_iterations} iterations ...", flush=True)
     prefix = prefix_rows(prefix_iterations)
+    print("revisions as edits against whole files (bench/edits.py) ...", flush=True)
+    edit_figures = edit_rows(options.quick)
 
     rows: list[tuple[str, str, str, str, str, str]] = []  # figure, target, median, min, max, met
 
@@ -484,6 +490,7 @@ def main() -> None:
         statistics.median(memory) <= 150,
     )
     rows.extend(prefix)
+    rows.extend(edit_figures)
 
     header = ("figure", "target", "median", "min", "max", "met")
     table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .accounting import BudgetReached, totals
-from .endings import ENDINGS, SessionEnd
+from .endings import ENDINGS, SessionEnd, outcome_without_session
 from .loop import IterationLoop
 from .names import TASK, resume_command, script_name
 from .planning import ask_request, run_planning, run_test_agreement
@@ -38,11 +38,11 @@ async def run_session(ctx: SessionContext) -> SessionEnd:
     root = ctx.workspace.root
     if reason in ("accepted", "done"):
         ctx.ui.info(f"Accepted {script_name(version)} as final.")
-    elif reason == "limit" and ctx.settings.interactive:
+    elif reason == "limit":  # resumed with the same limit, it would stop again at once
         limit = ctx.settings.max_iterations
         ctx.ui.warn(
             f"Reached the iteration limit ({limit}) without acceptance. To go on: "
-            f"{resume_command(root)} --max-iterations {limit + 5}"
+            f"{resume_command(root)} --max-iterations {2 * limit}"
         )
     elif reason != "finished":
         ctx.ui.info(f"{why or ending.message} Resume with: {resume_command(root)}")
@@ -100,8 +100,11 @@ def show_summary(workspace: Workspace, session: SessionLog, ui: UI) -> None:
         ui.info(
             f"First version with every acceptance test passing and the Reviewer's approval: v{first_good}."
         )
-    if rows:
-        ui.info(f"Final script: {workspace.path(script_name(rows[-1].version))}")
+    final = session.finished_version  # the version accepted as final, if one was
+    if final is not None:
+        ui.info(f"Final script: {workspace.path(script_name(final))}")
+    elif rows:
+        ui.info(f"Latest script (not accepted): {workspace.path(script_name(rows[-1].version))}")
     models = models_by_role(session)
     if models:
         ui.info("Models: " + "; ".join(f"{role} {', '.join(names)}" for role, names in models.items()))
@@ -110,32 +113,25 @@ def show_summary(workspace: Workspace, session: SessionLog, ui: UI) -> None:
 
 def json_result(workspace: Workspace, end: SessionEnd) -> dict[str, Any]:
     """The one JSON object ``--json`` prints at the end (without the versions when the workspace
-    cannot be read back)."""
+    cannot be read back); its keys are those of :func:`endings.outcome_without_session`."""
+    result = outcome_without_session(str(workspace.root), end)
     try:
         report = history(workspace)
     except (OSError, WorkspaceError):
-        return {
-            "workspace": str(workspace.root),
-            "stop_reason": end.reason,
-            "stall": None,
-            "exit_code": end.exit_code,
-            "final_script": None,
-            "first_good_version": None,
-            "versions": [],
-            "tokens": 0,
-            "cost_usd": 0.0,
-            "models": {},
-        }
-    final = report.versions[-1].version if report.versions else None
-    return {
+        return result
+    data = report.to_json()  # costs rounded
+    final = (report.finished or {}).get("version")
+    latest = report.versions[-1].version if report.versions else None
+    return result | {
         "workspace": report.workspace,
-        "stop_reason": end.reason,
         "stall": report.stalled if end.reason == "stalled" else None,  # what did not move
-        "exit_code": end.exit_code,
         "final_script": str(workspace.path(script_name(final))) if final else None,
+        "latest_script": str(workspace.path(script_name(latest))) if latest else None,
         "first_good_version": report.first_good_version,
-        "versions": report.to_json()["versions"],
+        "versions": data["versions"],
         "tokens": report.total.tokens,
-        "cost_usd": report.total.cost,
+        "prompt_tokens": report.total.prompt_tokens,
+        "cached_tokens": report.total.cached_tokens,
+        "cost_usd": data["total"]["cost_usd"],
         "models": report.models,
     }

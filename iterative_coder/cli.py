@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .endings import ENDINGS, EXIT_READER_GONE, EXIT_USAGE, interruption
+from .endings import EXIT_READER_GONE, EXIT_USAGE, SessionEnd, interruption, outcome_without_session
 from .roles import ROLES
 from .settings import (
     DEFAULT_CALL_DEADLINE,
@@ -195,10 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
             "Every artifact is a file in the workspace folder."
         ),
         epilog=(
+            "status DIR shows a workspace's history, with no model and no key (see status --help). "
             "Model configuration, first that applies: --config-list PATH; env OAI_CONFIG_LIST (a path "
             "or the JSON); a file OAI_CONFIG_LIST here; OPENAI_API_KEY and/or OPENAI_BASE_URL (any "
             "OpenAI-compatible server, e.g. Ollama at http://localhost:11434/v1). "
-            "A .env file here is read first."
+            "A .env file here is read first. With none of these, a local server (Ollama, LM Studio, "
+            "llama.cpp, vLLM) answering on its usual port is offered."
         ),
     )
     groups: dict[str | None, Any] = {None: parser}
@@ -207,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
             groups[group] = parser.add_argument_group(group)
         groups[group].add_argument(flag, **options)
     parser.add_argument("--version", action="version", version=f"iterative_coder {__version__}")
+    # The subcommand is parsed apart (main), so the usage names it here.
+    usage = parser.format_usage().removeprefix("usage: ").rstrip()
+    parser.usage = f"{usage}\n       python -m iterative_coder status DIR [--json]"
     return parser
 
 
@@ -224,8 +229,9 @@ def build_status_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code.
 
-    Whatever goes wrong ends as one line on stderr: bad input, a file or folder the tool cannot use
-    (with the ``--json`` object too), an interruption, or a reader of stdout that went away.
+    Whatever goes wrong ends as one line on stderr: bad input, a configuration or a file or folder
+    the tool cannot use, an interruption, or a reader of stdout that went away. With ``--json`` the
+    one object is printed on stdout for each of these too (a reader that went away reads nothing).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     args: argparse.Namespace | None = None
@@ -234,6 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = _status(build_status_parser().parse_args(argv[1:]))
         else:
             args = build_parser().parse_args(argv)
+            args.argv = argv  # the command as given, to show it again with a change
             from .wiring import run_from_arguments
 
             code = run_from_arguments(args)
@@ -241,10 +248,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except UsageError as exc:
         _error(str(exc))
+        if _json_wanted(argv):
+            _print_json(outcome_without_session(_directory(args), SessionEnd(exc.reason, error=str(exc))))
         return EXIT_USAGE
-    except KeyboardInterrupt as exc:
+    except KeyboardInterrupt as exc:  # before or after the session (in it, the session says so)
         _error("\nStopped.", prefix="")
-        return ENDINGS[interruption(exc)].exit_code
+        end = SessionEnd(interruption(exc))
+        if _json_wanted(argv):
+            _print_json(outcome_without_session(_directory(args), end))
+        return end.exit_code
     except BrokenPipeError:
         return _reader_gone()
     except OSError as exc:
@@ -252,8 +264,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         _error(file_problem(exc))
         if args is not None and args.json:
-            _print_json(_unusable_outcome(args))
+            _print_json(_unusable_outcome(args, file_problem(exc)))
         return EXIT_USAGE
+
+
+def _json_wanted(argv: list[str]) -> bool:
+    """Whether the command line asks for ``--json`` (read from the words: it may not have parsed).
+
+    ``status --json`` has an object of its own, which an error does not fake.
+    """
+    if argv[:1] == ["status"]:
+        return False
+    words = argv[: argv.index("--")] if "--" in argv else argv
+    return any(len(word) >= 3 and "--json".startswith(word) for word in words)  # argparse takes --js
+
+
+def _directory(args: argparse.Namespace | None) -> str | None:
+    """The workspace folder the command names, or None when the command did not parse."""
+    if args is None:
+        return None
+    return str(args.resume or args.workspace or DEFAULT_WORKSPACE)
 
 
 def _error(text: str, prefix: str = "iterative_coder: error: ") -> None:
@@ -275,14 +305,13 @@ def _reader_gone() -> int:
     return EXIT_READER_GONE
 
 
-def _unusable_outcome(args: argparse.Namespace) -> dict[str, Any]:
+def _unusable_outcome(args: argparse.Namespace, error: str) -> dict[str, Any]:
     """The ``--json`` object of a session that could not start: the workspace as it is."""
     from .app import json_result
-    from .endings import SessionEnd
     from .workspace import Workspace
 
     directory = Path(args.resume or args.workspace or DEFAULT_WORKSPACE)
-    return json_result(Workspace(directory), SessionEnd("workspace_unusable"))
+    return json_result(Workspace(directory), SessionEnd("workspace_unusable", error=error))
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -3,12 +3,25 @@ review, its failing tests and the Manager's feedback, and take the script from t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .agents import AgentReply, call_and_record
+from .agents import call_and_record
 from .convergence import diff_summary, same_code
+from .edit_replies import (
+    BROKEN,
+    CUT_OFF,
+    EDITS,
+    MALFORMED,
+    NOT_APPLIED,
+    WHOLE,
+    Answer,
+    failed_blocks_prompt,
+    failures_line,
+    read_answer,
+)
 from .extract import ExtractedCode, words_line
-from .fragments import NO_CODE, Context, Refusal, judge_reply
+from .fragments import EDIT_BLOCKS, NO_CODE, Context, Refusal
 from .names import ACCEPTANCE, PLAN, feedback_name, review_name, run_name, script_name
 from .prompt_files import render_prompt
 from .records.review import read_review
@@ -18,20 +31,25 @@ from .reviewing import plan_with_tests
 if TYPE_CHECKING:
     from .context import SessionContext
 
-CODER_TRIES = 3  # the first ask plus at most two asks again when a reply is not a whole script
-CUT_OFF = "cut_off"
+CODER_TRIES = 3  # the first ask for a whole script plus at most two asks again when a reply is not one
+EDIT_TRIES = 2  # asks for edit blocks before the whole file is asked for instead
+# ``--edit-format auto`` asks for edit blocks once the previous script is longer than this many lines.
+# Measured by bench/edits.py: a one-function fix sent as a block costs half the output tokens of the
+# whole file at about 57 lines. At half or less, edits cost no more than the whole file even if half of
+# all edit replies fail once (another try) and a quarter twice (then the whole file as well).
+EDIT_LINES = 60
+_EDIT_FORM_REFUSALS = (NOT_APPLIED, MALFORMED, BROKEN)
 
 
-def _problem_with(reply: AgentReply, context: Context) -> tuple[ExtractedCode, Refusal | None]:
-    """The script in a reply, and why it may not be saved (cut off, no code, or a fragment)."""
-    extracted, refusal = judge_reply(reply.text, context)
-    if reply.cut_off:
-        return extracted, Refusal(CUT_OFF, "it was cut off at the model's token limit")
-    return extracted, refusal
+def asks_for_edits(edit_format: str, previous: str | None) -> bool:
+    """Whether the Coder is asked for SEARCH/REPLACE blocks against ``previous`` (never for version 1)."""
+    if previous is None or edit_format == "whole":
+        return False
+    return edit_format == "diff" or len(previous.splitlines()) > EDIT_LINES
 
 
 def _ask_again(refusal: Refusal) -> tuple[str, str]:
-    """(how the screen says what was wrong, the prompt that asks again)."""
+    """(how the screen says what was wrong, the prompt that asks again for the whole script)."""
     if refusal.reason == CUT_OFF:
         return "came cut off at the model's token limit", render_prompt("coder_shorter")
     if refusal.reason == NO_CODE:
@@ -45,37 +63,116 @@ def judging_context(ctx: SessionContext, version: int) -> Context:
     return Context(previous, ctx.workspace.read(PLAN) or "", ctx.workspace.read(ACCEPTANCE) or "")
 
 
-async def write_version(ctx: SessionContext, version: int) -> bool:
-    """Ask the Coder for ``script_v{version}.py``; False when it gave no whole script after every try.
+@dataclass
+class _Asking:
+    """Where asking the Coder for one version stands."""
 
-    A fragment (a placeholder, a diff, edit blocks, dropped definitions) is never written: the Coder
-    is asked again with the reason. A script identical to the previous version is not written
-    either the first time: the Coder is asked once more (not counted as a try) to make the changes.
-    """
-    task = coder_task(ctx, version)
-    context = judging_context(ctx, version)
-    message, tries, asked_for_change = task, 0, False
-    while True:
-        reply = await call_and_record(
-            ctx, ctx.agents.create("coder"), message, version, f"is writing {script_name(version)}"
+    version: int
+    task: str  # the Coder's message for this version
+    context: Context
+    edits: bool  # edit blocks are asked for (until they fail twice)
+    base: str | None  # what edit blocks apply to: the previous script, with any blocks that applied
+    edit_tries: int = 0
+    tries: int = 0
+    asked_for_change: bool = False
+
+    @property
+    def edit_rules(self) -> str:
+        """The task with the rules for edit blocks after it (after everything that changes)."""
+        return (
+            self.task
+            + "\n"
+            + render_prompt("coder_edits", previous_name=self.previous_name, script_name=self.script_name)
         )
-        extracted, refusal = _problem_with(reply, context)
-        if refusal is None and not asked_for_change and _unchanged(context, extracted):
-            asked_for_change = True
+
+    @property
+    def previous_name(self) -> str:
+        return script_name(self.version - 1)
+
+    @property
+    def script_name(self) -> str:
+        return script_name(self.version)
+
+
+async def write_version(ctx: SessionContext, version: int) -> bool:
+    """Ask the Coder for ``script_v{version}.py``; False when it gave no usable script after every try.
+
+    From version 2 on the Coder may be asked for SEARCH/REPLACE blocks (:func:`asks_for_edits`); they
+    are applied to the previous script and the whole result is written. Blocks that do not apply get
+    one more try, with the lines nearest to each; then the whole file is asked for. A fragment (a
+    placeholder, a diff, dropped definitions) is never written: the Coder is asked again with the
+    reason. A script identical to the previous version is not written either the first time: the
+    Coder is asked once more (not counted as a try) to make the changes.
+    """
+    context = judging_context(ctx, version)
+    edits = asks_for_edits(ctx.settings.edit_format, context.previous)
+    state = _Asking(version, coder_task(ctx, version), context, edits, context.previous)
+    message: str | None = state.edit_rules if edits else state.task
+    while message is not None:
+        asked = EDITS if state.edits else WHOLE
+        reply = await call_and_record(
+            ctx, ctx.agents.create("coder"), message, version, f"is writing {state.script_name}"
+        )
+        answer = read_answer(reply.text, context, state.base, reply.cut_off)
+        ctx.session.note_answer(asked, answer.form)
+        if answer.refusal is None and not state.asked_for_change and _unchanged(context, answer.extracted):
+            state.asked_for_change = True
             _say_unchanged(ctx, version)
-            message = task + "\n\n" + render_prompt("coder_same", previous_name=script_name(version - 1))
+            message = _same_message(state)
             continue
-        if refusal is None:
-            _save(ctx, version, extracted, reply.text)
+        if answer.refusal is None:
+            _save(ctx, version, answer.extracted, reply.text)
             return True
-        tries += 1
-        what, retry = _ask_again(refusal)
-        if tries == CODER_TRIES:
-            break
-        ctx.ui.warn(f"The Coder's reply {what}; asking again ({tries + 1}/{CODER_TRIES}).")
-        message = task + "\n\n" + retry
-    _give_up(ctx, version, refusal)
+        message = _edits_again(ctx, state, answer) if state.edits else _whole_again(ctx, state, answer)
     return False
+
+
+def _same_message(state: _Asking) -> str:
+    if state.edits:
+        return (
+            state.edit_rules + "\n\n" + render_prompt("coder_edits_same", previous_name=state.previous_name)
+        )
+    return state.task + "\n\n" + render_prompt("coder_same", previous_name=state.previous_name)
+
+
+def _edits_again(ctx: SessionContext, state: _Asking, answer: Answer) -> str:
+    """The next message after a reply to a request for edit blocks that could not be saved: once more
+    with what was wrong, then the request for the whole file (said on the screen)."""
+    refusal = answer.refusal
+    assert refusal is not None
+    state.edit_tries += 1
+    applied = answer.applied if refusal.reason == NOT_APPLIED else None
+    state.base = applied.partial if applied else state.context.previous
+    if state.edit_tries < EDIT_TRIES:
+        if applied:
+            said = f"The Coder's edit blocks did not apply ({failures_line(applied)}); asking once more, "
+            ctx.ui.warn(said + "with the lines nearest to each.")
+            return state.edit_rules + "\n\n" + failed_blocks_prompt(applied)
+        ctx.ui.warn(f"The Coder's reply was not saved: {refusal.why}; asking once more for edit blocks.")
+        retry = render_prompt("coder_edits_again", reason=refusal.why, previous_name=state.previous_name)
+        return state.edit_rules + "\n\n" + retry
+    ctx.ui.warn(
+        f"The Coder's edits could not be used twice (the last time: {refusal.why}); asking for the whole "
+        f"{state.script_name} instead."
+    )
+    state.edits, state.base = False, state.context.previous
+    return state.task + "\n\n" + render_prompt("coder_edits_whole")
+
+
+def _whole_again(ctx: SessionContext, state: _Asking, answer: Answer) -> str | None:
+    """The next message after a reply to a request for the whole script that could not be saved, or
+    None (said on the screen) when it was the last try."""
+    refusal = answer.refusal
+    assert refusal is not None
+    if refusal.reason in _EDIT_FORM_REFUSALS:
+        refusal = Refusal(EDIT_BLOCKS, "it is SEARCH/REPLACE edit blocks, not the whole file")
+    state.tries += 1
+    what, retry = _ask_again(refusal)
+    if state.tries == CODER_TRIES:
+        _give_up(ctx, state.version, refusal)
+        return None
+    ctx.ui.warn(f"The Coder's reply {what}; asking again ({state.tries + 1}/{CODER_TRIES}).")
+    return state.task + "\n\n" + retry
 
 
 def _unchanged(context: Context, extracted: ExtractedCode) -> bool:

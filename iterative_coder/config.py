@@ -49,6 +49,10 @@ class ConfigError(Exception):
     """A configuration problem the user must fix; the message says what and how."""
 
 
+class NothingConfigured(ConfigError):
+    """No way of configuring a model was used at all (a local server may still be found)."""
+
+
 @dataclass(frozen=True)
 class ModelEntry:
     """One model the tool may call, as described by an OAI_CONFIG_LIST entry."""
@@ -59,7 +63,7 @@ class ModelEntry:
     api_type: str = "openai"
     api_version: str | None = None
     tags: tuple[str, ...] = ()
-    price: tuple[float, float] | None = None
+    price: tuple[float, ...] | None = None  # USD per 1,000: prompt, completion[, cached prompt]
     source: str = ""
     vision: bool | None = None  # the model accepts images; None: as autogen-ext knows the model
 
@@ -132,7 +136,7 @@ def resolve_model_entries(
             )
         ]
     else:
-        raise ConfigError(NO_MODEL_MESSAGE)
+        raise NothingConfigured(NO_MODEL_MESSAGE)
 
     if model:
         chosen = [e for e in entries if e.model == model]
@@ -190,15 +194,45 @@ def _entries_from_json(text: str, source: str) -> list[ModelEntry]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
+        hint = _json_hint(text, exc) or (
             'It must be a JSON list of entries like [{"model": "gpt-4o-mini", "api_key": "..."}].'
+        )
+        raise ConfigError(
+            f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). {hint}"
         ) from None
     if not isinstance(data, list):
         raise ConfigError(f"{source}: must be a JSON list of model entries, not a {type(data).__name__}.")
     if not data:
         raise ConfigError(f'{source}: the list is empty; add at least one entry with a "model".')
     return [_entry_from_dict(item, index, source) for index, item in enumerate(data, start=1)]
+
+
+def _json_hint(text: str, exc: json.JSONDecodeError) -> str:
+    """The likely cause of a JSON error in a hand-written list, and what to do ("" when unclear):
+    what JSON forbids but people often write."""
+    at, before = text[exc.pos :], text[: exc.pos].rstrip()
+    where = f"line {exc.lineno}, column {exc.colno}"
+    if at.startswith(("//", "/*", "#")):
+        return f"Likely cause: a comment at {where}; JSON has no comments, so remove it."
+    if before.endswith(",") and at[:1] in ("]", "}"):
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1)
+        return (
+            f"Likely cause: a trailing comma at line {line}, column {column}, after the last item; "
+            "JSON allows none there, so remove it."
+        )
+    if at.startswith("'"):
+        return (
+            f"Likely cause: single quotes at {where}; JSON needs double quotes around names and "
+            """strings ("model", not 'model')."""
+        )
+    if at.startswith("\ufeff"):
+        return "Likely cause: the file starts with a byte-order mark; save it as UTF-8 without one."
+    if exc.msg.startswith("Expecting property name") and (at[:1].isalpha() or at[:1] == "_"):
+        return f'Likely cause: a name without quotes at {where}; write it in double quotes ("model").'
+    if exc.msg == "Expecting ',' delimiter":
+        return f"Likely cause: a missing comma before {where}; separate items with commas."
+    return ""
 
 
 def _entry_from_dict(item: object, index: int, source: str) -> ModelEntry:
@@ -244,15 +278,17 @@ def _optional_str(value: object, where: str, name: str) -> str | None:
     return value
 
 
-def _price(value: object, where: str) -> tuple[float, float] | None:
+def _price(value: object, where: str) -> tuple[float, ...] | None:
+    """USD per 1,000 tokens: [prompt, completion] or [prompt, completion, cached prompt]."""
     if value is None:
         return None
     if (
         isinstance(value, list)
-        and len(value) == 2
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        and len(value) in (2, 3)
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in value)
     ):
-        return (float(value[0]), float(value[1]))
+        return tuple(float(v) for v in value)
     raise ConfigError(
-        f'{where}: "price" must be [prompt_price_per_1k, completion_price_per_1k], e.g. [0.00015, 0.0006].'
+        f'{where}: "price" must be [prompt_price_per_1k, completion_price_per_1k] or with a third number, '
+        "the price of cached prompt tokens, e.g. [0.00015, 0.0006] or [0.00015, 0.0006, 0.000075]."
     )

@@ -35,6 +35,7 @@ ENDINGS: dict[str, Ending] = {
     "stalled": Ending(EXIT_UNFINISHED, "Stopped: no progress.", summary=True),
     "budget": Ending(EXIT_UNFINISHED, "Stopped: the budget is reached.", summary=True),
     "error": Ending(EXIT_UNFINISHED, "Stopped by an unexpected error."),
+    "usage": Ending(EXIT_USAGE, "Stopped before the session: the command line needs fixing."),
     "configuration": Ending(EXIT_USAGE, "Stopped: the configuration needs fixing."),
     "model_unavailable": Ending(EXIT_MODEL_UNAVAILABLE, "Stopped: no configured model could answer."),
     "file_error": Ending(EXIT_UNFINISHED, "Stopped: a file of the workspace could not be written."),
@@ -62,11 +63,34 @@ def interruption(exc: KeyboardInterrupt) -> str:
 
 @dataclass(frozen=True)
 class SessionEnd:
-    """How a session ended: the reason, a key of :data:`ENDINGS`."""
+    """How a session ended: the reason, a key of :data:`ENDINGS`, and the one line that explained a
+    failure (None when nothing failed)."""
 
     reason: str
+    error: str | None = None
 
     @property
     def exit_code(self) -> int:
         """The process's exit code for this ending."""
         return ENDINGS[self.reason].exit_code
+
+
+def outcome_without_session(workspace: str | None, end: SessionEnd) -> dict[str, object]:
+    """The ``--json`` object when no session's files could be read (a usage or configuration error, an
+    interruption before the start): every key of a full outcome (app.json_result), nothing done."""
+    return {
+        "workspace": workspace,
+        "stop_reason": end.reason,
+        "stall": None,
+        "exit_code": end.exit_code,
+        "error": end.error,  # the one line that explained a failure, else None
+        "final_script": None,  # the accepted version's script
+        "latest_script": None,
+        "first_good_version": None,
+        "versions": [],
+        "tokens": 0,
+        "prompt_tokens": 0,
+        "cached_tokens": 0,
+        "cost_usd": 0.0,
+        "models": {},
+    }

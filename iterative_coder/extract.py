@@ -11,6 +11,7 @@ from dataclasses import dataclass
 PY_INFOS = frozenset({"", "python", "py", "python3"})
 _OPEN = re.compile(r"( {0,3})(`{3,}|~{3,})(.*)")
 _CLOSE = re.compile(r" {0,3}(`{3,}|~{3,})[ \t]*")
+_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 WORDS_LIMIT = 200  # characters of an agent's words shown on the screen
 
 
@@ -101,6 +102,21 @@ def fences(reply: str) -> list[Fence]:
             body.append(lines[i - 1])
         found.append(Fence(info[0].lower() if info else "", _normalise(body, indent), closed, start, i))
     return found
+
+
+def without_thinking(reply: str) -> str:
+    """The reply without any ``<think>...</think>`` block a reasoning model left in it."""
+    return _THINK.sub("", reply)
+
+
+def unparsed_lines(reply: str, every_fence: bool = False) -> list[str]:
+    """The reply's lines, less those of fenced blocks that parse as Python (a whole script may quote
+    anything in a string), or less every fenced block; the lines of a block are blanked, not removed."""
+    lines = reply_lines(reply)
+    for fence in fences(reply):
+        if every_fence or (fence.code is not None and parse_python(fence.code)[1] is None):
+            lines[fence.start : fence.end] = [""] * (fence.end - fence.start)
+    return lines
 
 
 def _blocks(reply: str) -> list[_Block]:

@@ -15,7 +15,16 @@ import re
 import tokenize
 from dataclasses import dataclass
 
-from .extract import PY_INFOS, ExtractedCode, extract_code, fences, parse_python, reply_lines
+from .edit_blocks import has_edit_blocks
+from .extract import (
+    PY_INFOS,
+    ExtractedCode,
+    extract_code,
+    fences,
+    parse_python,
+    unparsed_lines,
+    without_thinking,
+)
 
 PLACEHOLDER, DIFF, EDIT_BLOCKS, DROPPED, NO_CODE = (
     "placeholder",
@@ -25,11 +34,8 @@ PLACEHOLDER, DIFF, EDIT_BLOCKS, DROPPED, NO_CODE = (
     "no_code",
 )
 
-_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _DIFF_INFOS = frozenset({"diff", "patch", "udiff"})
 _HUNK = re.compile(r"@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
-_SEARCH = re.compile(r"\s*<{5,9} ?SEARCH\b")
-_DIVIDER_OR_REPLACE = re.compile(r"\s*(?:={5,9}\s*$|>{5,9} ?REPLACE\b)")
 _SUBJECT = (
     r"(?:code|functions?|methods?|implementations?|definitions?|helpers?|classes|logic|"
     r"everything else|the rest|imports)"
@@ -82,7 +88,7 @@ def judge_reply(reply: str, context: Context) -> tuple[ExtractedCode, Refusal | 
     definitions (a lazy reply that hides functions behind a placeholder is a placeholder).
     """
     extracted = extract_code(reply)
-    visible = _THINK.sub("", reply)
+    visible = without_thinking(reply)
     refusal = _edit_blocks(visible) or _diff(visible)
     if refusal is None and extracted.code is None:
         refusal = Refusal(NO_CODE, "it held no Python code")
@@ -91,20 +97,8 @@ def judge_reply(reply: str, context: Context) -> tuple[ExtractedCode, Refusal | 
     return extracted, refusal
 
 
-def _unparsed_text(reply: str, every_fence: bool = False) -> list[str]:
-    """The reply's lines, less those of fenced blocks that parse as Python (a whole script may quote
-    anything in a string), or less every fenced block."""
-    lines = reply_lines(reply)
-    for fence in fences(reply):
-        if every_fence or (fence.code is not None and parse_python(fence.code)[1] is None):
-            lines[fence.start : fence.end] = [""] * (fence.end - fence.start)
-    return lines
-
-
 def _edit_blocks(reply: str) -> Refusal | None:
-    lines = _unparsed_text(reply)
-    searches = [i for i, line in enumerate(lines) if _SEARCH.match(line)]
-    if any(_DIVIDER_OR_REPLACE.match(line) for i in searches[:1] for line in lines[i + 1 :]):
+    if has_edit_blocks(reply):
         return Refusal(EDIT_BLOCKS, "it is SEARCH/REPLACE edit blocks, not the whole file")
     return None
 
@@ -126,7 +120,7 @@ def _diff(reply: str) -> Refusal | None:
         python = fence.info in PY_INFOS and parse_python(fence.code)[1] is not None
         if fence.info in _DIFF_INFOS or (python and _looks_like_diff(fence.code)):
             return Refusal(DIFF, "it is a diff, not the whole file")
-    if any(_HUNK.match(line) for line in _unparsed_text(reply, every_fence=True)):
+    if any(_HUNK.match(line) for line in unparsed_lines(reply, every_fence=True)):
         return Refusal(DIFF, "it is a diff, not the whole file")
     return None
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .accounting import totals
+from .answers import is_yes
 from .coding import reviewer_note, write_version
 from .convergence import STALL_VERSIONS, VersionEvidence, stall_reason
-from .manager import manager_turn
+from .manager import manager_turn, show_review
 from .names import review_name, run_name, script_name
 from .records.review import Review, read_review
 from .records.run import read_run
@@ -36,6 +37,8 @@ class IterationLoop:
     async def run(self, start: ResumePoint) -> tuple[str, int]:
         """Go on from ``start``; return how the loop ended and the last version."""
         step, version = start.step, start.version
+        if step is Step.MANAGER and self.ctx.settings.interactive:  # resumed: the review it answers
+            show_review(self.ctx, version, self.review_of(version))
         while True:
             if step is Step.CODE:
                 if version > self.ctx.settings.max_iterations:
@@ -86,8 +89,7 @@ class IterationLoop:
         self.ctx.ui.warn(stall)
         if not self.ctx.settings.interactive:
             return False
-        answer = await self.ctx.manager.ask(GO_ON_QUESTION)
-        return (answer or "").strip().lower() in {"y", "yes"}
+        return is_yes(await self.ctx.manager.ask(GO_ON_QUESTION))
 
     def _report_spending(self, version: int) -> None:
         calls = self.ctx.session.calls

@@ -10,27 +10,22 @@ import shlex
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autogen_agentchat.agents import UserProxyAgent
 from autogen_agentchat.messages import TextMessage
 from autogen_core import CancellationToken
 
+from .answers import confirmed, is_assent, send_one_word
+from .editor import EditorUnavailable, edit_text
 from .guard import guarded
-from .names import (
-    ACCEPTANCE,
-    MANUAL_SUFFIX,
-    RUNS_FOLDER,
-    feedback_name,
-    run_folder_name,
-    run_name,
-    script_name,
-)
+from .names import ACCEPTANCE, feedback_name, review_name, run_name, script_name
 from .planning import fix_tests
 from .records.run import read_run
 from .reviewing import may_run
 from .runner import stop_all_programs
-from .runs import run_attached
+from .runs import prepare_manual_run, run_attached
 
 if TYPE_CHECKING:
     from .context import SessionContext
@@ -119,20 +114,23 @@ async def _run(turn: Turn, arguments: str) -> None:
         ctx.ui.info(f"Not run ({how}). To allow it, resume with --execute ask or --execute always.")
         return None
     name = script_name(turn.version)
-    script = ctx.workspace.read(name) or ""
-    execution = ctx.execution
-    folder = ctx.workspace.root / RUNS_FOLDER / run_folder_name(turn.version, MANUAL_SUFFIX)
-    ctx.ui.info(f"Running {name} in {folder} with your keyboard and screen; Ctrl-C ends it.")
+    execution, start = ctx.execution, Path.cwd()  # where the person started the tool
+    run = prepare_manual_run(execution, turn.version, ctx.workspace.read(name) or "", args, start)
+    ctx.ui.info(f"Running {name} in {run.folder} with your keyboard and screen; Ctrl-C ends it.")
+    if run.copied:
+        files = ", ".join(named if named == copy else f"{named} (as {copy})" for named, copy in run.copied)
+        ctx.ui.info(f"Copied {files} from {start} into that folder: the program runs there.")
     previous = signal.signal(signal.SIGINT, lambda _number, _frame: stop_all_programs())
     try:
-        result = await guarded(ctx, lambda: run_attached(execution, turn.version, script, args))
+        result = await guarded(ctx, lambda: run_attached(execution, run))
     finally:
         signal.signal(signal.SIGINT, previous)
     stopped = result.exit_code in (-signal.SIGKILL, -signal.SIGINT)
     if stopped:
         ctx.ui.info("")  # the program's last line may have no end: the result starts on its own line
     ended = "ended by Ctrl-C" if stopped else result.description
-    ctx.ui.show_result(" ".join(["python", name, *map(shlex.quote, args)]), ended, result.exit_code == 0)
+    command = " ".join(["python", name, *map(shlex.quote, run.args)])
+    ctx.ui.show_result(command, ended, result.exit_code == 0)
     return None
 
 
@@ -168,9 +166,44 @@ async def _help(turn: Turn, _arguments: str) -> None:
     return None
 
 
+def show_review(ctx: SessionContext, version: int, review: Review | None) -> None:
+    """Show ``review_v{version}.md`` as it was shown when it was made."""
+    if review is None:
+        ctx.ui.info(f"{review_name(version)} holds no review that can be read.")
+        return
+    ctx.ui.show_markdown(review_name(version), review.render())
+
+
+async def _review(turn: Turn, _arguments: str) -> None:
+    show_review(turn.ctx, turn.version, turn.review)
+    return None
+
+
+async def _edit(turn: Turn, _arguments: str) -> str | None:
+    name = script_name(turn.version)
+    hint = (
+        f"Your feedback on {name} for the Coder; it is saved as {feedback_name(turn.version)}.",
+        "Lines starting with # are left out. Save and close the editor to send it; save it empty to send "
+        "nothing.",
+    )
+    try:
+        text = edit_text(hint)
+    except EditorUnavailable as exc:
+        turn.ctx.ui.warn(f"{exc} Nothing sent.")
+        return None
+    if not text:
+        turn.ctx.ui.info("Nothing was written in the editor; nothing sent.")
+        return None
+    return await _answer(turn, text)
+
+
 COMMANDS: tuple[Command, ...] = (
+    Command("/review", "/review", "show this version's review again", _review),
     Command("/diff", "/diff", "changes since the previous version", _diff),
-    Command("/run", "/run [ARGS...]", "run this version with arguments", _run),
+    Command(
+        "/run", "/run [ARGS...]", "run this version in runs/vN-manual/ (files ARGS name are copied in)", _run
+    ),
+    Command("/edit", "/edit", "write your feedback in your editor ($VISUAL or $EDITOR)", _edit),
     Command(
         "/fix-tests", "/fix-tests", f"have the Tester fix {ACCEPTANCE} when it does not load", _fix_tests
     ),
@@ -179,12 +212,24 @@ COMMANDS: tuple[Command, ...] = (
     Command("/help", "/help", "these commands", _help),
 )
 _BY_NAME = {command.name: command for command in COMMANDS} | {"/?": COMMANDS[-1]}
+APPROVAL_WORDS = "approve, accept, done, ok"  # examples of answers.ASSENT, for the help line
+DONE_QUESTION = "Did you mean /done (accept this version as it is)? [y/N]"
+
+
+def enter_does(turn: Turn) -> str:
+    """What Enter does at this turn, as the help and the question say it."""
+    if turn.approved:
+        return f"accept v{turn.version} as final"
+    if turn.at_limit:
+        return "end the session (this was the last iteration)"
+    return f"go on to v{turn.version + 1}"
 
 
 def help_text(turn: Turn) -> str:
     """The help line, from the command table, for this turn."""
-    enter = "Enter: accept this version" if turn.approved else "Enter: go on"
-    parts = [enter, "any other text: feedback for the Coder"]
+    words = "the same" if turn.approved else "asks whether you mean /done"
+    parts = [f"Enter: {enter_does(turn)}", f"{APPROVAL_WORDS}: {words}"]
+    parts += ["any other text: feedback for the Coder (a single word is confirmed first)"]
     parts += [f"{command.usage}: {command.help}" for command in COMMANDS]
     return " · ".join(parts)
 
@@ -192,7 +237,8 @@ def help_text(turn: Turn) -> str:
 def _question(turn: Turn) -> str:
     if turn.approved:
         return (
-            f"The Reviewer approves {script_name(turn.version)}. Enter accepts it as final; or type feedback."
+            f"The Reviewer approves {script_name(turn.version)}. Enter accepts it as final; or type feedback "
+            "(/help for commands)."
         )
     if turn.at_limit:
         return (
@@ -200,7 +246,44 @@ def _question(turn: Turn) -> str:
             "/done accepts this version; feedback is saved for a later --resume with a higher "
             "--max-iterations."
         )
-    return f"Your turn on version {turn.version}. Enter goes on; type feedback, /diff, /run, /done or /stop."
+    return (
+        f"Your turn on version {turn.version}. Enter goes on to version {turn.version + 1}; type feedback, "
+        "/edit, /review, /diff, /run, /done, /stop or /help."
+    )
+
+
+def _go_on(turn: Turn) -> str:
+    """Enter (or an approval word on an approving review): how the turn ends."""
+    if turn.approved:
+        turn.ctx.session.mark_finished(turn.version, "accepted")
+        return "accepted"
+    return "limit" if turn.at_limit else "next"
+
+
+async def _answer(turn: Turn, answer: str) -> str | None:
+    """An answer that is not a command, typed or written in the editor: Enter, an approval word, or
+    feedback (one word only once confirmed). How the turn ends, or None to ask again."""
+    ctx = turn.ctx
+    if not answer or (turn.approved and is_assent(answer)):
+        return _go_on(turn)
+    if is_assent(answer):  # "approve" on a review that does not approve: not feedback
+        meant = await confirmed(ctx.manager, DONE_QUESTION)
+        if meant is None:
+            return "ended"
+        if meant:
+            return await _done(turn, "")
+        ctx.ui.info("Nothing sent to the Coder.")
+        return None
+    send = await send_one_word(ctx.manager, answer, "the Coder as feedback")
+    if send is None:
+        return "ended"
+    if not send:
+        ctx.ui.info("Nothing sent to the Coder.")
+        return None
+    path = ctx.workspace.write(feedback_name(turn.version), answer + "\n")
+    later = "when you resume with a higher --max-iterations" if turn.at_limit else "next"
+    ctx.ui.info(f"Feedback saved to {path}; the Coder gets it {later}.")
+    return "limit" if turn.at_limit else "next"
 
 
 async def manager_turn(ctx: SessionContext, version: int, review: Review | None) -> str:
@@ -225,13 +308,7 @@ async def manager_turn(ctx: SessionContext, version: int, review: Review | None)
                 ctx.ui.warn(f"Unknown command {answer}. {help_text(turn)}")
                 continue
             outcome = await command.handler(turn, arguments)
-            if outcome is not None:
-                return outcome
-            continue
-        if answer == "" and turn.approved:
-            ctx.session.mark_finished(version, "accepted")
-            return "accepted"
-        if answer:
-            path = ctx.workspace.write(feedback_name(version), answer + "\n")
-            ctx.ui.info(f"Feedback saved to {path}; the Coder gets it next.")
-        return "limit" if turn.at_limit else "next"
+        else:
+            outcome = await _answer(turn, answer)
+        if outcome is not None:
+            return outcome

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,10 @@ UNKNOWN_MODEL_INFO: dict[str, Any] = {
 # A placeholder for servers that need no key (Ollama, LM Studio, vLLM, llama.cpp): the
 # OpenAI client refuses to start without one.
 NO_KEY_PLACEHOLDER = "not-needed"
+# autogen-ext warns on every reply whose model name is the dated one OpenAI resolves an alias to
+# ("gpt-4o-mini" answered by "gpt-4o-mini-2024-07-18"), which is every reply from OpenAI: noise on the
+# person's screen, not news. Only this warning is silenced.
+warnings.filterwarnings("ignore", message="Resolved model mismatch", category=UserWarning)
 
 
 def model_info_for(model: str) -> dict[str, Any] | None:

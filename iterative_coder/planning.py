@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from .agents import call_and_record
+from .answers import is_assent, normalized, send_one_word
 from .demo import DemoRun, demo_from_reply, write_demo
 from .extract import extract_code, words_line
 from .guard import guarded
@@ -29,14 +30,15 @@ if TYPE_CHECKING:
     from .manager import Manager
 
 REQUEST_PROMPT = "What python creation would you like? Type below:"
-APPROVAL_PROMPT = 'Reply "approve" to accept this plan, or type what to change (/stop to stop here).'
-TESTS_PROMPT = (
-    'Reply "approve" to accept these acceptance tests, type what to change, /skip for no automatic checks, '
-    "or /stop."
+APPROVAL_PROMPT = (
+    'Reply "approve" to accept this plan (or yes, ok, lgtm), or type what to change (/stop to stop here).'
 )
-FIX_PROMPT = f'Reply "approve" to save this {ACCEPTANCE}, type what to change, or /stop.'
-APPROVALS = {"approve", "approved", "/approve", "sounds good"}
-OVERRIDE = "/approve"  # typed again after a refusal: saved although the tool found a problem
+TESTS_PROMPT = (
+    'Reply "approve" to accept these acceptance tests (or yes, ok, lgtm), type what to change, /skip for no '
+    "automatic checks, or /stop."
+)
+FIX_PROMPT = f'Reply "approve" to save this {ACCEPTANCE} (or yes, ok, lgtm), type what to change, or /stop.'
+OVERRIDE = "/approve"  # approves too; typed again after a refusal: saved although the tool found a problem
 MAX_REQUIREMENTS = 20  # more than this, and the Manager is advised to trim the plan
 
 AgreementOutcome = Literal["approved", "stopped", "ended"]
@@ -44,8 +46,9 @@ AUTO_RETRIES = 2  # without a person, how often an unusable draft is asked for a
 
 
 def is_approval(answer: str) -> bool:
-    """Whether the Manager's answer approves (case and trailing punctuation ignored)."""
-    return answer.strip().lower().rstrip(".!") in APPROVALS
+    """Whether the Manager's answer approves: a word of :data:`answers.ASSENT` or ``/approve``, alone
+    (case and closing punctuation ignored)."""
+    return is_assent(answer) or normalized(answer) == OVERRIDE
 
 
 def strip_closing_question(plan: str) -> str:
@@ -214,7 +217,13 @@ class Agreement:
             if not answer:
                 continue
             if not is_approval(answer):
-                return answer
+                send = await send_one_word(self.manager, answer, f"the {self.title} as a change request")
+                if send is None:
+                    return None
+                if send:
+                    return answer
+                self.ui.info(f"Nothing sent to the {self.title}.")
+                continue
             if draft is None:
                 self.ui.warn("There is nothing to approve yet; say what you want instead.")
             elif flaw is None or not flaw.blocks:

@@ -187,11 +187,48 @@ def _pytest_command(report: Path) -> list[str]:
 ATTACHED_TIMEOUT = 7 * 24 * 3600.0  # the person is at the keyboard: they end it
 
 
-def run_attached(execution: Execution, version: int, script_text: str, args: list[str]) -> CommandRecord:
-    """Run the script with the person's terminal (keyboard and screen) and their own display, if they
-    have one, in a fresh ``runs/v{version}-manual/``, with the same limits but no timeout."""
+@dataclass(frozen=True)
+class ManualRun:
+    """A fresh ``runs/vN-manual/`` holding the script and the files its arguments name: the arguments
+    to run it with, and each file copied in, as (named, its name in the folder)."""
+
+    folder: Path
+    args: tuple[str, ...]
+    copied: tuple[tuple[str, str], ...] = ()
+
+
+def prepare_manual_run(
+    execution: Execution, version: int, script_text: str, args: Sequence[str], start: Path
+) -> ManualRun:
+    """A fresh ``runs/v{version}-manual/`` with the script, and a copy of each file an argument names
+    relative to ``start`` (where the person started the tool), so the program finds it there, with
+    the sandbox too (it sees only its folder). A file named outside ``start`` (``../data.txt``) is
+    copied under its own name and the argument names the copy; absolute paths are left as they are."""
     run_dir = fresh_run_dir(execution.workspace_root, version, suffix=MANUAL_SUFFIX)
     (run_dir / SCRIPT_FILE).write_text(script_text, encoding="utf-8")
+    run_args, copied = [], []
+    for arg in args:
+        relative = Path(arg)
+        inside = ".." not in relative.parts
+        target = relative if inside else Path(relative.name)
+        try:
+            named = not relative.is_absolute() and not arg.startswith("-") and (start / relative).is_file()
+            if not named or (run_dir / target).exists():  # never over the script
+                run_args.append(arg)
+                continue
+            (run_dir / target).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(start / relative, run_dir / target)
+        except (OSError, ValueError):  # unreadable, or not a possible path: passed on as it is
+            run_args.append(arg)
+            continue
+        run_args.append(arg if inside else target.as_posix())
+        copied.append((arg, target.as_posix()))
+    return ManualRun(run_dir, tuple(run_args), tuple(copied))
+
+
+def run_attached(execution: Execution, run: ManualRun) -> CommandRecord:
+    """Run the script of a :class:`ManualRun` with the person's terminal (keyboard and screen) and
+    their own display, if they have one, with the same limits but no timeout."""
     own_display = os.environ.get("DISPLAY")
     read_only: list[Path] = []
     if own_display:
@@ -200,10 +237,10 @@ def run_attached(execution: Execution, version: int, script_text: str, args: lis
         read_only += [socket] if socket.exists() else []
         cookie = Path(os.environ.get("XAUTHORITY") or Path.home() / ".Xauthority")
         if cookie.is_file():  # HOME is the run folder: the program finds the cookie there
-            shutil.copyfile(cookie, run_dir / ".Xauthority")
+            shutil.copyfile(cookie, run.folder / ".Xauthority")
     options = RunOptions(attached=True, display=own_display)
-    command = [sys.executable, SCRIPT_FILE, *args]
-    return replace(execution, timeout=ATTACHED_TIMEOUT).run(command, run_dir, options, (read_only, ()))
+    command = [sys.executable, SCRIPT_FILE, *run.args]
+    return replace(execution, timeout=ATTACHED_TIMEOUT).run(command, run.folder, options, (read_only, ()))
 
 
 RUN_FOLDER_CAP = 100 * 1024**2  # what a run may leave in its folder; the largest files go first

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -54,6 +56,11 @@ def _positive_number(value: object) -> bool:
     return number and math.isfinite(value) and value > 0  # type: ignore[arg-type,operator]
 
 
+def _loopback_url(value: object) -> bool:
+    """A base URL on this machine, as local_models.py writes them: prompts go nowhere else."""
+    return isinstance(value, str) and re.fullmatch(r"http://127\.0\.0\.1:[0-9]{1,5}/v1", value) is not None
+
+
 def _names(value: object) -> bool:
     return isinstance(value, dict) and all(isinstance(x, str) for pair in value.items() for x in pair)
 
@@ -68,6 +75,7 @@ SETTING_CHECKS: dict[str, Callable[[object], bool]] = {
     "edit_format": lambda value: value is None or value in EDIT_FORMATS,
     "execute": lambda value: value is None or value in EXECUTE_MODES,
     "models": _names,
+    "local_server": lambda value: value is None or _loopback_url(value),
 }
 
 
@@ -170,6 +178,13 @@ class SessionLog:
         """Append a model call and save."""
         self.calls.append(call)
         self.save()
+
+    def note_answer(self, asked: str, answered: str | None) -> None:
+        """Add to the last call's record how the Coder was asked to answer (``edits`` or ``whole``)
+        and how it did, and save."""
+        if self.calls:
+            self.calls[-1] = replace(self.calls[-1], asked=asked, answered=answered)
+            self.save()
 
     def keep_reply(self, *, role: str, version: int, text: str) -> None:
         """Keep everything a model said, word for word, in ``log.jsonl``."""

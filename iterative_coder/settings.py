@@ -25,11 +25,25 @@ MAX_SECONDS = 86_400.0  # no timeout or deadline is longer than a day
 EXECUTE_MODES = ("ask", "always", "never")
 EDIT_FORMATS = ("auto", "whole", "diff")  # how the Coder answers from version 2 on
 # What a session keeps in session.json, because --resume reads it back.
-KEPT = ("max_iterations", "budget_tokens", "budget_usd", "cache_seed", "edit_format", "execute", "models")
+KEPT = (
+    "max_iterations",
+    "budget_tokens",
+    "budget_usd",
+    "cache_seed",
+    "edit_format",
+    "execute",
+    "models",
+    "local_server",  # the local server picked when nothing was configured (local_models.py)
+)
 
 
 class UsageError(Exception):
-    """Bad input: one line for the person, exit code 2."""
+    """Bad input: one line for the person, exit code 2. ``reason`` is the ending (endings.ENDINGS):
+    ``usage``, ``configuration`` or ``workspace_unusable``."""
+
+    def __init__(self, message: str, reason: str = "usage") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,7 @@ class Settings:
     model: str | None = None
     role_models: Mapping[str, str | None] = field(default_factory=dict)  # --ROLE-model flags
     saved_role_models: Mapping[str, str] = field(default_factory=dict)  # what each role used before
+    local_server: str | None = None  # base URL of the local server in use when nothing is configured
 
     def kept(self, models: Mapping[str, str]) -> dict[str, Any]:
         """What session.json keeps for ``--resume``: these settings, the ``--execute`` that was given
@@ -112,6 +127,7 @@ def resolve_settings(
         model=args.model,
         role_models={role: getattr(args, f"{role}_model") for role in ROLE_NAMES},
         saved_role_models=dict(used),
+        local_server=saved.get("local_server"),
     )
 
 

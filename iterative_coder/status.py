@@ -17,6 +17,26 @@ from .session import SessionLog
 from .textsafe import clean_terminal_text as clean
 from .workspace import Workspace
 
+# The columns of status's table. "prompt (cached)": prompt tokens (those the provider served from its cache).
+TABLE_HEADER = (
+    "version",
+    "verdict",
+    "open points",
+    "tests",
+    "run",
+    "tokens",
+    "prompt (cached)",
+    "cost",
+    "time",
+    "coder output",
+)
+USD_DECIMALS = 8  # in JSON, as each call's cost in session.json (agents.py); screens show 4
+
+
+def json_usd(value: float | None) -> float | None:
+    """A cost for a JSON report: rounded, so sums show no float noise (0.0015287999999999999)."""
+    return None if value is None else round(value, USD_DECIMALS)
+
 
 @dataclass(frozen=True)
 class VersionRow:
@@ -32,6 +52,19 @@ class VersionRow:
     tokens: int
     cost_usd: float | None
     seconds: float
+    prompt_tokens: int = 0
+    cached_tokens: int = 0  # of the prompt tokens, served from the provider's prompt cache
+    coder_output_tokens: int = 0  # what the Coder's calls for this version generated
+    answered: str | None = None  # how the saved script came: "edits" or "whole" (None: not recorded)
+    fallback: bool = False  # edit blocks were asked for and failed, so the whole file was asked for
+
+    @property
+    def coder_output(self) -> str:
+        """``412 edits``, ``3,910 whole``, ``3,910 whole after failed edits``, or ``-``."""
+        if self.answered is None:
+            return "-" if not self.coder_output_tokens else f"{self.coder_output_tokens:,}"
+        after = " after failed edits" if self.fallback else ""
+        return f"{self.coder_output_tokens:,} {self.answered}{after}"
 
     @property
     def tests(self) -> str:
@@ -72,11 +105,25 @@ def version_rows(workspace: Workspace, session: SessionLog) -> list[VersionRow]:
                 run=run.summary() if run else None,
                 feedback=feedback_name(version) in names,
                 tokens=spent.tokens,
+                prompt_tokens=spent.prompt_tokens,
+                cached_tokens=spent.cached_tokens,
                 cost_usd=spent.cost,
                 seconds=round(spent.seconds, 2),
+                **_coder_answer([c for c in calls_by_version.get(version, []) if c.role == "coder"]),
             )
         )
     return rows
+
+
+def _coder_answer(calls: list[CallRecord]) -> dict[str, Any]:
+    """What the Coder's calls for a version say: its output tokens, how the last (the saved) reply
+    came, and whether edits were asked for and then the whole file instead."""
+    asked = [call.asked for call in calls]
+    return {
+        "coder_output_tokens": sum(call.completion_tokens for call in calls if not call.cached),
+        "answered": calls[-1].answered if calls else None,
+        "fallback": "edits" in asked and asked[-1] == "whole",
+    }
 
 
 def models_by_role(session: SessionLog) -> dict[str, list[str]]:
@@ -108,8 +155,16 @@ class History:
     def to_json(self) -> dict[str, Any]:
         """The same data as plain JSON types."""
         data = asdict(self)
-        data["versions"] = [{**asdict(row), "tests": row.tests} for row in self.versions]
-        data["total"] = {"tokens": self.total.tokens, "cost_usd": self.total.cost, "calls": self.total.calls}
+        data["versions"] = [
+            {**asdict(row), "tests": row.tests, "cost_usd": json_usd(row.cost_usd)} for row in self.versions
+        ]
+        data["total"] = {
+            "tokens": self.total.tokens,
+            "prompt_tokens": self.total.prompt_tokens,
+            "cached_tokens": self.total.cached_tokens,
+            "cost_usd": json_usd(self.total.cost),
+            "calls": self.total.calls,
+        }
         return data
 
 
@@ -146,7 +201,7 @@ def render_text(report: History) -> str:
     if report.models:
         models = "; ".join(f"{role} {', '.join(m)}" for role, m in report.models.items())
         lines.append("Models: " + clean(models))
-    header = ("version", "verdict", "open points", "tests", "run", "tokens", "cost", "time")
+    header = TABLE_HEADER
     rows = [
         (
             f"v{row.version}",
@@ -155,8 +210,10 @@ def render_text(report: History) -> str:
             row.tests,
             clean(row.run or "not run"),
             f"{row.tokens:,}",
+            f"{row.prompt_tokens:,} ({row.cached_tokens:,})",
             "unknown" if row.cost_usd is None else f"${row.cost_usd:.4f}",
             f"{row.seconds:.1f} s",
+            row.coder_output,
         )
         for row in report.versions
     ]

@@ -1,8 +1,12 @@
 """The terminal: what the phases show and ask, behind the small :class:`UI` interface.
 
-:class:`TerminalUI` renders with rich: Markdown panels, highlighted code, a spinner with the
-elapsed seconds and the streamed reply while an agent works. When stdout is not a terminal
-or ``NO_COLOR`` is set it prints plain text and uses no live widgets.
+:class:`TerminalUI` renders with rich: Markdown panels, highlighted code, and while an agent works a
+live view (a spinner, the elapsed seconds, the last rows of the streamed reply; see
+:mod:`~iterative_coder.stream_view`). When its output is not a terminal it prints plain text: no
+colour, no live widgets, and each reply once (a progress line while it streams, then the rendered
+result). ``NO_COLOR`` removes colour and nothing else. Questions are read as
+:mod:`~iterative_coder.terminal_input` describes: only what is typed once a question shows answers it,
+and a paste is one answer.
 
 Text from a model or a program can hold terminal control sequences (clear the screen, retitle the
 window, write the clipboard). Every string reaches the screen through :class:`TerminalUI` and is
@@ -12,32 +16,24 @@ piece by piece by :class:`StreamCleaner`, which holds back a sequence split acro
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import os
-import re
 import sys
-import time
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Protocol
 
-from rich.console import Console, Group
-from rich.live import Live
+from rich.console import Console
 from rich.markdown import Markdown
 from rich.panel import Panel
-from rich.spinner import Spinner
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from .stream_view import HOLD_LIMIT, LiveStreamView, PlainStreamView, StreamCleaner
+from .terminal_input import LineReader, discard_typed_ahead, dumb_terminal
 from .textsafe import clean_terminal_text as clean
 
-STREAM_TAIL_LINES = 12
-# The last ESC or C1 control of a text and all after it: perhaps a sequence the next piece completes.
-_LAST_INTRODUCER = re.compile(r"[\x1b\x80-\x9f][^\x1b\x80-\x9f]*\Z")
-# A possible sequence longer than this is not held back (an unterminated string runs to the end).
-HOLD_LIMIT = 4096
+__all__ = ["HOLD_LIMIT", "UI", "StreamCleaner", "StreamView", "TerminalUI", "discard_typed_ahead"]
 
 
 class StreamView(Protocol):
@@ -82,157 +78,45 @@ class UI(Protocol):
         reply streamed so far is dropped, since the call starts again."""
 
     def ask(self, prompt: str) -> str | None:
-        """Ask the person; return their line, or None when input has ended. Ctrl-C raises."""
+        """Ask the person; return their answer (a paste of several lines is one answer, its lines
+        joined by ``\n``), or None when input has ended. Ctrl-C raises."""
 
     def show_table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         """A table, e.g. the summary of versions."""
 
 
 def plain_output_wanted(stream: object = None) -> bool:
-    """True when output must be plain text: not a terminal, or NO_COLOR set."""
+    """True when output must be plain text: not a terminal, or a terminal that cannot move its cursor
+    (``TERM=dumb``). ``NO_COLOR`` is not a reason: it removes colour only (rich honours it)."""
     stream = stream if stream is not None else sys.stdout
     is_tty = bool(getattr(stream, "isatty", lambda: False)())
-    return not is_tty or "NO_COLOR" in os.environ
-
-
-class StreamCleaner:
-    """Cleans text that arrives in pieces: each piece comes out clean at once, except a possible
-    control sequence at its end, which waits for the next piece so that it is removed whole."""
-
-    def __init__(self) -> None:
-        self._pending = ""
-
-    def feed(self, text: str) -> str:
-        """The clean text of ``text`` (after what was held back), less what is held back now."""
-        text, self._pending = self._pending + text, ""
-        last = _LAST_INTRODUCER.search(text)
-        if last and len(last.group()) <= HOLD_LIMIT and not clean(last.group()):
-            self._pending = last.group()
-            text = text[: last.start()]
-        return clean(text)
-
-    def flush(self) -> str:
-        """The clean text of what is still held back (the stream has ended)."""
-        text, self._pending = self._pending, ""
-        return clean(text)
-
-
-class _LiveStreamView:
-    """A spinner with elapsed seconds and the last lines of the reply, cleared when done."""
-
-    def __init__(self, console: Console, role: str, activity: str) -> None:
-        self._console = console
-        self._label = clean(f"{role} {activity}")
-        self._text = ""
-        self._status = ""
-        self._cleaner = StreamCleaner()
-        self._started = time.monotonic()
-        self.active = False
-        self._live = Live(console=console, refresh_per_second=8, transient=True, get_renderable=self._render)
-
-    def _render(self) -> Group:
-        elapsed = time.monotonic() - self._started
-        tail = "\n".join(self._text.splitlines()[-STREAM_TAIL_LINES:])
-        status = f" · {self._status}" if self._status else ""
-        spinner = Spinner("dots", text=Text(f"{self._label} · {elapsed:.0f}s{status}", style="bold cyan"))
-        return Group(Text(tail, style="dim"), spinner) if tail else Group(spinner)
-
-    def chunk(self, text: str) -> None:
-        self._text += self._cleaner.feed(text)
-        self._status = ""
-
-    def restart(self, status: str) -> None:
-        """The call starts again: drop the text so far and show why."""
-        self._text = ""
-        self._cleaner = StreamCleaner()
-        self._status = clean(status)
-
-    def __enter__(self) -> _LiveStreamView:
-        self.active = True
-        self._live.start()
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
-        self.active = False
-        self._live.stop()
-
-
-class _PlainStreamView:
-    """Prints a start line, then the reply as it arrives."""
-
-    def __init__(self, console: Console, role: str, activity: str, stream_text: bool) -> None:
-        self._console = console
-        self._header = clean(f"{role} {activity}...")
-        self._stream_text = stream_text
-        self._cleaner = StreamCleaner()
-        self._wrote = False
-        self.active = False
-
-    def chunk(self, text: str) -> None:
-        if self._stream_text:
-            self._write(self._cleaner.feed(text))
-
-    def _write(self, text: str) -> None:
-        if text:
-            self._console.file.write(text)
-            self._console.file.flush()
-            self._wrote = True
-
-    def restart(self, status: str) -> None:
-        """The call starts again: say why, on a line of its own."""
-        self._cleaner = StreamCleaner()
-        if self._wrote:
-            self._console.file.write("\n")
-            self._wrote = False
-        self._console.print(Text(clean(status)))
-
-    def __enter__(self) -> _PlainStreamView:
-        self.active = True
-        self._console.print(Text(self._header))
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
-        self.active = False
-        if self._stream_text:
-            self._write(self._cleaner.flush())
-        if self._wrote:
-            self._console.file.write("\n")
-            self._console.file.flush()
-
-
-def discard_typed_ahead() -> None:
-    """Drop what was typed at the terminal before a question appeared (an Enter pressed while an agent
-    streamed, lines meant for something else), so it cannot answer a question not yet seen."""
-    if not sys.stdin.isatty():
-        return
-    with contextlib.suppress(ImportError, OSError, ValueError):
-        import termios
-
-        termios.tcflush(sys.stdin.fileno(), termios.TCIFLUSH)
+    return not is_tty or dumb_terminal()
 
 
 class TerminalUI:
-    """The rich terminal UI (plain text when output is not a terminal or NO_COLOR is set)."""
+    """The rich terminal UI (plain text when output is not a terminal).
+
+    ``to_stderr`` puts everything on stderr, so that stdout carries only the ``--json`` result.
+    ``stream_text`` is accepted for callers of earlier versions; a reply is never printed raw now.
+    """
 
     def __init__(
         self, *, plain: bool | None = None, stream_text: bool = True, to_stderr: bool = False
     ) -> None:
         output = sys.stderr if to_stderr else sys.stdout
-        self._prompt_to_stderr = to_stderr
         self.plain = plain_output_wanted(output) if plain is None else plain
         self.console = Console(
             file=output,
             highlight=False,
-            no_color=self.plain,
+            no_color=True if self.plain else None,  # None: rich honours NO_COLOR
             force_terminal=False if self.plain else None,
             emoji=False,
             soft_wrap=self.plain,
         )
         self.stream_text = stream_text
-        self._view: _LiveStreamView | _PlainStreamView | None = None
-        if sys.stdin.isatty():
-            with contextlib.suppress(ImportError):
-                import readline  # noqa: F401  (gives input() line editing and history)
+        self._view: LiveStreamView | PlainStreamView | None = None
+        self._reader = LineReader()
+        self._question_console: Console | None = None
 
     def info(self, text: str) -> None:
         self.console.print(Text(clean(text)))
@@ -242,7 +126,7 @@ class TerminalUI:
 
     def error(self, text: str) -> None:
         """An error line, on stderr."""
-        Console(stderr=True, highlight=False, no_color=self.plain, soft_wrap=True).print(
+        Console(stderr=True, highlight=False, no_color=True if self.plain else None, soft_wrap=True).print(
             Text(clean(text), style="bold red")
         )
 
@@ -284,11 +168,11 @@ class TerminalUI:
             )
 
     def working(self, role: str, activity: str) -> StreamView:
-        view: _LiveStreamView | _PlainStreamView
+        view: LiveStreamView | PlainStreamView
         if self.plain:
-            view = _PlainStreamView(self.console, role, activity, self.stream_text)
+            view = PlainStreamView(self.console, role, activity)
         else:
-            view = _LiveStreamView(self.console, role, activity)
+            view = LiveStreamView(self.console, role, activity)
         self._view = view
         return view
 
@@ -300,15 +184,19 @@ class TerminalUI:
 
     def ask(self, prompt: str) -> str | None:
         discard_typed_ahead()  # only what is typed once the question shows answers it
-        self.console.print(Text(clean(prompt), style="bold"))
-        try:
-            if self._prompt_to_stderr:  # stdout carries only the JSON result
-                sys.stderr.write("> ")
-                sys.stderr.flush()
-                return input()
-            return input("> ")
-        except EOFError:
-            return None
+        console = self._questions()
+        console.print(Text(clean(prompt), style="bold"))
+        return self._reader.read(console.file)
+
+    def _questions(self) -> Console:
+        """The console a question is printed on: this UI's, or one on the terminal the person reads
+        when this UI's output is not that terminal (redirected to a file)."""
+        stream = self._reader.question_stream(self.console.file)
+        if stream is self.console.file:
+            return self.console
+        if self._question_console is None or self._question_console.file is not stream:
+            self._question_console = Console(file=stream, highlight=False, emoji=False)
+        return self._question_console
 
     def show_table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         title, columns = clean(title), [clean(column) for column in columns]

@@ -10,26 +10,36 @@ import contextlib
 import json
 import logging
 import os
-import shlex
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import ENV_SOURCE, ConfigError, entries_for_roles, load_dotenv_file, resolve_model_entries
+from .config import (
+    ENV_SOURCE,
+    NO_MODEL_MESSAGE,
+    ConfigError,
+    NothingConfigured,
+    entries_for_roles,
+    load_dotenv_file,
+    resolve_model_entries,
+)
 from .endings import ENDINGS, REASON_BY_EXIT_CODE, REASON_BY_SIGNAL, SessionEnd, Terminated, interruption
 from .errors import is_file_problem
-from .names import CACHE_FOLDER, SESSION, TASK, resume_command
+from .names import CACHE_FOLDER, TASK, resume_command
+from .preflight import check_workspace, not_begun
 from .roles import ROLE_NAMES
 from .secrets_env import make_memory_private, move_secrets_out_of_environ
 from .session import SessionLog
-from .settings import Settings, UsageError, resolve_settings
+from .settings import DEFAULT_WORKSPACE, Settings, UsageError, resolve_settings
 from .workspace import Workspace, WorkspaceError, WorkspaceLock, inner_folder
 
 if TYPE_CHECKING:
     from .config import ModelEntry
+    from .ui import TerminalUI
 
 
 def run_from_arguments(args: argparse.Namespace) -> int:
@@ -68,18 +78,17 @@ def _run_from_arguments(args: argparse.Namespace) -> int:
     # Keys leave the process environment (and /proc/<pid>/environ) before any program can run.
     secrets = move_secrets_out_of_environ()
     make_memory_private()
-    directory = Path(args.resume or args.workspace or "workspace")
-    saved = SessionLog.load(Workspace(directory)).settings if args.resume else {}
-    settings = resolve_settings(args, saved, person_at_terminal=sys.stdin.isatty())
-    check_workspace(settings.workspace, settings.resuming)
-    workspace = Workspace(settings.workspace)
+    directory = Path(args.resume or args.workspace or DEFAULT_WORKSPACE)
     try:
-        entries = resolve_model_entries(
-            config_list_path=settings.config_list,
-            model=settings.model,
-            env={**os.environ, **secrets},
-            cwd=Path.cwd(),
-        )
+        continuing = not args.resume and not_begun(directory, args.task)
+        saved = SessionLog.load(Workspace(directory)).settings if args.resume or continuing else {}
+        settings = resolve_settings(args, saved, person_at_terminal=sys.stdin.isatty())
+        if continuing:  # the same command again: go on as --resume would
+            settings = replace(settings, resuming=True, task=None)
+        check_workspace(settings.workspace, settings.resuming)
+        workspace = Workspace(settings.workspace)
+        argv = getattr(args, "argv", None) or sys.argv[1:]
+        entries, settings, ui = model_entries(settings, {**os.environ, **secrets}, argv)
         roles = entries_for_roles(entries, chosen_models(settings, entries))
         if settings.resuming:
             workspace.check_versions()
@@ -91,38 +100,49 @@ def _run_from_arguments(args: argparse.Namespace) -> int:
             # Read again now that no other process can write it; a new session starts afresh (a
             # session.json without task.md is left by a session that never got its request).
             session = SessionLog.load(workspace) if settings.resuming else SessionLog(workspace)
+            if continuing:
+                _say(settings, f"{directory} holds a session that never got past its request: going on.")
             if settings.from_version:
                 _branch(workspace, session, settings)
-            return run_session_process(settings, workspace, session, roles)
-    except (ConfigError, WorkspaceError) as exc:
-        raise UsageError(str(exc)) from None
+            return run_session_process(settings, workspace, session, roles, ui)
+    except ConfigError as exc:
+        raise UsageError(str(exc), "configuration") from None
+    except WorkspaceError as exc:
+        raise UsageError(str(exc), "workspace_unusable") from None
 
 
-def check_workspace(directory: Path, resuming: bool) -> None:
-    """Refuse a workspace that cannot be used as asked, with what to do instead."""
-    workspace = Workspace(directory)
-    start = f"python -m iterative_coder --workspace {shlex.quote(str(directory))}"
-    if resuming:
-        if not directory.is_dir():
-            raise UsageError(f"--resume {directory}: no such folder. Start a new session with: {start}")
-        if not workspace.has_session():
-            if workspace.exists(SESSION):
-                raise UsageError(
-                    f"--resume {directory}: no task.md there (only a session.json, left by a session that "
-                    f"never got its request), so there is nothing to continue. Start a new session with: "
-                    f"{start} --task TEXT"
-                )
-            raise UsageError(
-                f"--resume {directory}: no session there (no task.md or plan.md). Start one with: {start}"
-            )
-        return
-    if directory.exists() and not directory.is_dir():
-        raise UsageError(f"--workspace {directory} is a file, not a folder. Pick a folder.")
-    if workspace.has_session():
-        raise UsageError(
-            f"{directory} already holds a session; nothing was changed. Continue it with: "
-            f"{resume_command(directory)}  (or pick another --workspace)"
+def model_entries(
+    settings: Settings, env: dict[str, str], argv: list[str]
+) -> tuple[list[ModelEntry], Settings, TerminalUI | None]:
+    """The model entries to use; the settings with the local server in use, if any; and the UI when
+    one was made to ask which local model to use.
+
+    With nothing configured: the local server the session used before (``--resume``), else one that
+    answers on this machine (local_models.py), else the message that nothing is configured.
+    """
+    try:
+        entries = resolve_model_entries(
+            config_list_path=settings.config_list, model=settings.model, env=env, cwd=Path.cwd()
         )
+        return entries, replace(settings, local_server=None), None
+    except NothingConfigured:
+        pass
+    from .local_models import find_local_servers, offer
+
+    url, model, ui = settings.local_server, settings.model or settings.saved_role_models.get("coder"), None
+    if url is None:
+        servers = find_local_servers(env)
+        if not servers:
+            raise ConfigError(NO_MODEL_MESSAGE)
+        if settings.interactive and sys.stdin.isatty():
+            ui = make_ui(settings)
+        server, model = offer(servers, settings.model, argv, ui)
+        url = server.base_url
+    # The same entry as OPENAI_BASE_URL alone makes: any model name, and no key.
+    entries = resolve_model_entries(
+        config_list_path=None, model=model, env={**env, "OPENAI_BASE_URL": url}, cwd=Path.cwd()
+    )
+    return entries, replace(settings, local_server=url), ui
 
 
 def chosen_models(settings: Settings, entries: list[ModelEntry]) -> dict[str, str | None]:
@@ -141,21 +161,33 @@ def _branch(workspace: Workspace, session: SessionLog, settings: Settings) -> No
     version = settings.from_version or 0
     branch = workspace.branch_from(version)
     session.clear_finished()
-    print(
-        f"Later versions moved to {branch}; going on from script_v{version}.py.",
-        file=sys.stderr if settings.json else sys.stdout,
-    )
+    _say(settings, f"Later versions moved to {branch}; going on from script_v{version}.py.")
+
+
+def _say(settings: Settings, line: str) -> None:
+    """A line before the session's UI is made (on stderr under ``--json``: stdout is the JSON's)."""
+    print(line, file=sys.stderr if settings.json else sys.stdout)
+
+
+def make_ui(settings: Settings) -> TerminalUI:
+    """The session's terminal UI (on stderr under ``--json``)."""
+    from .ui import TerminalUI
+
+    return TerminalUI(stream_text=settings.stream, to_stderr=settings.json)
 
 
 def run_session_process(
-    settings: Settings, workspace: Workspace, session: SessionLog, roles: dict[str, list[ModelEntry]]
+    settings: Settings,
+    workspace: Workspace,
+    session: SessionLog,
+    roles: dict[str, list[ModelEntry]],
+    ui: TerminalUI | None = None,
 ) -> int:
-    """Build the UI, the clients and the context, run the session on an event loop; the exit code."""
-    from .ui import TerminalUI
-
+    """Build the UI (unless given), the clients and the context, run the session on an event loop;
+    the exit code."""
     # AutoGen logs through the standard machinery; keep that off the person's screen.
     logging.getLogger().addHandler(logging.NullHandler())
-    ui = TerminalUI(stream_text=settings.stream, to_stderr=settings.json)
+    ui = ui or make_ui(settings)
     session.settings.clear()
     session.settings.update(settings.kept({role: entries[0].model for role, entries in roles.items()}))
     session.data.pop("model", None)  # written by 0.1, never read
@@ -223,9 +255,11 @@ def _run_on_event_loop(settings, workspace, session, roles, ui) -> SessionEnd:  
         return end
     except Exception as exc:  # a model, network or file failure: explain it, keep the files
         message, code = explain_failure(exc)
-        ui.error(redact(message, [e.api_key for entries in roles.values() for e in entries]))
+        message = redact(message, [e.api_key for entries in roles.values() for e in entries])
+        ui.error(message)
         ui.info(f"Your files are kept. Resume with: {resume_command(workspace.root)}")
-        return SessionEnd("file_error" if is_file_problem(exc) else REASON_BY_EXIT_CODE.get(code, "error"))
+        reason = "file_error" if is_file_problem(exc) else REASON_BY_EXIT_CODE.get(code, "error")
+        return SessionEnd(reason, error=message)
     finally:
         _shut_down(loop, agents)
 

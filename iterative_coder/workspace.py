@@ -10,7 +10,7 @@ import contextlib
 import errno
 import fcntl
 import os
-import tempfile
+import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -43,20 +43,23 @@ def inner_folder(root: Path, *parts: str) -> Path:
     return folder
 
 
-def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
-    """Write ``text`` to ``path`` so that a crash leaves either the old file or the new one, never half.
+def atomic_write_text(path: Path, text: str | bytes, *, durable: bool = True) -> None:
+    """Write ``text`` (or bytes) to ``path`` so that a crash leaves either the old file or the new one,
+    never half.
 
-    With ``durable`` the data and the rename are also flushed to the disk (fsync), for power cuts.
+    The file is created as any new file is (mode 0666 less the umask: 0644 by default). With
+    ``durable`` the data and the rename are also flushed to the disk (fsync), for power cuts.
     An OSError (a full disk, a folder that cannot be written) names ``path``, not the temporary file.
     """
+    data = text.encode("utf-8") if isinstance(text, str) else text
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp_name = _create_temporary(path)
     except OSError as exc:
         raise _naming(exc, path) from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
@@ -69,6 +72,21 @@ def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
         raise
     if durable:
         _fsync_directory(path.parent)
+
+
+def _create_temporary(path: Path) -> tuple[int, str]:
+    """A new, empty ``.NAME.XXXXXXXX.tmp`` beside ``path``, opened for writing.
+
+    Not ``tempfile.mkstemp``: it makes files 0600 whatever the umask, and the rename would keep that.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(100):
+        name = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(name, flags, 0o666), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path))
 
 
 def _naming(exc: OSError, path: Path) -> OSError:
@@ -234,7 +252,8 @@ class Workspace:
 class WorkspaceLock:
     """One process per workspace: an exclusive ``flock`` on ``DIR/.lock`` that holds our PID.
 
-    The kernel drops the lock when the process dies, so a lock file left by a crash never blocks.
+    The file is removed when the lock is given up (``with`` ends, however it ends). The kernel drops
+    the lock when the process dies, so a lock file left by a crash never blocks.
     """
 
     def __init__(self, workspace: Workspace) -> None:
@@ -242,28 +261,48 @@ class WorkspaceLock:
         self._fd: int | None = None
 
     def __enter__(self) -> WorkspaceLock:
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP or self.path.is_symlink():
-                raise WorkspaceError(f"Cannot lock {self.path}: it is a link; remove it.") from None
-            raise _naming(exc, self.path) from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise WorkspaceError(
-                f"Another iterative_coder (PID {holder}) is working in {self.path.parent}; "
-                "let it finish or stop it, then try again."
-            ) from None
+        while True:
+            fd = self._open()
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+                os.close(fd)
+                raise WorkspaceError(
+                    f"Another iterative_coder (PID {holder}) is working in {self.path.parent}; "
+                    "let it finish or stop it, then try again."
+                ) from None
+            if self._still_named(fd):
+                break
+            os.close(fd)  # the holder removed it as we opened it: lock the file that is there now
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
         return self
 
+    def _open(self) -> int:
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP or self.path.is_symlink():
+                raise WorkspaceError(f"Cannot lock {self.path}: it is a link; remove it.") from None
+            raise _naming(exc, self.path) from None
+
+    def _still_named(self, fd: int) -> bool:
+        """Whether ``self.path`` is still the file ``fd`` has open (not removed or replaced meanwhile)."""
+        try:
+            named = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        opened = os.fstat(fd)
+        return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
     def __exit__(self, *exc: object) -> None:
         if self._fd is not None:
+            # Removed while still held, so no other process can lock this file and find it gone after.
+            with contextlib.suppress(OSError):
+                if self._still_named(self._fd):
+                    os.unlink(self.path)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None

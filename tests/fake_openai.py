@@ -27,6 +27,7 @@ _ROLE_RE = re.compile(r"You are the (\w+)", re.IGNORECASE)
 _CHUNK_CHARS = 16
 _HOLD_LIMIT = 60  # seconds a paused reply waits at most for the test to release it
 _TRICKLE = "trickle, trickle... "  # 20 characters, again and again
+_CHARS_PER_TOKEN = 4  # for pacing a reply like a real model (tokens_per_second)
 
 
 def _content_text(content: Any) -> str:
@@ -114,6 +115,8 @@ class FakeOpenAIServer:
         # Like OpenAI's automatic prompt caching: report, as usage.prompt_tokens_details.cached_tokens,
         # the words of the longest prefix a prompt shares with an earlier one.
         self.prompt_cache = False
+        # Like a real model generating: reply text at this many tokens (4 characters) a second. None: at once.
+        self.tokens_per_second: float | None = None
 
     def start(self) -> FakeOpenAIServer:
         """Bind 127.0.0.1:0 and serve in a daemon thread. Returns self."""
@@ -300,10 +303,16 @@ class _Handler(BaseHTTPRequestHandler):
         if req.stream:
             self._stream(req, text, usage, finish, pause)
         else:
+            self._pace(text)
             message = {"role": "assistant", "content": text}
             choice = {"index": 0, "message": message, "finish_reason": finish, "logprobs": None}
             envelope = _envelope("chat.completion", req)
             self._send_json(200, {**envelope, "choices": [choice], "usage": usage})
+
+    def _pace(self, text: str) -> None:
+        """Take as long as a model generating ``text`` at :attr:`FakeOpenAIServer.tokens_per_second`."""
+        if self.fake.tokens_per_second:
+            time.sleep(len(text) / _CHARS_PER_TOKEN / self.fake.tokens_per_second)
 
     def _serve_fault(self, req: RecordedRequest, fault: Fault) -> bool:
         """Serve a fault; False when the request goes on to a normal (or cut-off, paused) reply."""
@@ -411,6 +420,7 @@ class _Handler(BaseHTTPRequestHandler):
                 pause.release.wait(_HOLD_LIMIT)  # type: ignore[union-attr]
                 pause = None
             event(choice({"content": text[i : i + _CHUNK_CHARS]}))
+            self._pace(text[i : i + _CHUNK_CHARS])
         event(choice({}, finish))
         if (req.body.get("stream_options") or {}).get("include_usage"):
             event([], usage=usage)

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from conftest import FAKE_KEY, WAIT
 from drive import run
-from fake_openai import FakeOpenAIServer, RecordedRequest
+from fake_openai import FakeOpenAIServer, Fault, RecordedRequest
 from scripted import PLAN_1, TESTS, review, script
 
 ANSI = re.compile(r"\x1b\[")
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"  # the frames of rich's "dots" spinner
 
 
 def assert_usage_error(result: subprocess.CompletedProcess[str], *phrases: str) -> None:
@@ -84,6 +85,10 @@ def test_plain_output_when_not_a_terminal(fake_server: FakeOpenAIServer, tmp_pat
     assert not ANSI.search(result.stdout), "plain output must hold no escape codes"
     assert "Planner is drafting the plan..." in result.stdout
     assert "--- script_v1.py ---" in result.stdout and "Accepted script_v1.py as final" in result.stdout
+    # Each thing once: the rendered plan, script and review, never the raw reply as well.
+    for once in ("## Requirements", "# marker-script-v1", "--- review_v1.md ---", "Verdict: APPROVE"):
+        assert result.stdout.count(once) == 1, once
+    assert '"verdict"' not in result.stdout and "Reviewer is reviewing script_v1.py..." in result.stdout
     assert FAKE_KEY not in result.stdout + result.stderr
     assert (tmp_path / "workspace" / "task.md").read_text() == "count words\n"
     # Not a terminal: generated code does not run unless --execute says so.
@@ -92,15 +97,31 @@ def test_plain_output_when_not_a_terminal(fake_server: FakeOpenAIServer, tmp_pat
     assert "The script was not run" in fake_server.requests_for("reviewer")[0].text
 
 
-def test_no_color_gives_plain_output_in_a_terminal(fake_server: FakeOpenAIServer, run_cli, model_env) -> None:
+def test_no_color_at_a_terminal_removes_colour_and_keeps_the_spinner(
+    fake_server: FakeOpenAIServer, run_cli, model_env
+) -> None:
     fake_server.enqueue("planner", PLAN_1)
+    paused = Fault("pause")  # the Planner's reply held half-way: the spinner has time to turn
+    fake_server.inject(paused, role="planner")
     cli = run_cli("--task", "count words", env={**model_env, "NO_COLOR": "1"})
-    cli.expect("Planner is drafting the plan...")
-    cli.expect("--- Plan ---")
+    try:
+        assert paused.arrived.wait(WAIT), "the Planner's reply never started"
+        cli.child.expect(f"[{SPINNER}]")
+        cli.child.expect(f"[{SPINNER.replace(cli.child.after, '')}]")  # another frame: it moves
+    finally:
+        paused.release.set()
+    cli.expect("Word counter")  # the plan in its panel
     cli.answer("/stop")
     cli.expect("Stopped before the plan was approved.")
     assert cli.wait_exit() == 0
-    assert not re.search(r"\x1b\[[0-9;]*m", cli.output), "NO_COLOR output must hold no colour codes"
+    assert "--- Plan ---" not in cli.output  # the layout stays: not the plain text of a pipe
+    colours = [
+        code
+        for codes in re.findall(r"\x1b\[([0-9;]*)m", cli.output)
+        for code in codes.split(";")
+        if code and (30 <= int(code) <= 38 or 40 <= int(code) <= 48 or int(code) >= 90)
+    ]
+    assert colours == [], "NO_COLOR output must hold no colour codes"
 
 
 def test_end_of_input_stops_resumably(fake_server: FakeOpenAIServer, tmp_path: Path, model_env) -> None:
@@ -177,8 +198,7 @@ def test_ctrl_c_while_the_coder_works_then_resume(
     finally:
         release.set()
     ws = tmp_path / "workspace"
-    assert sorted(p.name for p in ws.iterdir()) == [
-        ".lock",
+    assert sorted(p.name for p in ws.iterdir()) == [  # no .lock: a clean exit removes it
         "acceptance_test.py",
         "log.jsonl",
         "plan.md",

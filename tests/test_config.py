@@ -164,3 +164,34 @@ def test_a_model_name_autogen_does_not_know_works_against_a_local_server(
     request = fake_server.requests[0]
     assert request.body["model"] == "qwen2.5-coder:7b" and request.stream
     assert FAKE_KEY not in json.dumps(request.body)
+
+
+@pytest.mark.parametrize(
+    ("content", "cause"),
+    [
+        ('[\n  {"model": "a", "api_key": "k"},\n]\n', "a trailing comma at line 2, column 33"),
+        ('[{"model": "a", "api_key": "k",}]', "a trailing comma at line 1, column 31"),
+        ("[{'model': 'a'}]", "single quotes at line 1, column 3"),
+        ('[{"model": \'a\'}]', "single quotes at line 1, column 12"),
+        ('// my models\n[{"model": "a", "api_key": "k"}]', "a comment at line 1, column 1"),
+        ('[\n  # the cheap one\n  {"model": "a"}\n]', "a comment at line 2, column 3"),
+        ('[{"model": "a"} {"model": "b"}]', "a missing comma before line 1, column 17"),
+        ('[{model: "a"}]', "a name without quotes at line 1, column 3"),
+    ],
+)
+def test_a_json_error_names_its_likely_cause_and_the_fix(tmp_path: Path, content: str, cause: str) -> None:
+    path = tmp_path / "OAI_CONFIG_LIST"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as caught:
+        resolve(tmp_path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: not valid JSON (line ")
+    assert f"Likely cause: {cause}" in message
+    assert "\n" not in message
+
+
+def test_the_json_in_the_environment_variable_gets_the_same_hint(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        resolve(tmp_path, {"OAI_CONFIG_LIST": '[{"model": "a", "api_key": "k"},]'})
+    assert str(caught.value).startswith("the OAI_CONFIG_LIST environment variable: not valid JSON")
+    assert "Likely cause: a trailing comma at line 1, column 32" in str(caught.value)

@@ -1,6 +1,9 @@
 """Crash paths closed, through the CLI: what a person (or a script) sees when the request, the
 workspace, the disk, session.json or a signal is not what the tool hoped for. One line on stderr that
-says what and what to do, the right exit code, the --json object, no traceback, nothing lost."""
+says what and what to do, the right exit code, the --json object, no traceback, nothing lost.
+
+Signals, limits set before the tool starts, argv bytes and closed pipes need a real process; the rest
+runs the CLI's own ``main`` in this process (drive.run_main)."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from typing import Any
 
 import pytest
 from conftest import WAIT
-from drive import run
+from drive import run, run_main
 from fake_openai import FakeOpenAIServer, Fault
 from scripted import PLAN_1, TESTS, good_script, review, script
 from workspaces import make_workspace
@@ -62,7 +65,7 @@ def enqueue_start(server: FakeOpenAIServer) -> None:
 
 def test_task_md_is_written_before_session_json(tmp_path: Path, model_env: dict[str, str]) -> None:
     (tmp_path / "workspace" / "task.md").mkdir(parents=True)  # so that writing task.md fails
-    result = run(["--task", "count words", "--json"], tmp_path, model_env)
+    result = run_main(["--task", "count words", "--json"], tmp_path, model_env)
     assert result.returncode == 2
     assert one_line(result.stderr) == (
         "iterative_coder: error: workspace/task.md: Is a directory. Something is in the way (a folder "
@@ -75,7 +78,7 @@ def test_task_md_is_written_before_session_json(tmp_path: Path, model_env: dict[
 def test_a_session_that_never_got_its_request_leaves_no_session_json(
     tmp_path: Path, model_env: dict[str, str]
 ) -> None:
-    result = run([], tmp_path, model_env, stdin="")
+    result = run_main([], tmp_path, model_env, stdin="")
     assert result.returncode == 1
     assert "Input ended before a request was given." in result.stdout
     assert not (tmp_path / "workspace" / "session.json").exists()
@@ -88,18 +91,18 @@ def test_a_folder_with_only_session_json_holds_no_session(
     ws.mkdir()
     stale = {"settings": {"max_iterations": 2}, "calls": [], "finished": {"version": 3, "reason": "done"}}
     (ws / "session.json").write_text(json.dumps(stale))
-    resumed = run(["--resume", "workspace"], tmp_path, model_env)
+    resumed = run_main(["--resume", "workspace"], tmp_path, model_env)
     assert resumed.returncode == 2
     assert one_line(resumed.stderr) == (
         "iterative_coder: error: --resume workspace: no task.md there (only a session.json, left by a "
         "session that never got its request), so there is nothing to continue. Start a new session with: "
         "python -m iterative_coder --workspace workspace --task TEXT"
     )
-    status = run(["status", "workspace"], tmp_path, model_env)
+    status = run_main(["status", "workspace"], tmp_path, model_env)
     assert status.returncode == 2 and "no session there (no task.md or plan.md)" in one_line(status.stderr)
 
     fake_server.enqueue("planner", PLAN_1)
-    started = run(["--task", "count words"], tmp_path, model_env, stdin="/stop\n")
+    started = run_main(["--task", "count words"], tmp_path, model_env, stdin="/stop\n")
     assert started.returncode == 0, started.stdout + started.stderr
     assert (ws / "task.md").read_text() == "count words\n"
     session = json.loads((ws / "session.json").read_text())
@@ -166,11 +169,11 @@ def test_a_wrong_field_of_session_json_is_reported_once_and_replaced(
     spoil(data)
     (ws / "session.json").write_text(json.dumps(data))
 
-    status = run(["status", "workspace"], tmp_path, model_env)
+    status = run_main(["status", "workspace"], tmp_path, model_env)
     assert status.returncode == 0 and status.stderr == ""
     assert "v1 " in status.stdout
 
-    resumed = run(["--resume", "workspace"], tmp_path, model_env, stdin="/stop\n")
+    resumed = run_main(["--resume", "workspace"], tmp_path, model_env, stdin="/stop\n")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "Traceback" not in resumed.stdout + resumed.stderr
     assert resumed.stdout.count("session.json had") == 1
@@ -263,7 +266,7 @@ def test_a_full_disk_mid_session_is_one_line_and_the_session_resumes(
     assert (outcome["stop_reason"], outcome["exit_code"]) == ("file_error", 1)
 
     fake_server.enqueue("reviewer", review(1, "APPROVE"))
-    resumed = run(["--resume", "workspace", "--yes", "--json"], tmp_path, model_env)
+    resumed = run_main(["--resume", "workspace", "--yes", "--json"], tmp_path, model_env)
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["stop_reason"] == "accepted"
     lines = (tmp_path / "workspace" / "log.jsonl").read_text().splitlines()
@@ -332,7 +335,7 @@ def test_an_append_after_a_torn_line_starts_on_a_line_of_its_own(tmp_path: Path)
 
 
 def test_sigterm_while_the_coder_works_ends_like_ctrl_c_then_resume_finishes(
-    fake_server: FakeOpenAIServer, run_cli, tmp_path: Path
+    fake_server: FakeOpenAIServer, run_cli, tmp_path: Path, model_env: dict[str, str]
 ) -> None:
     enqueue_up_to_the_coder(fake_server)
     paused = Fault("pause")  # the Coder's reply is held half-way, then lost
@@ -349,10 +352,10 @@ def test_sigterm_while_the_coder_works_ends_like_ctrl_c_then_resume_finishes(
     assert not (tmp_path / "workspace" / "script_v1.py").exists()
     fake_server.enqueue("coder", good_script(1))
     fake_server.enqueue("reviewer", review(1, "APPROVE"))
-    resumed = run_cli("--resume", "workspace", "--yes")
-    resumed.expect("Resuming at version 1: writing script_v1.py")
-    resumed.expect("Accepted script_v1.py as final.")
-    assert resumed.wait_exit() == 0
+    resumed = run_main(["--resume", "workspace", "--yes"], tmp_path, model_env)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    resuming = resumed.stdout.index("Resuming at version 1: writing script_v1.py")
+    assert resumed.stdout.index("Accepted script_v1.py as final.") > resuming
 
 
 @pytest.mark.parametrize(

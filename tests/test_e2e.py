@@ -6,11 +6,14 @@ import json
 from pathlib import Path
 
 from conftest import FAKE_KEY
+from drive import run_main
 from fake_openai import FakeOpenAIServer
 from scripted import PLAN_1, PLAN_2, TESTS, good_script, review, script
 
 
-def test_plan_iterate_stop_resume_finish(fake_server: FakeOpenAIServer, run_cli, tmp_path: Path) -> None:
+def test_plan_iterate_stop_resume_finish(
+    fake_server: FakeOpenAIServer, run_cli, tmp_path: Path, model_env: dict[str, str]
+) -> None:
     fake_server.enqueue("planner", PLAN_1, PLAN_2)
     fake_server.enqueue("tester", TESTS)
     fake_server.enqueue("coder", script(1), script(2), script(3, "\n\ndef top(n):\n    return n"))
@@ -119,6 +122,6 @@ def test_plan_iterate_stop_resume_finish(fake_server: FakeOpenAIServer, run_cli,
             assert FAKE_KEY not in path.read_text(errors="replace")
 
     # A finished session says so and changes nothing.
-    cli = run_cli("--resume", "ws")
-    cli.expect("This session is finished")
-    assert cli.wait_exit() == 0
+    finished = run_main(["--resume", "ws"], tmp_path, model_env)
+    assert "This session is finished" in finished.stdout
+    assert finished.returncode == 0

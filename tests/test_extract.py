@@ -4,7 +4,15 @@ import ast
 
 import pytest
 
-from iterative_coder.extract import ExtractedCode, extract_code, fences, words_after_code, words_line
+from iterative_coder.extract import (
+    ExtractedCode,
+    extract_code,
+    fences,
+    unparsed_lines,
+    without_thinking,
+    words_after_code,
+    words_line,
+)
 
 F = "```"
 
@@ -168,3 +176,20 @@ def test_fences_of_every_language_are_found_with_their_lines() -> None:
         ("python", "x = 1\n", True, 5, 8),
         ("", None, True, 8, 11),
     ]
+
+
+def test_the_text_outside_python_code_keeps_its_line_numbers() -> None:
+    reply = "before\n" + fenced("x = 1") + "\n" + fenced("<<<<<<< SEARCH", "") + "\nafter"
+    lines = unparsed_lines(reply)
+    assert lines == [
+        "before",
+        "",
+        "",
+        "",
+        "```",
+        "<<<<<<< SEARCH",
+        "```",
+        "after",
+    ]  # code that parses is blanked
+    assert unparsed_lines(reply, every_fence=True) == ["before", *[""] * 6, "after"]
+    assert without_thinking("<think>plan: x = 2</think>" + fenced("x = 1")) == fenced("x = 1")

@@ -1,4 +1,5 @@
-"""The fault-injection suite: model faults, in streaming and non-streaming calls, through the real CLI.
+"""The fault-injection suite: model faults, in streaming and non-streaming calls, through the CLI (its
+own ``main`` in this process, drive.run_main).
 
 Each test injects faults at the fake server and asserts what a user relies on: the session recovers
 (or stops with the exact message and exit code), the screen says what happened, the files are intact,
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FAKE_KEY
-from drive import run
+from drive import run_main
 from fake_openai import FakeOpenAIServer, Fault
 from scripted import FAULTS, PLAN_1, TESTS, good_script, review
 
@@ -61,7 +62,7 @@ def test_faults_are_retried_and_the_session_finishes(
     for role, kind in (("planner", planner_kind), ("coder", coder_kind)):
         fake_server.inject(FAULTS[kind][0], role=role)
     args = ["--task", "count words"] + ([] if stream else ["--no-stream"])
-    result = run(args, tmp_path, model_env, stdin=ANSWERS)
+    result = run_main(args, tmp_path, model_env, stdin=ANSWERS)
     assert result.returncode == 0, result.stdout + result.stderr
     for role, kind in (("planner", planner_kind), ("coder", coder_kind)):
         assert FAULTS[kind][1] in result.stdout
@@ -74,7 +75,7 @@ def test_faults_are_retried_and_the_session_finishes(
 def test_two_faults_in_a_row_are_retried(fake_server, tmp_path: Path, model_env) -> None:
     script_session(fake_server)
     fake_server.inject(*[Fault("status", status=503, retry_after=0)] * 2, role="coder")
-    result = run(["--task", "count words"], tmp_path, model_env, stdin=ANSWERS)
+    result = run_main(["--task", "count words"], tmp_path, model_env, stdin=ANSWERS)
     assert result.returncode == 0, result.stdout + result.stderr
     # The waits themselves (1 s then 2 s of backoff without Retry-After) are in test_resilience.py.
     assert "server error 503, retrying in 0 s (2/4)" in result.stdout
@@ -88,7 +89,9 @@ def test_a_read_timeout_is_retried(fake_server, tmp_path: Path, model_env) -> No
     slow = Fault("slow", delay=10)
     fake_server.inject(slow, role="reviewer")
     try:
-        result = run(["--task", "count words", "--request-timeout", "1"], tmp_path, model_env, stdin=ANSWERS)
+        result = run_main(
+            ["--task", "count words", "--request-timeout", "1"], tmp_path, model_env, stdin=ANSWERS
+        )
     finally:
         slow.release.set()
     assert result.returncode == 0, result.stdout + result.stderr
@@ -100,7 +103,7 @@ def test_when_every_try_fails_the_session_stops_resumably(fake_server, tmp_path:
     script_session(fake_server)
     message = f"overloaded (key {FAKE_KEY})"
     fake_server.inject(*[Fault("status", status=503, retry_after=0, message=message)] * 2, role="coder")
-    result = run(["--task", "count words", "--retries", "2"], tmp_path, model_env, stdin=ANSWERS)
+    result = run_main(["--task", "count words", "--retries", "2"], tmp_path, model_env, stdin=ANSWERS)
     assert result.returncode == 75
     base_url = model_env["OPENAI_BASE_URL"]
     assert result.stderr.strip().startswith(
@@ -114,7 +117,7 @@ def test_when_every_try_fails_the_session_stops_resumably(fake_server, tmp_path:
     assert not (ws / "script_v1.py").exists()
 
     # The service is back: the session resumes where it stopped and finishes.
-    result = run(["--resume", "workspace"], tmp_path, model_env, stdin="\n")
+    result = run_main(["--resume", "workspace"], tmp_path, model_env, stdin="\n")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Resuming at version 1: writing script_v1.py" in result.stdout
     assert_finished_intact(ws)
@@ -128,7 +131,7 @@ def test_failover_to_the_next_config_list_entry(fake_server, tmp_path: Path, cle
     (tmp_path / "OAI_CONFIG_LIST").write_text(json.dumps(entries))
     script_session(fake_server)
     fake_server.inject(*[Fault("status", status=500, retry_after=0)] * 2, model="model-a", role="coder")
-    result = run(["--task", "count words", "--retries", "2"], tmp_path, clean_env, stdin=ANSWERS)
+    result = run_main(["--task", "count words", "--retries", "2"], tmp_path, clean_env, stdin=ANSWERS)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "model-a failed (server error 500" in result.stdout
     assert f"now answering: model-b at {fake_server.base_url}" in result.stdout
@@ -159,7 +162,7 @@ def test_a_refused_key_or_unknown_model_is_not_retried(
 ) -> None:
     script_session(fake_server)
     fake_server.inject(Fault("status", status=status, message=f"Incorrect API key provided: {FAKE_KEY}"))
-    result = run(["--task", "count words"], tmp_path, model_env, stdin=ANSWERS)
+    result = run_main(["--task", "count words"], tmp_path, model_env, stdin=ANSWERS)
     assert result.returncode == 2
     assert expected.format(url=fake_server.base_url) in result.stderr
     assert len(fake_server.requests) == 1
@@ -171,7 +174,7 @@ def test_a_cut_off_script_is_never_written(fake_server, tmp_path: Path, model_en
     script_session(fake_server)
     cut = good_script(1)[:120]
     fake_server.inject(Fault("length", text=cut), role="coder")
-    result = run(["--task", "count words"], tmp_path, model_env, stdin=ANSWERS)
+    result = run_main(["--task", "count words"], tmp_path, model_env, stdin=ANSWERS)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "The Coder's reply came cut off at the model's token limit; asking again (2/3)." in result.stdout
     assert "cut off at the token limit" in fake_server.requests_for("coder")[1].text
@@ -182,7 +185,7 @@ def test_a_cut_off_script_is_never_written(fake_server, tmp_path: Path, model_en
     other.mkdir()
     script_session(fake_server)
     fake_server.inject(*[Fault("length", text=cut)] * 3, role="coder")
-    result = run(["--task", "count words"], other, model_env, stdin=ANSWERS)
+    result = run_main(["--task", "count words"], other, model_env, stdin=ANSWERS)
     assert result.returncode == 1
     assert (
         "The Coder's replies came cut off at the model's token limit 3 times; script_v1.py was not written. "

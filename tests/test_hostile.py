@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FAKE_KEY
-from drive import run, run_loop, start_workspace
+from drive import run, run_loop, run_main, start_workspace
 from scripted import PLAN_1, TESTS
 
 from iterative_coder.sandbox import unavailable_reason
@@ -175,7 +175,7 @@ def test_sandbox_on_without_bubblewrap_is_a_usage_error(tmp_path: Path, model_en
         "PATH": str(tmp_path / "empty-bin") + ":" + os.path.dirname(shutil.which("python3") or ""),
     }
     (tmp_path / "empty-bin").mkdir()
-    result = run(["--task", "x", "--yes", "--execute", "always", "--sandbox", "on"], tmp_path, env)
+    result = run_main(["--task", "x", "--yes", "--execute", "always", "--sandbox", "on"], tmp_path, env)
     if shutil.which("bwrap", path=env["PATH"]):
         pytest.skip("bwrap is on the Python folder's PATH here")
     assert result.returncode == 2, result.stderr

@@ -18,4 +18,4 @@ def test_help_lists_every_command_of_the_table_and_what_enter_does(fake_server, 
     for command in COMMANDS:
         assert f"{command.usage}: {command.help}" in revise_help
     assert revise_help.startswith("Enter: go on")
-    assert approve_help.startswith("Enter: accept this version")  # on an approving review, Enter accepts
+    assert approve_help.startswith("Enter: accept v2 as final")  # on an approving review, Enter accepts

@@ -15,13 +15,17 @@ from iterative_coder.workspace import Workspace
 
 
 @pytest.mark.parametrize(
-    "answer", ["approve", "Approve", "APPROVE.", "/approve", "sounds good", "Sounds good!"]
-)
+    "answer",
+    ["approve", "Approve", "APPROVE.", "/approve", "sounds good", "Sounds good!", "yes", "y", "OK", "lgtm",
+     "Looks  good!"],
+)  # fmt: skip
 def test_approvals(answer: str) -> None:
     assert is_approval(answer)
 
 
-@pytest.mark.parametrize("answer", ["don't approve", "approve but add a flag", "no", "", "good"])
+@pytest.mark.parametrize(
+    "answer", ["don't approve", "approve but add a flag", "no", "", "good", "yes but shorter"]
+)
 def test_not_approvals(answer: str) -> None:
     assert not is_approval(answer)
 

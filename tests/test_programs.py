@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FAKE_KEY
-from drive import run, run_loop
+from drive import run_loop, run_main
 from fake_openai import FakeOpenAIServer, RecordedRequest
 
 PROGRAMS = Path(__file__).parent / "programs"
@@ -76,7 +76,7 @@ def test_a_correct_program_is_accepted_at_version_1(
     name: str, fake_server, tmp_path: Path, model_env
 ) -> None:
     enqueue(fake_server, name, program(name))
-    result = run(["--task", name, *YES], tmp_path, model_env)
+    result = run_main(["--task", name, *YES], tmp_path, model_env)
     assert result.returncode == 0, result.stdout + result.stderr
     ws = tmp_path / "workspace"
     assert (ws / "review_v1.md").read_text().startswith("Verdict: APPROVE")
@@ -127,7 +127,7 @@ def test_the_reviewer_sees_the_clock_when_its_model_takes_images(
     entry = {"model": "gpt-4o-mini", "base_url": fake_server.base_url, "api_key": FAKE_KEY, "vision": vision}
     (tmp_path / "OAI_CONFIG_LIST").write_text(json.dumps([entry]))
     enqueue(fake_server, "clock", program("clock"))
-    result = run(["--task", "clock", *YES], tmp_path, clean_env)
+    result = run_main(["--task", "clock", *YES], tmp_path, clean_env)
     assert result.returncode == 0, result.stdout + result.stderr
     ws = tmp_path / "workspace"
     assert (ws / "review_v1.md").read_text().startswith("Verdict: APPROVE")  # accepted at version 1
@@ -181,7 +181,7 @@ def test_without_a_virtual_display_a_window_is_not_run_and_not_a_crash(
     bin_dir.mkdir()
     (bin_dir / "python3").symlink_to(shutil.which("python3") or "/usr/bin/python3")
     enqueue(fake_server, "clock", program("clock"))
-    result = run(["--task", "clock", *YES], tmp_path, {**model_env, "PATH": str(bin_dir)})
+    result = run_main(["--task", "clock", *YES], tmp_path, {**model_env, "PATH": str(bin_dir)})
     assert result.returncode == 0, result.stdout + result.stderr
     ws = tmp_path / "workspace"
     assert (

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from drive import in_session, run_loop
+from drive import in_session, run_loop, run_main
 from recording_ui import RecordingUI
 from scripted import script
 
@@ -207,17 +207,15 @@ def test_one_review_with_the_same_point_100_times_keeps_one_point(fake_server, t
 
 
 def test_a_stall_says_what_did_not_move_in_json_and_status(fake_server, tmp_path: Path, model_env) -> None:
-    from drive import run
-
     ws = tmp_path / "workspace"
     ws.mkdir()
     stuck_session(fake_server, ws)
-    result = run(["--resume", "workspace", "--yes", "--json"], tmp_path, model_env)
+    result = run_main(["--resume", "workspace", "--yes", "--json"], tmp_path, model_env)
     sentence = "No progress for 3 versions: no previous point fixed, requirement 1 still missing."
     assert result.returncode == 1, result.stderr
     data = json.loads(result.stdout)
     assert data["stop_reason"] == "stalled" and data["stall"] == sentence
-    status = run(["status", "workspace"], tmp_path, model_env)
+    status = run_main(["status", "workspace"], tmp_path, model_env)
     assert f"Stopped: {sentence}" in status.stdout
-    as_json = run(["status", "workspace", "--json"], tmp_path, model_env)
+    as_json = run_main(["status", "workspace", "--json"], tmp_path, model_env)
     assert json.loads(as_json.stdout)["stalled"] == sentence

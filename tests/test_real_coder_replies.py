@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from drive import run
+from drive import run_main
 from fake_openai import FakeOpenAIServer
 from scripted import DIFF, LAZY, PLAN_1, TESTS, good_script, review, script
 
@@ -148,7 +148,7 @@ def test_fragments_never_become_a_version_and_the_same_script_approved_is_accept
     fake_server.enqueue("coder", script(1), LAZY, DIFF, good_script(2), good_script(2), good_script(2))
     fake_server.enqueue("reviewer", review(1, "REVISE"), review(2, "REVISE"), review(3, "APPROVE"))
     args = ["--task", "count words", "--yes", "--execute", "always", "--workspace", "ws"]
-    result = run(args, tmp_path, model_env)
+    result = run_main(args, tmp_path, model_env)
     assert result.returncode == 0, result.stdout + result.stderr
     shown = result.stdout
     assert "The Coder's reply is not the whole script: it has the placeholder comment" in shown

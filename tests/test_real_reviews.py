@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from drive import run
+from drive import run_main
 from scripted import PLAN_1, TESTS, good_script, script
 
 from iterative_coder.review import parse_reply
@@ -69,7 +69,7 @@ def test_the_markdown_review_session_is_accepted_at_the_approved_version(
     # passing tests named after the two requirements assess them.
     fake_server.enqueue("reviewer", MARKDOWN_REVISE, (CASES / "01-bold-verdict-strengths.txt").read_text())
     args = ["--workspace", "ws", "--task", "count words and lines", "--yes", "--execute", "always", "--json"]
-    result = run(args, tmp_path, model_env)
+    result = run_main(args, tmp_path, model_env)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["stop_reason"] == "accepted" and summary["final_script"].endswith("script_v2.py")

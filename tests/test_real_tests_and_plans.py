@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from drive import in_session, run, run_loop
+from drive import in_session, run_loop, run_main
 from fake_openai import FakeOpenAIServer
 from recording_ui import RecordingUI
 from scripted import TESTS, good_script, review
@@ -187,7 +187,7 @@ def test_without_a_person_bad_tests_and_a_prose_plan_are_caught_before_any_versi
     fake_server.enqueue("tester", reply("tests", "02-wrong-module"), TESTS)
     fake_server.enqueue("coder", good_script(1))
     fake_server.enqueue("reviewer", review(1, "APPROVE"))
-    result = run(
+    result = run_main(
         ["--task", "count words", "--yes", "--execute", "always", "--max-iterations", "1"],
         tmp_path,
         model_env,

@@ -13,7 +13,7 @@ from iterative_coder.names import ACCEPTANCE, PLAN, TASK
 from iterative_coder.records.calls import CallRecord
 from iterative_coder.resume import ResumePoint, infer_resume_point
 from iterative_coder.session import SessionLog
-from iterative_coder.workspace import Workspace, WorkspaceError, atomic_write_text
+from iterative_coder.workspace import Workspace, WorkspaceError, WorkspaceLock, atomic_write_text
 
 
 @pytest.mark.parametrize(
@@ -152,3 +152,44 @@ def test_session_log_records_calls_and_survives_corruption(tmp_path: Path) -> No
     assert SessionLog.load(workspace).calls == [call]
     (tmp_path / "session.json").write_text("{not json")
     assert SessionLog.load(workspace).calls == []
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_files_are_created_as_the_umask_says(tmp_path: Path, umask: int) -> None:
+    before = os.umask(umask)
+    try:
+        path = Workspace(tmp_path).write(TASK, "x\n")
+        rewritten = Workspace(tmp_path).write(PLAN, "old\n")
+        Workspace(tmp_path).write(PLAN, "new\n")
+    finally:
+        os.umask(before)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # 0644 under the usual umask
+    assert rewritten.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert sorted(p.name for p in tmp_path.iterdir()) == [PLAN, TASK]  # no temporary left
+
+
+def test_the_lock_file_goes_when_the_lock_is_given_up_however(tmp_path: Path) -> None:
+    lock = WorkspaceLock(Workspace(tmp_path))
+    with lock:
+        assert (tmp_path / ".lock").read_text() == f"{os.getpid()}\n"
+    assert not (tmp_path / ".lock").exists()
+    with pytest.raises(KeyboardInterrupt), lock:  # Ctrl-C, SIGTERM (raised as an interruption)
+        raise KeyboardInterrupt
+    assert not (tmp_path / ".lock").exists()
+
+
+def test_a_lock_file_removed_while_we_waited_for_it_is_not_the_lock(tmp_path: Path) -> None:
+    # The holder removes .lock as it lets go; a process that opened the old file just before must
+    # lock the file now named .lock, or two processes would each hold "the" lock.
+    lock = WorkspaceLock(Workspace(tmp_path))
+    (tmp_path / ".lock").write_text("1\n")
+    stale = os.open(tmp_path / ".lock", os.O_RDONLY)
+    try:
+        (tmp_path / ".lock").unlink()
+        assert not lock._still_named(stale)
+        (tmp_path / ".lock").write_text("2\n")
+        assert not lock._still_named(stale)
+    finally:
+        os.close(stale)
+    with lock:
+        assert (tmp_path / ".lock").read_text() == f"{os.getpid()}\n"

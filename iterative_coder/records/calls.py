@@ -20,6 +20,8 @@ class CallRecord:
     cached: bool = False  # answered from the tool's own reply cache (--cache-seed): nothing spent
     finish_reason: str | None = None
     cached_tokens: int = 0  # of the prompt tokens, how many the provider served from its prompt cache
+    asked: str | None = None  # a Coder call: how it was asked to answer, "edits" or "whole"
+    answered: str | None = None  # ... and how it did ("edits", "whole"; None: neither)
 
     @property
     def tokens(self) -> int:
@@ -27,8 +29,9 @@ class CallRecord:
         return 0 if self.cached else self.prompt_tokens + self.completion_tokens
 
     def to_json(self) -> dict[str, Any]:
-        """The record as plain JSON types."""
-        return asdict(self)
+        """The record as plain JSON types (``asked`` and ``answered`` only when set: Coder calls)."""
+        data = asdict(self)
+        return {k: v for k, v in data.items() if v is not None or k not in _CODER_ONLY}
 
     @classmethod
     def from_json(cls, data: object) -> CallRecord:
@@ -48,7 +51,16 @@ class CallRecord:
             cached=data.get("cached") is True,
             finish_reason=None if finish is None else _text(finish),
             cached_tokens=_whole(data.get("cached_tokens")),
+            asked=_optional_text(data.get("asked")),
+            answered=_optional_text(data.get("answered")),
         )
+
+
+_CODER_ONLY = ("asked", "answered")
+
+
+def _optional_text(value: object) -> str | None:
+    return None if value is None else _text(value)
 
 
 def _text(value: object) -> str:

@@ -1,0 +1,163 @@
+"""What the screen shows while an agent works: a live view at a terminal, a progress line otherwise.
+
+:class:`LiveStreamView` (a terminal) animates one spinner with the elapsed seconds and shows the last
+rows of the reply as it streams, fitted to the screen: the tail is measured in screen rows at the
+current width and height, read again on each refresh, so the spinner line stays on screen at 80x24
+and after a resize; the view is transient, so nothing of the raw reply stays above the rendered result.
+
+:class:`PlainStreamView` (output not a terminal) prints one progress line and no raw text: the phases
+print the rendered result (the plan, the script, the review) when the reply is complete, so each thing
+is said once. Streamed text is cleaned piece by piece by :class:`StreamCleaner`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.spinner import Spinner
+from rich.text import Text
+
+from .textsafe import clean_terminal_text as clean
+
+# The tail of a streamed reply: at most this many screen rows...
+STREAM_TAIL_ROWS = 12
+# ...and never the rows the spinner line, the cursor and a margin need.
+RESERVED_ROWS = 4
+# The plain progress line: a dot for each this many characters received, at most MAX_DOTS dots.
+DOT_CHARS = 400
+MAX_DOTS = 40
+# The last ESC or C1 control of a text and all after it: perhaps a sequence the next piece completes.
+_LAST_INTRODUCER = re.compile(r"[\x1b\x80-\x9f][^\x1b\x80-\x9f]*\Z")
+# A possible sequence longer than this is not held back (an unterminated string runs to the end).
+HOLD_LIMIT = 4096
+
+
+class StreamCleaner:
+    """Cleans text that arrives in pieces: each piece comes out clean at once, except a possible
+    control sequence at its end, which waits for the next piece so that it is removed whole."""
+
+    def __init__(self) -> None:
+        self._pending = ""
+
+    def feed(self, text: str) -> str:
+        """The clean text of ``text`` (after what was held back), less what is held back now."""
+        text, self._pending = self._pending + text, ""
+        last = _LAST_INTRODUCER.search(text)
+        if last and len(last.group()) <= HOLD_LIMIT and not clean(last.group()):
+            self._pending = last.group()
+            text = text[: last.start()]
+        return clean(text)
+
+    def flush(self) -> str:
+        """The clean text of what is still held back (the stream has ended)."""
+        text, self._pending = self._pending, ""
+        return clean(text)
+
+
+def tail_rows(text: str, console: Console, width: int, rows: int) -> list[Text]:
+    """The last ``rows`` screen rows of ``text`` wrapped at ``width`` cells, as a terminal shows it.
+
+    Only the end of the text is wrapped: its last ``rows`` lines, cut to their last ``rows * width``
+    characters (each row holds at most ``width`` characters, so that is enough), so a long reply costs
+    no more to show than a short one.
+    """
+    if rows <= 0 or width <= 0:
+        return []
+    text = text.rstrip("\n")
+    if not text:
+        return []
+    end = "\n".join(text.rsplit("\n", rows)[-rows:])[-rows * width :]
+    lines = Text(end, style="dim").wrap(console, width, overflow="fold")
+    return list(lines)[-rows:]
+
+
+class LiveStreamView:
+    """A spinner with the elapsed seconds under the last rows of the reply, cleared when done."""
+
+    def __init__(self, console: Console, role: str, activity: str) -> None:
+        self._console = console
+        self._label = clean(f"{role} {activity}")
+        self._text = ""
+        self._status = ""
+        self._cleaner = StreamCleaner()
+        self._started = console.get_time()
+        self._spinner = Spinner("dots", style="bold cyan")  # one spinner: its frame follows the clock
+        self.active = False
+        self._live = Live(console=console, refresh_per_second=8, transient=True, get_renderable=self.render)
+
+    def render(self) -> Group:
+        """What the view shows now, fitted to the console's size as it is now."""
+        width, height = self._console.size
+        now = self._console.get_time()
+        status = f" · {self._status}" if self._status else ""
+        line = Text.assemble(
+            self._spinner.render(now),  # type: ignore[arg-type]  (a Text: the spinner has no text)
+            " ",
+            Text(f"{self._label} · {now - self._started:.0f}s{status}", style="bold cyan"),
+            no_wrap=True,
+            overflow="ellipsis",
+        )
+        rows = tail_rows(self._text, self._console, width, min(STREAM_TAIL_ROWS, height - RESERVED_ROWS))
+        return Group(*rows, line)
+
+    def chunk(self, text: str) -> None:
+        """Add a piece of the reply to the tail."""
+        self._text += self._cleaner.feed(text)
+        self._status = ""
+
+    def restart(self, status: str) -> None:
+        """The call starts again: drop the text so far and show why."""
+        self._text = ""
+        self._cleaner = StreamCleaner()
+        self._status = clean(status)
+
+    def __enter__(self) -> LiveStreamView:
+        self.active = True
+        self._live.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+        self.active = False
+        self._live.stop()
+
+
+class PlainStreamView:
+    """One progress line: who works on what, a dot per :data:`DOT_CHARS` characters of the reply as it
+    arrives, then the seconds it took. The reply itself is not printed: its rendered result follows."""
+
+    def __init__(self, console: Console, role: str, activity: str) -> None:
+        self._console = console
+        self._header = clean(f"{role} {activity}...")
+        self._received = 0
+        self._dots = 0
+        self._started = console.get_time()
+        self.active = False
+
+    def _write(self, text: str) -> None:
+        self._console.file.write(text)
+        self._console.file.flush()
+
+    def chunk(self, text: str) -> None:
+        """Count a piece of the reply; a dot when another :data:`DOT_CHARS` characters have come."""
+        self._received += len(text)
+        dots = min(MAX_DOTS, self._received // DOT_CHARS)
+        if dots > self._dots:
+            self._write("." * (dots - self._dots))
+            self._dots = dots
+
+    def restart(self, status: str) -> None:
+        """The call starts again: say why on a line of its own, then a new progress line."""
+        self._write(f"\n{clean(status)}\n{self._header}")
+        self._received = self._dots = 0
+
+    def __enter__(self) -> PlainStreamView:
+        self.active = True
+        self._write(self._header)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+        self.active = False
+        seconds = self._console.get_time() - self._started
+        self._write(f" done in {seconds:.0f} s.\n" if exc_type is None else "\n")

@@ -2,7 +2,9 @@
 
 This is a sandbox of limits, not a container: the program runs as the same user, can read what that
 user can read, and can reach the network. What it cannot do is outlive its timeout, grow past the
-memory, CPU, file-size, open-file and process limits, see our keys, or flood the screen.
+memory, CPU, file-size, open-file and process limits, see our keys, or flood the screen. A run in a
+workspace is recorded there while it runs, so that what a killed tool left running is stopped at the
+next start (:mod:`strays`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import strays
 from .sandbox import process_table, sandbox_processes, signal_of
 
 OUTPUT_KEEP = 4096  # bytes kept from the start and from the end of each stream
@@ -27,21 +30,24 @@ FILE_SIZE = 100 * 1024**2
 OPEN_FILES = 256
 MAX_PROCESSES = 64
 _POLL_SECONDS = 0.02
-_RUNNING: set[int] = set()  # the session ids of the programs running now
+_RUNNING: dict[int, str] = {}  # the session ids of the programs running now, with their run tokens
 _PROCESS_CHECK_SECONDS = 0.1
 
 # Sets the limits in the child, then becomes the program (exec), so no Python of ours runs in a
 # forked copy of this multi-threaded process. The program is also killed if the tool dies
-# (PR_SET_PDEATHSIG), so a tool killed with SIGKILL leaves no generated program running.
+# (PR_SET_PDEATHSIG), so a tool killed with SIGKILL leaves no generated program running. It goes on
+# only once the tool has recorded the run (one byte on the pipe argv[7]); a tool that died or failed
+# before closes the pipe with nothing written, and nothing runs.
 _LAUNCHER = """
 import ctypes, os, resource, signal, sys
-parent = int(sys.argv[6])
+parent, go = int(sys.argv[6]), int(sys.argv[7])
 try:
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 except (OSError, AttributeError):
     pass
-if os.getppid() != parent:
+if os.getppid() != parent or os.read(go, 1) != b"1":
     sys.exit(137)
+os.close(go)
 address_space, cpu, file_size, open_files = (int(v) for v in sys.argv[1:5])
 for which, soft, hard in (
     (resource.RLIMIT_AS, address_space, address_space),
@@ -54,7 +60,7 @@ for which, soft, hard in (
         resource.setrlimit(which, (soft, hard))
     except (ValueError, OSError):
         pass
-os.execv(sys.argv[5], sys.argv[5:6] + sys.argv[7:])
+os.execv(sys.argv[5], sys.argv[5:6] + sys.argv[8:])
 """
 
 
@@ -139,6 +145,7 @@ class RunOptions:
     on_timeout: Callable[[], None] | None = None  # called at the time limit, before it is stopped
     attached: bool = False  # the person's terminal: their keyboard and screen, nothing captured
     window_seconds: float | None = None  # a window program: watched this long instead of the timeout
+    workspace: Path | None = None  # the workspace whose runs/.running records the run while it runs
 
 
 def sandbox_environment(run_dir: Path, display: str | None = None) -> dict[str, str]:
@@ -185,21 +192,8 @@ def run_limited(
     """
     options = options or RunOptions()
     sandboxed = options.sandboxed
-    launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER]
-    # The CPU limit is a second above the timeout so that a busy loop meets the (clearer) wall-clock
-    # timeout first; it still stops a program whose children burn CPU in parallel.
-    # No RLIMIT_NPROC: the kernel counts it per user, over all their processes and threads, so it
-    # would break programs on a busy desktop; the session is counted below instead.
-    limits = [ADDRESS_SPACE, int(timeout + 0.999) + 1, FILE_SIZE, OPEN_FILES]
     started = time.monotonic()
-    process = subprocess.Popen(
-        [*launcher, *map(str, limits), command[0], str(os.getpid()), *command[1:]],
-        cwd=cwd,
-        env=sandbox_environment(cwd, options.display),
-        **_streams(options),
-        start_new_session=True,
-    )
-    _RUNNING.add(process.pid)
+    process, token = _start(command, cwd, timeout, options)
     stdout, stderr = CappedOutput(), CappedOutput()
     readers = [] if options.attached else [_drain(process.stdout, stdout), _drain(process.stderr, stderr)]
     if process.stdin is not None:
@@ -215,7 +209,10 @@ def run_limited(
             leftover = len(_processes_of(process.pid, sandboxed))
         kill_session(process.pid)
         process.wait()
-        _RUNNING.discard(process.pid)
+        strays.stop_run(token, process.pid)  # what left the session: a sandbox's init, for one
+        _RUNNING.pop(process.pid, None)
+        if options.workspace is not None:
+            strays.forget_run(options.workspace, token)
         for reader in readers:
             reader.join(timeout=2)
     exit_code = process.returncode
@@ -232,6 +229,49 @@ def run_limited(
         leftover_processes=leftover,
         cwd=cwd,
     )
+
+
+def _start(
+    command: list[str], cwd: Path, timeout: float, options: RunOptions
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``command`` through the launcher, in a session of its own, with a fresh run token in its
+    environment; record the run, then let the launcher go on. The process and its token."""
+    # The CPU limit is a second above the timeout so that a busy loop meets the (clearer) wall-clock
+    # timeout first; it still stops a program whose children burn CPU in parallel.
+    # No RLIMIT_NPROC: the kernel counts it per user, over all their processes and threads, so it
+    # would break programs on a busy desktop; the session is counted instead.
+    limits = [ADDRESS_SPACE, int(timeout + 0.999) + 1, FILE_SIZE, OPEN_FILES]
+    launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, *map(str, limits), command[0], str(os.getpid())]
+    token = strays.new_token()
+    go_read, go_write = os.pipe()
+    try:
+        process = subprocess.Popen(
+            [*launcher, str(go_read), *command[1:]],
+            cwd=cwd,
+            env={**sandbox_environment(cwd, options.display), strays.ENV_NAME: token},
+            **_streams(options),
+            start_new_session=True,
+            pass_fds=(go_read,),
+        )
+    except BaseException:
+        os.close(go_write)
+        raise
+    finally:
+        os.close(go_read)
+    _RUNNING[process.pid] = token
+    try:
+        if options.workspace is not None:
+            strays.record_run(options.workspace, token, process.pid, cwd)
+        with contextlib.suppress(OSError):  # a launcher already gone ends as any program that fails
+            os.write(go_write, b"1")
+    except BaseException:
+        _RUNNING.pop(process.pid, None)
+        process.kill()  # unrecorded, it must not run; it is still waiting, so it started nothing
+        process.wait()
+        raise
+    finally:
+        os.close(go_write)
+    return process, token
 
 
 def _streams(options: RunOptions) -> dict[str, int | None]:
@@ -275,8 +315,9 @@ def _watch(
 def stop_all_programs() -> None:
     """Kill every generated program running now, with all it started (the tool is ending: Ctrl-C,
     SIGTERM, SIGHUP). Safe to call from a signal handler on the main thread."""
-    for session_id in list(_RUNNING):
+    for session_id, token in list(_RUNNING.items()):
         kill_session(session_id)
+        strays.stop_run(token, session_id)
 
 
 def _processes_of(pid: int, sandboxed: bool) -> list[int]:
@@ -300,7 +341,7 @@ def _drain(stream: object, sink: CappedOutput) -> threading.Thread:
 
 def processes_in_session(session_id: int) -> list[int]:
     """The live processes whose session is ``session_id`` (Linux /proc; empty elsewhere)."""
-    return [pid for pid, (_parent, session) in process_table().items() if session == session_id]
+    return [pid for pid, info in process_table().items() if info.session == session_id]
 
 
 def kill_session(session_id: int) -> None:

@@ -84,7 +84,7 @@ class Execution:
     ) -> CommandRecord:
         """Run ``command`` in ``run_dir`` within the limits (and the sandbox, which also shows the
         read-only and writable ``binds``); its record, redacted."""
-        options = options or RunOptions()
+        options = replace(options or RunOptions(), workspace=self.workspace_root)  # recorded while it runs
         if self.sandbox is not None:
             command = self.sandbox.wrap(command, run_dir, extra_ro=binds[0], extra_rw=binds[1])
             options = replace(options, sandboxed=True)

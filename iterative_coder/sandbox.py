@@ -17,7 +17,12 @@
 - when its main process ends, bwrap exits and so does bwrap's init inside (``--die-with-parent``
   ties it to bwrap): the PID namespace ends and the kernel kills every process left in it, daemons
   and double forks included (without ``--die-with-parent`` they were measured to survive). The same
-  happens when the runner kills bwrap. As the program is in a session of its own, the runner counts
+  happens when the runner kills bwrap. One gap: bwrap's init arms ``--die-with-parent`` only once the
+  sandbox is set up; a bwrap killed before that (the tool killed with SIGKILL at the instant a run
+  starts) leaves the init, and the program once started, running for good, in the run's process group
+  or, past ``--new-session``, in a session of their own (containers/bubblewrap#633; both measured with
+  0.8.0). :mod:`iterative_coder.strays` stops them at the next start in the workspace. As the program
+  is in a session of its own, the runner counts
   its processes with :func:`sandbox_processes`, not by session; those it leaves behind are killed
   with it and can no longer be counted afterwards.
 
@@ -52,6 +57,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .settings import UsageError
 
@@ -168,8 +174,8 @@ def sandbox_processes(bwrap_pid: int) -> list[int]:
     The program runs in a new session, so counting the runner's session no longer finds its children.
     """
     children: dict[int, list[int]] = {}
-    for pid, (parent, _session) in process_table().items():
-        children.setdefault(parent, []).append(pid)
+    for pid, info in process_table().items():
+        children.setdefault(info.parent, []).append(pid)
     found, todo = [], list(children.get(bwrap_pid, []))
     while todo:
         pid = todo.pop()
@@ -178,9 +184,17 @@ def sandbox_processes(bwrap_pid: int) -> list[int]:
     return sorted(found)
 
 
-def process_table() -> dict[int, tuple[int, int]]:
-    """Each live (not zombie) process: its parent and its session (Linux /proc; empty elsewhere)."""
-    table: dict[int, tuple[int, int]] = {}
+class ProcessInfo(NamedTuple):
+    """What ``/proc/<pid>/stat`` says of a process's place: its parent, session and process group."""
+
+    parent: int
+    session: int
+    group: int
+
+
+def process_table() -> dict[int, ProcessInfo]:
+    """Each live (not zombie) process: its parent, session and group (Linux /proc; empty elsewhere)."""
+    table: dict[int, ProcessInfo] = {}
     try:
         entries = os.listdir("/proc")
     except OSError:
@@ -195,7 +209,7 @@ def process_table() -> dict[int, tuple[int, int]]:
             continue
         fields = stat[stat.rfind(b")") + 2 :].split()  # state, ppid, pgrp, session, ...
         if len(fields) > 3 and fields[0] != b"Z":
-            table[int(entry)] = (int(fields[1]), int(fields[3]))
+            table[int(entry)] = ProcessInfo(int(fields[1]), int(fields[3]), int(fields[2]))
     return table
 
 

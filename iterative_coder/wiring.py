@@ -35,6 +35,7 @@ from .roles import ROLE_NAMES
 from .secrets_env import make_memory_private, move_secrets_out_of_environ
 from .session import SessionLog
 from .settings import DEFAULT_WORKSPACE, Settings, UsageError, resolve_settings
+from .strays import stop_strays
 from .workspace import Workspace, WorkspaceError, WorkspaceLock, inner_folder
 
 if TYPE_CHECKING:
@@ -95,6 +96,8 @@ def _run_from_arguments(args: argparse.Namespace) -> int:
         else:
             workspace.root.mkdir(parents=True, exist_ok=True)
         with WorkspaceLock(workspace):
+            for line in stop_strays(workspace.root):  # what a tool killed during a run left running
+                _say(settings, line)
             if not settings.resuming and workspace.has_session():  # another process started one meanwhile
                 check_workspace(settings.workspace, settings.resuming)
             # Read again now that no other process can write it; a new session starts afresh (a

@@ -23,6 +23,8 @@ from drive import run_main
 from fake_openai import FakeOpenAIServer, Fault, RecordedRequest
 from scripted import PLAN_1, TESTS, good_script, review
 
+from iterative_coder.strays import ENV_NAME, recorded_runs
+
 # Version 1 passes its tests and is approved, but its run lasts a second: long enough to kill the tool
 # while it runs.
 SLOW_SCRIPT = (
@@ -181,6 +183,7 @@ def test_sigkill_at_any_moment_then_resume_ends_as_if_nothing_happened(
             if release is not None:
                 release.set()
         assert not [p.name for p in ws.iterdir() if p.name.endswith(".tmp")], "a half-written file was left"
+        killed_runs = [mark.token for mark in recorded_runs(ws)]  # the runs the kill interrupted
         resumed = run_main(
             ["--resume", "workspace", "--execute", "always"], tmp_path, env, agreeing(answered)
         )
@@ -191,6 +194,9 @@ def test_sigkill_at_any_moment_then_resume_ends_as_if_nothing_happened(
         assert state["files"][name] == text, name  # type: ignore[index]
     assert state == reference
     if point == "during a run":
+        # What the killed run left running (bwrap's init, when bwrap died before arming
+        # --die-with-parent) was stopped when the resume started: nothing carries its token any more.
+        assert not _processes_with_token(killed_runs), "the killed run's processes are still running"
         # The killed tool's program dies with it (bwrap --die-with-parent, or PR_SET_PDEATHSIG), a moment
         # after the kill; version 1's run sleeps for a second, so after PROGRAM_GONE it is a leak.
         deadline = time.monotonic() + PROGRAM_GONE
@@ -201,6 +207,21 @@ def test_sigkill_at_any_moment_then_resume_ends_as_if_nothing_happened(
 
 # Seconds a program of a killed tool may take to go.
 PROGRAM_GONE = 10
+
+
+def _processes_with_token(tokens: list[str]) -> list[int]:
+    """The live processes whose environment holds one of the run ``tokens``."""
+    wanted = {f"{ENV_NAME}={token}".encode() for token in tokens}
+    found = []
+    for entry in os.listdir("/proc") if wanted else []:
+        if entry.isdigit():
+            try:
+                environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if wanted & set(environ):
+                found.append(int(entry))
+    return found
 
 
 def _processes_in(ws: Path) -> dict[int, str]:

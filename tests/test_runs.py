@@ -19,7 +19,7 @@ from drive import run_loop, start_workspace
 from fake_openai import FakeOpenAIServer
 
 from iterative_coder.records.embedded import prose_of
-from iterative_coder.runner import OUTPUT_KEEP, run_limited
+from iterative_coder.runner import OUTPUT_KEEP, RunOptions, run_limited
 
 TIMEOUT = 3.0
 MARGIN = 3.0  # start-up of two Python processes and the kill, on a slow machine
@@ -109,8 +109,24 @@ def test_the_program_sees_only_a_bare_environment(tmp_path: Path, monkeypatch: p
     assert set(seen) <= {
         "PATH", "LANG", "HOME", "TMPDIR", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "MPLBACKEND",
         "SDL_VIDEODRIVER", "QT_QPA_PLATFORM", "LC_CTYPE", "PYTEST_DISABLE_PLUGIN_AUTOLOAD",
+        "ITERATIVE_CODER_RUN",
     }  # fmt: skip
     assert seen["HOME"] == str(tmp_path) and seen["MPLBACKEND"] == "Agg"
+    assert len(seen["ITERATIVE_CODER_RUN"]) == 32  # the run's random token (strays.py), nothing of ours
+
+
+def test_a_run_is_recorded_in_the_workspace_before_the_program_starts(tmp_path: Path) -> None:
+    run_dir = tmp_path / "runs" / "v1" / "demo-1"
+    run_dir.mkdir(parents=True)
+    (run_dir / "look.py").write_text(
+        "import json, os\n"
+        "record = json.load(open('../../.running'))\n"
+        "print(json.dumps([record, os.environ['ITERATIVE_CODER_RUN'], os.getpgid(0)]))"
+    )
+    result = run_limited([sys.executable, "look.py"], run_dir, TIMEOUT, RunOptions(workspace=tmp_path))
+    record, token, group = json.loads(result.stdout.text())
+    assert record == {"runs": [{"token": token, "group": group, "folder": "runs/v1/demo-1"}]}
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["v1"]  # the record went with the run
 
 
 def test_a_silent_program_still_times_out_and_its_group_is_killed(tmp_path: Path) -> None:

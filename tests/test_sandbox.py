@@ -7,6 +7,7 @@ bwrap the tests are skipped with the reason, except under ``CI=true``, where the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -31,6 +32,7 @@ from iterative_coder.sandbox import (
     signal_of,
     unavailable_reason,
 )
+from iterative_coder.strays import ENV_NAME, new_token, stop_run
 
 WAIT = 20  # every wait is bounded by this many seconds; none is a sleep used as synchronisation
 
@@ -223,6 +225,46 @@ def test_the_processes_of_a_running_sandbox_can_be_counted(sandbox: Sandbox, are
         finally:
             process.communicate(timeout=WAIT)  # closes stdin: the program ends, the sleeps with it
     assert process.returncode == 0 and sandbox_processes(process.pid) == []
+
+
+def test_a_sandbox_its_killed_bwrap_left_running_is_found_by_the_runs_token(
+    sandbox: Sandbox, area: Path
+) -> None:
+    # bwrap killed before its init arms --die-with-parent (the tool killed with SIGKILL as a run starts,
+    # containers/bubblewrap#633) leaves the init and the program running, in a session of their own:
+    # without the option, killing bwrap leaves exactly that.
+    code = "import time\nprint('ready', flush=True)\ntime.sleep(60)"
+    wrapped = sandbox.wrap([sys.executable, "-c", code], run_dir_of(area))
+    command = [arg for arg in wrapped if arg != "--die-with-parent"]
+    token = new_token()
+    env = {"PATH": "/usr/bin:/bin", ENV_NAME: token}
+    bwrap = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    inside = []
+    try:
+        assert bwrap.stdout is not None and bwrap.stdout.readline() == "ready\n"
+        inside = sandbox_processes(bwrap.pid)  # bwrap's init and the program
+        bwrap.kill()
+        bwrap.wait(timeout=WAIT)
+        assert len(inside) == 2 and all(alive(pid) for pid in inside), "the sandbox did not outlive bwrap"
+        assert stop_run(token, bwrap.pid) == 2
+        assert not any(alive(pid) for pid in inside)
+        assert stop_run(new_token(), bwrap.pid) == 0
+    finally:
+        for pid in inside:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        bwrap.kill()
+        bwrap.wait(timeout=WAIT)
+        bwrap.stdout.close()  # type: ignore[union-attr]
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (not a zombie)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return stat.rsplit(b")", 1)[1].split()[0] != b"Z"
 
 
 def test_a_virtualenv_python_works_inside(sandbox: Sandbox, area: Path) -> None:

@@ -11,7 +11,7 @@ from .names import TASK, resume_command, script_name
 from .planning import ask_request, run_planning, run_test_agreement
 from .resume import Step
 from .status import history, models_by_role, version_rows
-from .workspace import WorkspaceError
+from .workspace import Workspace, WorkspaceError
 
 if TYPE_CHECKING:
     from .context import SessionContext
@@ -45,8 +45,15 @@ async def run_session(ctx: SessionContext) -> SessionEnd:
             f"{resume_command(root)} --max-iterations {2 * limit}"
         )
     elif reason != "finished":
-        ctx.ui.info(f"{why or ending.message} Resume with: {resume_command(root)}")
+        ctx.ui.info(f"{why or ending.message} {go_on_line(ctx.workspace)}")
     return SessionEnd(reason)
+
+
+def go_on_line(workspace: Workspace) -> str:
+    """How to go on after a stop: the resume command, or that nothing was saved (no request yet)."""
+    if workspace.exists(TASK):
+        return f"Resume with: {resume_command(workspace.root)}"
+    return "Nothing was saved: run the same command again to start."
 
 
 async def _run(ctx: SessionContext) -> tuple[str, int, str]:

@@ -29,8 +29,8 @@ NO_MODEL_MESSAGE = (
     "No model is configured. Do one of: "
     "(1) pass --config-list PATH to an OAI_CONFIG_LIST JSON file; "
     "(2) set OAI_CONFIG_LIST (a path or the JSON itself) or put an OAI_CONFIG_LIST file here; "
-    "(3) set OPENAI_API_KEY (and OPENAI_BASE_URL for a local server such as Ollama), in the "
-    "environment or in .env."
+    "(3) set OPENAI_API_KEY for OpenAI, or OPENAI_BASE_URL alone for a local server (Ollama: "
+    "http://localhost:11434/v1; no key needed), in the environment or in .env."
 )
 
 

@@ -288,8 +288,9 @@ class ResilientClient(ChatCompletionClient):
     def _exhausted(self, call: _Call, info: ExInfo) -> str:
         """What a person reads when the last entry failed too: the last error and what to do."""
         entry = self.entries[call.entry_index]
+        tries = "1 try" if call.attempt == 1 else f"{call.attempt} tries"
         return (
-            f"Every configured model failed. The last, {entry.describe()}, after {call.attempt} tries: "
+            f"Every configured model failed. The last, {entry.describe()}, after {tries}: "
             f"{call.last_error}. {info.advice}"
         )
 

@@ -171,9 +171,7 @@ async def review_version(ctx: SessionContext, version: int, *, extra: str = "") 
         problems.append(f"the script does not parse ({error})")
     review = enforce_consistency(review, problems, run.outcomes if run else ())
     ctx.workspace.write(review_name(version), write_review(review))
-    for note in review.notes:
-        ctx.ui.warn(note)
-    ctx.ui.show_markdown(review_name(version), review.render())
+    ctx.ui.show_markdown(review_name(version), review.render())  # the tool's notes are in it, said once
     return review
 
 

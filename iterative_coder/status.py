@@ -15,7 +15,7 @@ from .records.review import read_review
 from .records.run import read_run
 from .session import SessionLog
 from .textsafe import clean_terminal_text as clean
-from .workspace import Workspace
+from .workspace import Workspace, WorkspaceLock
 
 # The columns of status's table. "prompt (cached)": prompt tokens (those the provider served from its cache).
 TABLE_HEADER = (
@@ -151,6 +151,7 @@ class History:
     models: dict[str, list[str]]
     finished: dict[str, Any] | None
     stalled: str | None = None  # what did not move, when the session last stopped without progress
+    running_pid: int | None = None  # a session is working in the workspace now: its process
 
     def to_json(self) -> dict[str, Any]:
         """The same data as plain JSON types."""
@@ -187,6 +188,7 @@ def history(workspace: Workspace) -> History:
         models=models_by_role(session),
         finished=session.data.get("finished"),
         stalled=session.stalled,
+        running_pid=WorkspaceLock.holder(workspace),
     )
 
 
@@ -226,6 +228,8 @@ def render_text(report: History) -> str:
     lines.append(clean(report.next_step) + ".")
     if report.stalled and not report.finished:
         lines.append(f"Stopped: {clean(report.stalled)}")
-    if not report.finished:
+    if report.running_pid is not None:
+        lines.append(f"A session is working in this workspace now (PID {report.running_pid}).")
+    elif not report.finished:
         lines.append(f"Resume with: {clean(report.resume_command)}")
     return "\n".join(lines)

@@ -29,7 +29,7 @@ from .config import (
 )
 from .endings import ENDINGS, REASON_BY_EXIT_CODE, REASON_BY_SIGNAL, SessionEnd, Terminated, interruption
 from .errors import is_file_problem
-from .names import CACHE_FOLDER, TASK, resume_command
+from .names import CACHE_FOLDER, TASK
 from .preflight import check_workspace, not_begun
 from .roles import ROLE_NAMES
 from .secrets_env import make_memory_private, move_secrets_out_of_environ
@@ -93,9 +93,10 @@ def _run_from_arguments(args: argparse.Namespace) -> int:
         roles = entries_for_roles(entries, chosen_models(settings, entries))
         if settings.resuming:
             workspace.check_versions()
-        else:
+        created = not settings.resuming and not workspace.root.exists()
+        if not settings.resuming:
             workspace.root.mkdir(parents=True, exist_ok=True)
-        with WorkspaceLock(workspace):
+        with _dropped_if_left_empty(workspace.root, created), WorkspaceLock(workspace):
             for line in stop_strays(workspace.root):  # what a tool killed during a run left running
                 _say(settings, line)
             if not settings.resuming and workspace.has_session():  # another process started one meanwhile
@@ -112,6 +113,18 @@ def _run_from_arguments(args: argparse.Namespace) -> int:
         raise UsageError(str(exc), "configuration") from None
     except WorkspaceError as exc:
         raise UsageError(str(exc), "workspace_unusable") from None
+
+
+@contextlib.contextmanager
+def _dropped_if_left_empty(folder: Path, created: bool) -> Iterator[None]:
+    """A workspace folder this run created is removed again when it ends empty (stopped at the first
+    question): nothing to resume, and no folder that makes the same command refuse to start."""
+    try:
+        yield
+    finally:
+        if created:
+            with contextlib.suppress(OSError):  # not empty, or gone: leave it
+                folder.rmdir()
 
 
 def model_entries(
@@ -219,7 +232,7 @@ def run_session_process(
 def _run_on_event_loop(settings, workspace, session, roles, ui) -> SessionEnd:  # noqa: ANN001
     from .accounting import Budget
     from .agents import AgentFactory
-    from .app import run_session
+    from .app import go_on_line, run_session
     from .config import redact
     from .context import SessionContext
     from .manager import Manager
@@ -254,13 +267,13 @@ def _run_on_event_loop(settings, workspace, session, roles, ui) -> SessionEnd:  
         agents.cancellation.cancel()
         end = SessionEnd(interruption(exc))
         with contextlib.suppress(OSError):  # a terminal that hung up takes no more lines
-            ui.info(f"\n{ENDINGS[end.reason].message} Resume with: {resume_command(workspace.root)}")
+            ui.info(f"\n{ENDINGS[end.reason].message} {go_on_line(workspace)}")
         return end
     except Exception as exc:  # a model, network or file failure: explain it, keep the files
         message, code = explain_failure(exc)
         message = redact(message, [e.api_key for entries in roles.values() for e in entries])
         ui.error(message)
-        ui.info(f"Your files are kept. Resume with: {resume_command(workspace.root)}")
+        ui.info(f"Your files are kept. {go_on_line(workspace)}")
         reason = "file_error" if is_file_problem(exc) else REASON_BY_EXIT_CODE.get(code, "error")
         return SessionEnd(reason, error=message)
     finally:

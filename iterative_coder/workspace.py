@@ -260,6 +260,21 @@ class WorkspaceLock:
         self.path = workspace.root / LOCK
         self._fd: int | None = None
 
+    @staticmethod
+    def holder(workspace: Workspace) -> int | None:
+        """The PID of an iterative_coder process working in ``workspace`` now, or None.
+
+        Read from ``.lock`` without taking it (a status must never block a session from starting):
+        the PID it names must be alive and be this tool (a lock file left by a crash may name a PID
+        reused since by another program).
+        """
+        try:
+            pid = int((workspace.root / LOCK).read_text(encoding="utf-8", errors="replace").strip())
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return None
+        return pid if b"iterative_coder" in command or b"iterative-coder" in command else None
+
     def __enter__(self) -> WorkspaceLock:
         while True:
             fd = self._open()

@@ -141,7 +141,7 @@ def test_unreachable_server_is_explained_and_resumable(tmp_path: Path, clean_env
     result = run(["--task", "count words", "--retries", "1"], tmp_path, env)
     assert result.returncode == 75, result.stdout + result.stderr
     assert result.stderr.strip() == (
-        "Every configured model failed. The last, gpt-4o-mini at http://127.0.0.1:9/v1, after 1 tries: "
+        "Every configured model failed. The last, gpt-4o-mini at http://127.0.0.1:9/v1, after 1 try: "
         "the connection failed (Connection error.). Is the model server running, and is its URL right? "
         "(--request-timeout gives slow servers longer.)"
     )
@@ -166,9 +166,10 @@ def test_ctrl_c_at_a_prompt(run_cli, tmp_path: Path) -> None:
     cli.expect("What python creation would you like? Type below:")
     cli.child.expect_exact("> ")
     cli.child.sendintr()
-    cli.expect("Stopped. Resume with: python -m iterative_coder --resume workspace")
+    cli.expect("Stopped. Nothing was saved: run the same command again to start.")
     assert cli.wait_exit() == 130
     assert "Traceback" not in cli.output
+    assert not (tmp_path / "workspace").exists()  # no empty folder that would refuse the same command
 
 
 def test_ctrl_c_while_the_coder_works_then_resume(

@@ -80,8 +80,10 @@ def test_a_session_that_never_got_its_request_leaves_no_session_json(
 ) -> None:
     result = run_main([], tmp_path, model_env, stdin="")
     assert result.returncode == 1
-    assert "Input ended before a request was given." in result.stdout
-    assert not (tmp_path / "workspace" / "session.json").exists()
+    assert "Input ended before a request was given. Nothing was saved: run the same command again" in (
+        result.stdout
+    )
+    assert not (tmp_path / "workspace").exists()  # the empty folder it made is gone again
 
 
 def test_a_folder_with_only_session_json_holds_no_session(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -193,3 +195,30 @@ def test_a_lock_file_removed_while_we_waited_for_it_is_not_the_lock(tmp_path: Pa
         os.close(stale)
     with lock:
         assert (tmp_path / ".lock").read_text() == f"{os.getpid()}\n"
+
+
+def test_status_says_a_session_is_working_now_instead_of_how_to_resume(tmp_path: Path) -> None:
+    from iterative_coder.status import history, render_text
+
+    (tmp_path / TASK).write_text("count words\n")
+    holding = (
+        "import pathlib, sys\nfrom iterative_coder.workspace import Workspace, WorkspaceLock\n"
+        "with WorkspaceLock(Workspace(pathlib.Path(sys.argv[1]))):\n    print('locked', flush=True)\n"
+        "    sys.stdin.read()\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", holding, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline() == "locked\n"
+        text = render_text(history(Workspace(tmp_path)))
+        assert f"A session is working in this workspace now (PID {process.pid})." in text
+        assert "Resume with" not in text
+    finally:
+        process.communicate("", timeout=30)
+    assert "Resume with: python -m iterative_coder --resume" in render_text(history(Workspace(tmp_path)))
+    (tmp_path / ".lock").write_text(f"{os.getpid()}\n")  # a stale lock naming a process that is not the tool
+    assert WorkspaceLock.holder(Workspace(tmp_path)) is None

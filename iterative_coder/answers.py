@@ -2,12 +2,13 @@
 answer of one word reaches an agent only once the person confirms it.
 
 At the plan and test prompts these words approve the draft; at the version prompt they accept an
-approving review (as Enter does) and, on any other review, ask whether ``/done`` was meant. Nothing
-here imports AutoGen.
+approving review (as Enter does) and, on any other review, ask whether ``/done`` was meant. The
+prompts' ``/help`` is laid out here too (:func:`help_lines`). Nothing here imports AutoGen.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -54,3 +55,9 @@ async def send_one_word(manager: Manager, answer: str, to: str) -> bool | None:
     if not one_word(answer):
         return True
     return await confirmed(manager, f'Send "{answer}" to {to}? [y/N]')
+
+
+def help_lines(rows: Sequence[tuple[str, str]]) -> str:
+    """A prompt's ``/help``: one row a line, what to type, then what it does, in aligned columns."""
+    width = max(len(typed) for typed, _ in rows)
+    return "\n".join(f"{typed:<{width}}  {does}" for typed, does in rows)

@@ -1,5 +1,5 @@
-"""Long feedback written in the person's own editor (``/edit``): ``$VISUAL``, else ``$EDITOR``, else
-the first of a few common editors found on PATH.
+"""Long feedback or a change request written in the person's own editor (``/edit``): ``$VISUAL``,
+else ``$EDITOR``, else the first of a few common editors found on PATH.
 
 The editor runs in the foreground with the terminal, on a temporary file prefilled with a hint in
 comment lines; what the person saves, without the comment lines, is the text.
@@ -45,7 +45,7 @@ def editor_command(environ: Mapping[str, str] = os.environ) -> list[str]:
         if found:
             return [found]
     raise EditorUnavailable(
-        "No editor found: set EDITOR (e.g. export EDITOR=nano) to use /edit, or type your feedback here."
+        "No editor found: set EDITOR (e.g. export EDITOR=nano) to use /edit, or type it at the prompt."
     )
 
 

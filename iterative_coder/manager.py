@@ -17,13 +17,12 @@ from autogen_agentchat.agents import UserProxyAgent
 from autogen_agentchat.messages import TextMessage
 from autogen_core import CancellationToken
 
-from .answers import confirmed, is_assent, send_one_word
+from .answers import confirmed, help_lines, is_assent, normalized, send_one_word
 from .editor import EditorUnavailable, edit_text
 from .guard import guarded
 from .names import ACCEPTANCE, feedback_name, review_name, run_name, script_name
 from .planning import fix_tests
 from .records.run import read_run
-from .reviewing import may_run
 from .runner import stop_all_programs
 from .runs import prepare_manual_run, run_attached
 
@@ -82,14 +81,20 @@ class Turn:
 Handler = Callable[[Turn, str], Awaitable[str | None]]
 
 
+def _always(_turn: Turn) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Command:
-    """One command of the Manager's turn."""
+    """One command of the Manager's turn; ``help`` may name ``{version}``, and ``offered`` says whether
+    this turn's help and question list it."""
 
     name: str
     usage: str
     help: str
     handler: Handler
+    offered: Callable[[Turn], bool] = _always
 
 
 async def _diff(turn: Turn, _arguments: str) -> None:
@@ -102,6 +107,11 @@ async def _diff(turn: Turn, _arguments: str) -> None:
     return None
 
 
+def _other_modes(current: str) -> str:
+    """The ``--execute`` modes that let code run, but the one in use: what a hint may suggest."""
+    return " or ".join(f"--execute {mode}" for mode in ("ask", "always") if mode != current)
+
+
 async def _run(turn: Turn, arguments: str) -> None:
     ctx = turn.ctx
     try:
@@ -109,9 +119,8 @@ async def _run(turn: Turn, arguments: str) -> None:
     except ValueError as exc:
         ctx.ui.warn(f"Cannot read those arguments ({exc}); quote them as in a shell.")
         return None
-    if not await may_run(ctx):
-        how = "--execute never" if ctx.execute == "never" else "your answer"
-        ctx.ui.info(f"Not run ({how}). To allow it, resume with --execute ask or --execute always.")
+    if ctx.execute == "never":  # under ask, typing /run is the consent
+        ctx.ui.info(f"Not run (--execute never). To allow it, resume with {_other_modes(ctx.execute)}.")
         return None
     name = script_name(turn.version)
     execution, start = ctx.execution, Path.cwd()  # where the person started the tool
@@ -138,6 +147,10 @@ def unloadable_tests(turn: Turn) -> str | None:
     """pytest's reason when this version's run could not load acceptance_test.py itself, else None."""
     record = read_run(turn.ctx.workspace.read(run_name(turn.version)), turn.version)
     return record.tests_unloadable if record else None
+
+
+def _tests_unloadable(turn: Turn) -> bool:
+    return unloadable_tests(turn) is not None
 
 
 async def _fix_tests(turn: Turn, _arguments: str) -> str | None:
@@ -198,21 +211,28 @@ async def _edit(turn: Turn, _arguments: str) -> str | None:
 
 
 COMMANDS: tuple[Command, ...] = (
+    Command("/edit", "/edit", "write your feedback in your editor ($VISUAL or $EDITOR)", _edit),
     Command("/review", "/review", "show this version's review again", _review),
     Command("/diff", "/diff", "changes since the previous version", _diff),
     Command(
-        "/run", "/run [ARGS...]", "run this version in runs/vN-manual/ (files ARGS name are copied in)", _run
-    ),
-    Command("/edit", "/edit", "write your feedback in your editor ($VISUAL or $EDITOR)", _edit),
-    Command(
-        "/fix-tests", "/fix-tests", f"have the Tester fix {ACCEPTANCE} when it does not load", _fix_tests
+        "/run",
+        "/run [ARGS...]",
+        "run it in runs/v{version}-manual/ at your keyboard (files in ARGS are copied in)",
+        _run,
     ),
     Command("/done", "/done", "accept this version as final", _done),
+    Command(
+        "/fix-tests",
+        "/fix-tests",
+        f"have the Tester fix {ACCEPTANCE}, which this version's run could not load",
+        _fix_tests,
+        _tests_unloadable,
+    ),
     Command("/stop", "/stop", "stop here (resume later)", _stop),
     Command("/help", "/help", "these commands", _help),
 )
 _BY_NAME = {command.name: command for command in COMMANDS} | {"/?": COMMANDS[-1]}
-APPROVAL_WORDS = "approve, accept, done, ok"  # examples of answers.ASSENT, for the help line
+APPROVAL_WORDS = "approve, done, ok"  # examples of answers.ASSENT, for the help
 DONE_QUESTION = "Did you mean /done (accept this version as it is)? [y/N]"
 
 
@@ -225,13 +245,18 @@ def enter_does(turn: Turn) -> str:
     return f"go on to v{turn.version + 1}"
 
 
+def offered(turn: Turn) -> list[Command]:
+    """The commands this turn's help and question list."""
+    return [command for command in COMMANDS if command.offered(turn)]
+
+
 def help_text(turn: Turn) -> str:
-    """The help line, from the command table, for this turn."""
-    words = "the same" if turn.approved else "asks whether you mean /done"
-    parts = [f"Enter: {enter_does(turn)}", f"{APPROVAL_WORDS}: {words}"]
-    parts += ["any other text: feedback for the Coder (a single word is confirmed first)"]
-    parts += [f"{command.usage}: {command.help}" for command in COMMANDS]
-    return " · ".join(parts)
+    """The help, from the command table, for this turn: one line for each thing to type."""
+    words = "the same as Enter" if turn.approved else "asks whether you mean /done"
+    rows = [("Enter", enter_does(turn)), (APPROVAL_WORDS, words)]
+    rows += [("other text", "feedback for the Coder (a single word is confirmed first)")]
+    rows += [(command.usage, command.help.format(version=turn.version)) for command in offered(turn)]
+    return help_lines(rows)
 
 
 def _question(turn: Turn) -> str:
@@ -246,9 +271,10 @@ def _question(turn: Turn) -> str:
             "/done accepts this version; feedback is saved for a later --resume with a higher "
             "--max-iterations."
         )
+    names = [command.name for command in offered(turn)]
     return (
         f"Your turn on version {turn.version}. Enter goes on to version {turn.version + 1}; type feedback, "
-        "/edit, /review, /diff, /run, /done, /stop or /help."
+        f"{', '.join(names[:-1])} or {names[-1]}."
     )
 
 
@@ -303,9 +329,9 @@ async def manager_turn(ctx: SessionContext, version: int, review: Review | None)
             return "ended"
         if answer.startswith("/"):
             name, _, arguments = answer.partition(" ")
-            command = _BY_NAME.get(name.lower())
+            command = _BY_NAME.get(normalized(name))
             if command is None:
-                ctx.ui.warn(f"Unknown command {answer}. {help_text(turn)}")
+                ctx.ui.warn(f"Unknown command {normalized(name)}; /help lists the commands.")
                 continue
             outcome = await command.handler(turn, arguments)
         else:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from .agents import call_and_record
-from .answers import is_assent, normalized, send_one_word
 from .demo import DemoRun, demo_from_reply, write_demo
+from .draft_answers import Asking, DraftPrompt, Flaw, answer_draft
 from .extract import extract_code, words_line
 from .guard import guarded
 from .names import ACCEPTANCE, DEMO, PLAN, TASK
@@ -30,25 +30,24 @@ if TYPE_CHECKING:
     from .manager import Manager
 
 REQUEST_PROMPT = "What python creation would you like? Type below:"
-APPROVAL_PROMPT = (
-    'Reply "approve" to accept this plan (or yes, ok, lgtm), or type what to change (/stop to stop here).'
+PLAN_PROMPT = DraftPrompt(
+    'Reply "approve" to accept this plan (or yes, ok, lgtm), or type what to change.', "this plan"
 )
-TESTS_PROMPT = (
-    'Reply "approve" to accept these acceptance tests (or yes, ok, lgtm), type what to change, /skip for no '
-    "automatic checks, or /stop."
+TESTS_DRAFT_PROMPT = DraftPrompt(
+    'Reply "approve" to accept these acceptance tests (or yes, ok, lgtm), type what to change, or /skip '
+    "for no automatic checks.",
+    "these acceptance tests",
+    ("/approve", "/edit", "/skip", "/stop", "/help"),
 )
-FIX_PROMPT = f'Reply "approve" to save this {ACCEPTANCE} (or yes, ok, lgtm), type what to change, or /stop.'
-OVERRIDE = "/approve"  # approves too; typed again after a refusal: saved although the tool found a problem
+FIX_DRAFT_PROMPT = DraftPrompt(
+    f'Reply "approve" to save this {ACCEPTANCE} (or yes, ok, lgtm), or type what to change.',
+    f"this {ACCEPTANCE}",
+)
+APPROVAL_PROMPT, TESTS_PROMPT = PLAN_PROMPT.question, TESTS_DRAFT_PROMPT.question
 MAX_REQUIREMENTS = 20  # more than this, and the Manager is advised to trim the plan
 
 AgreementOutcome = Literal["approved", "stopped", "ended"]
 AUTO_RETRIES = 2  # without a person, how often an unusable draft is asked for again
-
-
-def is_approval(answer: str) -> bool:
-    """Whether the Manager's answer approves: a word of :data:`answers.ASSENT` or ``/approve``, alone
-    (case and closing punctuation ignored)."""
-    return is_assent(answer) or normalized(answer) == OVERRIDE
 
 
 def strip_closing_question(plan: str) -> str:
@@ -114,16 +113,6 @@ async def ask_request(manager: Manager) -> str | None:
             return answer
 
 
-@dataclass(frozen=True)
-class Flaw:
-    """What the tool found wrong with a draft: the reason, the message that sends the draft back to
-    its agent, and whether it stands in the way of an approval (``/approve`` twice saves it anyway)."""
-
-    reason: str
-    retry: str
-    blocks: bool = True
-
-
 Check = Callable[[str], Awaitable[Flaw | None]]
 
 
@@ -154,11 +143,10 @@ class Agreement:
         self,
         message: str,
         draft_of: Callable[[str], str | None],
-        question: str,
-        commands: frozenset[str] = frozenset(),
+        prompt: DraftPrompt,
         check: Check | None = None,
     ) -> tuple[str, str | None]:
-        """Talk until approval; returns (``approved`` or a command or ``ended``, the last draft).
+        """Talk until approval; returns (``approved``, ``/stop``, ``/skip`` or ``ended``, the last draft).
 
         A draft that ``check`` finds flawed goes back to the agent once, before anybody is asked. With
         ``auto_approve`` (no person at hand) the first usable draft is approved: a draft that is
@@ -193,49 +181,10 @@ class Agreement:
                 retry = flaw.retry if flaw is not None and problem == blocking else None
                 message = retry or render_prompt("draft_retry", problem=problem)
                 continue
-            answer = await self._answer(question, commands, draft, flaw)
-            if answer is None:
-                return "ended", draft
-            if answer in commands | {"/stop"}:
-                return answer, draft
-            if answer == OVERRIDE:
-                return "approved", draft
-            message = answer
-
-    async def _answer(
-        self, question: str, commands: frozenset[str], draft: str | None, flaw: Flaw | None
-    ) -> str | None:
-        """The Manager's answer to a draft: a command, :data:`OVERRIDE` for an approval, text to send
-        on, or None when input ended. An approval of a blocked draft is refused once."""
-        refused = False
-        while True:
-            answer = await self.manager.ask(question)
-            if answer is None:
-                return None
-            if answer.lower() in commands | {"/stop"}:
-                return answer.lower()
-            if not answer:
-                continue
-            if not is_approval(answer):
-                send = await send_one_word(self.manager, answer, f"the {self.title} as a change request")
-                if send is None:
-                    return None
-                if send:
-                    return answer
-                self.ui.info(f"Nothing sent to the {self.title}.")
-                continue
-            if draft is None:
-                self.ui.warn("There is nothing to approve yet; say what you want instead.")
-            elif flaw is None or not flaw.blocks:
-                return OVERRIDE
-            elif refused and answer.lower() == OVERRIDE:
-                self.ui.warn(f"Saved although {flaw.reason}.")
-                return OVERRIDE
-            else:
-                refused = True
-                self.ui.warn(
-                    f"Not approved: {flaw.reason}. Type {OVERRIDE} to save it anyway, or say what to change."
-                )
+            answer = await answer_draft(Asking(self.manager, self.ui, self.title, prompt, draft, flaw))
+            if answer.outcome != "change":
+                return answer.outcome, draft
+            message = answer.change
 
 
 async def check_plan(plan: str) -> Flaw | None:
@@ -263,7 +212,7 @@ async def run_planning(ctx: SessionContext) -> AgreementOutcome:
 
     talk = Agreement(ctx, "planner", "is drafting the plan")
     request = (workspace.read(TASK) or "").strip()
-    outcome, plan = await talk.run(request, show_plan, APPROVAL_PROMPT, check=check_plan)
+    outcome, plan = await talk.run(request, show_plan, PLAN_PROMPT, check=check_plan)
     if outcome != "approved" or plan is None:
         return "ended" if outcome == "ended" else "stopped"
     path = workspace.write(PLAN, plan)
@@ -316,9 +265,7 @@ async def run_test_agreement(ctx: SessionContext) -> AgreementOutcome:
     demo: list[tuple[DemoRun, ...] | None] = [None]
     talk = Agreement(ctx, "tester", f"is writing {ACCEPTANCE}")
     message = render_prompt("tester_task", plan=(workspace.read(PLAN) or "").strip())
-    outcome, tests = await talk.run(
-        message, tests_of(ctx, demo), TESTS_PROMPT, frozenset({"/skip"}), tests_check(ctx)
-    )
+    outcome, tests = await talk.run(message, tests_of(ctx, demo), TESTS_DRAFT_PROMPT, tests_check(ctx))
     if auto_approve and outcome == "ended":
         ui.warn("The Tester gave no usable tests; going on without acceptance tests.")
         outcome = "/skip"
@@ -346,7 +293,7 @@ async def fix_tests(ctx: SessionContext, version: int, reason: str) -> str:
         tests=(workspace.read(ACCEPTANCE) or "").rstrip(),
         reason=reason,
     )
-    outcome, tests = await talk.run(message, tests_of(ctx, [None]), FIX_PROMPT, check=tests_check(ctx))
+    outcome, tests = await talk.run(message, tests_of(ctx, [None]), FIX_DRAFT_PROMPT, tests_check(ctx))
     if outcome == "approved" and tests is not None:
         path = workspace.write(ACCEPTANCE, tests)
         ctx.ui.info(f"Acceptance tests saved to {path}; the next version runs them.")

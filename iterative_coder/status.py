@@ -28,7 +28,7 @@ TABLE_HEADER = (
     "prompt (cached)",
     "cost",
     "time",
-    "coder output",
+    "coder output (tokens)",
 )
 USD_DECIMALS = 8  # in JSON, as each call's cost in session.json (agents.py); screens show 4
 

@@ -1,5 +1,5 @@
 """Planning: what counts as approval, the plan saved without the Planner's closing question, and
-acceptance tests agreed like the plan."""
+acceptance tests agreed like the plan, with the commands of their prompt."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from drive import in_session
 from recording_ui import RecordingUI
 from scripted import PLAN_1
 
+from iterative_coder.draft_answers import COMMANDS, is_approval
 from iterative_coder.names import ACCEPTANCE, PLAN, TASK
-from iterative_coder.planning import is_approval, run_test_agreement, strip_closing_question
+from iterative_coder.planning import run_test_agreement, strip_closing_question
 from iterative_coder.settings import Settings
 from iterative_coder.workspace import Workspace
 
@@ -81,6 +82,20 @@ def test_acceptance_tests_can_be_skipped(fake_server, tmp_path) -> None:
     assert "There is nothing to approve yet" in ui.texts("warn")[-1]
     text = (tmp_path / ACCEPTANCE).read_text()
     assert text.startswith("# No automatic acceptance checks") and "def test" not in text
+
+
+def test_slash_answers_at_the_test_prompt_are_commands_that_never_reach_the_tester(
+    fake_server, tmp_path
+) -> None:
+    fake_server.enqueue("tester", "```python\nimport script\n\n\ndef test_req1():\n    assert script\n```")
+    _, ui = agree_tests(fake_server, tmp_path, ["/show tests", "/help", "/Skip."])
+    assert len(fake_server.requests_for("tester")) == 1
+    assert ui.texts("warn") == ["Unknown command /show. Here: /approve, /edit, /skip, /stop, /help."]
+    (shown,) = [text.splitlines() for text in ui.texts("info") if text.startswith("Enter ")]
+    assert [line.split()[0] for line in shown[3:]] == [command.name for command in COMMANDS]  # one a line
+    assert shown[0].split() == ["Enter", "nothing:", "the", "question", "is", "asked", "again"]
+    assert "approve these acceptance tests" in shown[1] and "a change request for the Tester" in shown[2]
+    assert (tmp_path / ACCEPTANCE).read_text().startswith("# No automatic acceptance checks")
 
 
 def agree_tests(server, root, answers):

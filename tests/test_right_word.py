@@ -1,6 +1,7 @@
 """The right word at the right prompt: approval words approve, a single word reaches an agent only once
-confirmed, the review can be seen again (and is, on resume), /run finds the files its arguments name,
-and /edit writes feedback in the person's editor."""
+confirmed, an answer starting with / is a command and never reaches an agent, the review can be seen
+again (and is, on resume), /run runs at once and finds the files its arguments name, and /edit writes
+feedback or a change request in the person's editor."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from iterative_coder.editor import EditorUnavailable, edit_text, editor_command
 from iterative_coder.manager import DONE_QUESTION
 from iterative_coder.names import PLAN, TASK
 from iterative_coder.planning import run_planning
+from iterative_coder.reviewing import RUN_QUESTION
 from iterative_coder.settings import Settings
 from iterative_coder.workspace import Workspace
 
@@ -29,6 +31,10 @@ def test_approve_at_a_revise_review_asks_whether_done_was_meant_through_the_cli(
     fake_server.enqueue("reviewer", review(1, "REVISE"))
     cli = run_cli("--task", "count words", "--execute", "never")
     cli.expect('Reply "approve" to accept this plan')
+    cli.answer("/show plan")
+    cli.expect("Unknown command /show. Here: /approve, /edit, /stop, /help.")
+    cli.answer("/help")
+    cli.expect("a change request for the Planner")
     cli.answer("yes")
     cli.expect('Reply "approve" to accept these acceptance tests')
     cli.answer("approve")
@@ -40,12 +46,17 @@ def test_approve_at_a_revise_review_asks_whether_done_was_meant_through_the_cli(
     cli.answer("/review")
     cli.expect("REVIEW-MARKER-1")  # the review again, after the question
     cli.answer("/help")
-    cli.expect("Enter: go on to v2")
+    cli.expect("go on to v2")
+    cli.answer("/frob")
+    cli.expect("Unknown command /frob; /help lists the commands.")
     cli.answer("/stop")
     assert cli.wait_exit() == 0
+    lines = [line.strip() for line in cli.output.splitlines()]
+    assert any(line.startswith("/run [ARGS...]") and "runs/v1-manual/" in line for line in lines)
+    assert any(line.startswith("/edit ") for line in lines) and "/fix-tests" not in cli.output
     asked, after = cli.output.split(DONE_QUESTION)
     assert "REVIEW-MARKER-1" in asked and after.count("REVIEW-MARKER-1") == 1  # made, then /review
-    assert len(fake_server.requests_for("planner")) == 1  # "yes" approved the plan
+    assert len(fake_server.requests_for("planner")) == 1  # "yes" approved the plan; no command reached it
     assert len(fake_server.requests_for("coder")) == 1
     assert not list(tmp_path.glob("**/feedback_v*.md"))
 
@@ -82,6 +93,22 @@ def test_yes_approves_the_plan_and_a_single_word_change_is_confirmed(fake_server
     assert "count_words(text)" in (tmp_path / PLAN).read_text()
 
 
+def test_slash_answers_at_the_plan_prompt_are_commands_and_edit_writes_the_change(
+    fake_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_editor(tmp_path, monkeypatch)
+    root = tmp_path / "workspace"
+    fake_server.enqueue("planner", PLAN_1, PLAN_1)
+    Workspace(root).write(TASK, "count words\n")
+    ui = RecordingUI(["/skip", "/show plan", "/edit", "/approve"])
+    assert in_session(fake_server, root, ui, Settings(), run_planning) == "approved"
+    unknown = "Unknown command {}. Here: /approve, /edit, /stop, /help."  # /skip is the test prompt's
+    assert ui.texts("warn") == [unknown.format("/skip"), unknown.format("/show")]
+    requests = fake_server.requests_for("planner")
+    assert len(requests) == 2 and "Use argparse for the options.\nHandle an empty file." in requests[1].text
+    assert "a note to myself" not in requests[1].text and (root / PLAN).exists()
+
+
 def test_resuming_at_the_managers_turn_shows_the_review_again(fake_server, tmp_path: Path) -> None:
     fake_server.enqueue("coder", script(1))
     fake_server.enqueue("reviewer", review(1, "REVISE"))
@@ -109,8 +136,10 @@ def test_run_copies_the_files_its_arguments_name_from_where_the_tool_started(
     )
     fake_server.enqueue("coder", f"```python\n{code}\n```")
     fake_server.enqueue("reviewer", review(1, "REVISE"))
-    answers = ["n", "/run data.txt ../other.txt", "y", "/stop"]
+    answers = ["n", "/run data.txt ../other.txt", "/stop"]  # typing /run is the consent to run
     _, _, ui = run_loop(fake_server, root, answers, execute="ask")
+    assert ui.texts("ask").count(RUN_QUESTION) == 1 and ui.texts("ask")[0] == RUN_QUESTION
+    assert not (root / "run_v1.md").exists()  # "n" before the review: no automatic run
     folder = root / "runs" / "v1-manual"
     assert (folder / "counts.txt").read_text() == "[3, 2]"
     assert (
@@ -121,8 +150,9 @@ def test_run_copies_the_files_its_arguments_name_from_where_the_tool_started(
     assert (start / "data.txt").read_text() == "one two three\n"  # the person's file is only read
 
 
-def test_edit_writes_the_feedback_in_the_editor(fake_server, tmp_path: Path, monkeypatch) -> None:
-    editor = tmp_path / "editor.sh"
+def use_editor(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An editor that checks the hint is there and appends two lines and a comment line to the file."""
+    editor = folder / "editor.sh"
     editor.write_text(
         "#!/bin/sh\ngrep -q 'Lines starting with # are left out' \"$1\" || exit 3\n"
         "printf 'Use argparse for the options.\\n# a note to myself\\nHandle an empty file.\\n' >> \"$1\"\n"
@@ -130,6 +160,10 @@ def test_edit_writes_the_feedback_in_the_editor(fake_server, tmp_path: Path, mon
     editor.chmod(editor.stat().st_mode | stat.S_IXUSR)
     monkeypatch.delenv("VISUAL", raising=False)
     monkeypatch.setenv("EDITOR", str(editor))
+
+
+def test_edit_writes_the_feedback_in_the_editor(fake_server, tmp_path: Path, monkeypatch) -> None:
+    use_editor(tmp_path, monkeypatch)
     root = tmp_path / "workspace"
     fake_server.enqueue("coder", script(1), script(2))
     fake_server.enqueue("reviewer", review(1, "REVISE"), review(2, "REVISE"))

@@ -202,15 +202,14 @@ def test_nothing_runs_without_consent(fake_server, tmp_path: Path) -> None:
     assert not (tmp_path / "runs").exists() and not (tmp_path / "run_v1.md").exists()
     assert not any("Run the generated code?" in q for q in ui.texts("ask"))
     assert "The script was not run" in fake_server.requests_for("reviewer")[0].text
-    # --execute ask and the Manager says no (or just Enter): nothing runs.
+    # --execute ask and the Manager says no (or just Enter): nothing runs. (Typing /run is consent.)
     second = tmp_path / "second"
     second.mkdir()
     start_workspace(second)
     fake_server.enqueue("coder", "```python\nopen('ran.txt', 'w').write('x')\n```")
     fake_server.enqueue("reviewer", "Verdict: REVISE\n\n1. a")
-    _, _, ui = run_loop(fake_server, second, ["n", "/run", "", "/stop"], execute="ask", max_iterations=1)
-    asked = ui.texts("ask")
-    assert asked[0] == asked[2] == "Run the generated code? [y/N/a(lways)]"  # before the review, then /run
+    _, _, ui = run_loop(fake_server, second, ["", "", "/stop"], execute="ask", max_iterations=1)
+    assert ui.texts("ask")[0] == "Run the generated code? [y/N/a(lways)]"  # before the review
     assert not (second / "runs").exists() and not (second / "run_v1.md").exists()
     assert not list(tmp_path.rglob("ran.txt"))
 

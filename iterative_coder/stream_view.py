@@ -1,9 +1,10 @@
 """What the screen shows while an agent works: a live view at a terminal, a progress line otherwise.
 
 :class:`LiveStreamView` (a terminal) animates one spinner with the elapsed seconds and shows the last
-rows of the reply as it streams, fitted to the screen: the tail is measured in screen rows at the
-current width and height, read again on each refresh, so the spinner line stays on screen at 80x24
-and after a resize; the view is transient, so nothing of the raw reply stays above the rendered result.
+lines of the reply as it streams, fitted to the screen as it is at each refresh: one row per line, cut
+(not wrapped) to the width, and at most half the rows the height leaves, so the spinner line stays on
+screen at 80x24 and after a resize. The view is transient, so nothing of the raw reply stays above the
+rendered result, including after a resize: see :meth:`LiveStreamView.render`.
 
 :class:`PlainStreamView` (output not a terminal) prints one progress line and no raw text: the phases
 print the rendered result (the plan, the script, the review) when the reply is complete, so each thing
@@ -12,8 +13,11 @@ is said once. Streamed text is cleaned piece by piece by :class:`StreamCleaner`.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from types import TracebackType
 
+from rich.cells import cell_len
 from rich.console import Console, Group
 from rich.live import Live
 from rich.spinner import Spinner
@@ -22,8 +26,9 @@ from rich.text import Text
 from .textsafe import clean_terminal_text as clean
 
 # The tail of a streamed reply: at most this many screen rows...
-STREAM_TAIL_ROWS = 12
-# ...and never the rows the spinner line, the cursor and a margin need.
+STREAM_TAIL_ROWS = 8
+# ...and at most half of the rows left after those the spinner line, the cursor and a margin need, so
+# that a view whose rows a terminal splits in two when it narrows (tmux, most terminals) still fits.
 RESERVED_ROWS = 4
 # The plain progress line: a dot for each this many characters received, at most MAX_DOTS dots.
 DOT_CHARS = 400
@@ -56,21 +61,41 @@ class StreamCleaner:
         return clean(text)
 
 
-def tail_rows(text: str, console: Console, width: int, rows: int) -> list[Text]:
-    """The last ``rows`` screen rows of ``text`` wrapped at ``width`` cells, as a terminal shows it.
+def tail_rows(text: str, width: int, rows: int) -> list[Text]:
+    """The last ``rows`` lines of ``text``, one screen row each, cut to ``width`` cells.
 
-    Only the end of the text is wrapped: its last ``rows`` lines, cut to their last ``rows * width``
-    characters (each row holds at most ``width`` characters, so that is enough), so a long reply costs
-    no more to show than a short one.
+    A line too long for the row is cut, not wrapped, so each line takes exactly one row: its start
+    shows, except on the last line (the one arriving), whose end shows, so that the newest text is
+    in view. Only the end of the text is read, so a long reply costs no more to show than a short one.
     """
     if rows <= 0 or width <= 0:
         return []
     text = text.rstrip("\n")
     if not text:
         return []
-    end = "\n".join(text.rsplit("\n", rows)[-rows:])[-rows * width :]
-    lines = Text(end, style="dim").wrap(console, width, overflow="fold")
-    return list(lines)[-rows:]
+    lines = text.rsplit("\n", rows)[-rows:]
+    shown = [Text(_start(line, width), style="dim") for line in lines[:-1]]
+    return [*shown, Text(_end(lines[-1], width), style="dim")]
+
+
+def _start(line: str, width: int) -> str:
+    """``line`` in at most ``width`` cells: its start, and "…" where it is cut."""
+    cut = line[:width]  # a character takes at least one cell (controls are cleaned out)
+    if cut == line and cell_len(line) <= width:
+        return line
+    while cell_len(cut) > width - 1:
+        cut = cut[:-1]
+    return cut + "…"
+
+
+def _end(line: str, width: int) -> str:
+    """``line`` in at most ``width`` cells: "…" where it is cut, and its end."""
+    cut = line[-width:]
+    if cut == line and cell_len(line) <= width:
+        return line
+    while cell_len(cut) > width - 1:
+        cut = cut[1:]
+    return "…" + cut
 
 
 class LiveStreamView:
@@ -84,11 +109,18 @@ class LiveStreamView:
         self._cleaner = StreamCleaner()
         self._started = console.get_time()
         self._spinner = Spinner("dots", style="bold cyan")  # one spinner: its frame follows the clock
+        self._drawn: tuple[int, list[int]] = (0, [])  # the width of the last frame, its rows' cells
         self.active = False
         self._live = Live(console=console, refresh_per_second=8, transient=True, get_renderable=self.render)
 
     def render(self) -> Group:
-        """What the view shows now, fitted to the console's size as it is now."""
+        """What the view shows now, fitted to the console's size as it is now.
+
+        Live erases its last frame by moving up as many rows as it drew. A terminal made narrower
+        splits each row longer than its new width in two (tmux and most terminals reflow), and the
+        rows Live does not know of would stay above the view: so when the width shrinks, the count
+        Live erases is set to the rows the last frame takes now (:meth:`_after_reflow`).
+        """
         width, height = self._console.size
         now = self._console.get_time()
         status = f" · {self._status}" if self._status else ""
@@ -99,8 +131,22 @@ class LiveStreamView:
             no_wrap=True,
             overflow="ellipsis",
         )
-        rows = tail_rows(self._text, self._console, width, min(STREAM_TAIL_ROWS, height - RESERVED_ROWS))
-        return Group(*rows, line)
+        line.truncate(width, overflow="ellipsis")
+        budget = min(STREAM_TAIL_ROWS, (height - RESERVED_ROWS) // 2)
+        rows = [*tail_rows(self._text, width, budget), line]
+        self._after_reflow(width, height)
+        self._drawn = (width, [row.cell_len for row in rows])
+        return Group(*rows)
+
+    def _after_reflow(self, width: int, height: int) -> None:
+        """Make Live erase the rows its last frame takes after the terminal narrowed to ``width``."""
+        drawn_width, cells = self._drawn
+        # Rich's own record of the frame; absent (Live not made yet, another rich): nothing to do.
+        live_render = getattr(getattr(self, "_live", None), "_live_render", None)
+        if width >= drawn_width or not getattr(live_render, "_shape", None):
+            return
+        taken = sum(max(1, -(-cell // width)) for cell in cells)
+        live_render._shape = (width, min(taken, height))  # type: ignore[union-attr]
 
     def chunk(self, text: str) -> None:
         """Add a piece of the reply to the tail."""
@@ -118,7 +164,9 @@ class LiveStreamView:
         self._live.start()
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.active = False
         self._live.stop()
 
@@ -129,7 +177,7 @@ class PlainStreamView:
 
     def __init__(self, console: Console, role: str, activity: str) -> None:
         self._console = console
-        self._header = clean(f"{role} {activity}...")
+        self._header = clean(f"{role} {activity} ...")
         self._received = 0
         self._dots = 0
         self._started = console.get_time()
@@ -161,3 +209,35 @@ class PlainStreamView:
         self.active = False
         seconds = self._console.get_time() - self._started
         self._write(f" done in {seconds:.0f} s.\n" if exc_type is None else "\n")
+
+
+class StreamViews:
+    """Several views of one reply (the transcript file's progress line and the terminal's live view,
+    when stdout is redirected to a file): each gets every piece."""
+
+    def __init__(self, views: list[LiveStreamView | PlainStreamView]) -> None:
+        self._views = views
+        self._entered = contextlib.ExitStack()
+        self.active = False
+
+    def chunk(self, text: str) -> None:
+        """Show a piece of the reply in every view."""
+        for view in self._views:
+            view.chunk(text)
+
+    def restart(self, status: str) -> None:
+        """The call starts again, in every view."""
+        for view in self._views:
+            view.restart(status)
+
+    def __enter__(self) -> StreamViews:
+        for view in self._views:
+            self._entered.enter_context(view)
+        self.active = True
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.active = False
+        self._entered.__exit__(exc_type, exc, tb)  # each view ends, even when one fails to

@@ -7,7 +7,9 @@
   answers of the session are its history (Up and Down). Elsewhere (a pipe, a file, ``TERM=dumb``) a
   line is read as :func:`input` reads it.
 - The question goes where the person sees it: the UI's own output when that is a terminal, else
-  stderr or ``/dev/tty`` when the person types at a terminal (``python -m iterative_coder > out.txt``).
+  stderr or ``/dev/tty`` when the person types at a terminal (``python -m iterative_coder > out.txt``,
+  ``| tee log``). Output redirected to a file (:func:`redirected_to_file`) is shown on that terminal
+  too, by the UI; output into a pipe reaches the person through the pipe.
 
 prompt_toolkit runs in a thread of its own, since the caller (the Manager's ``input_func``) runs
 inside the session's event loop, and asyncio does not nest loops; the calling thread waits for the
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 import threading
 from typing import Any, TextIO
@@ -48,6 +51,18 @@ def _is_terminal(stream: object) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
+def redirected_to_file(stream: object) -> bool:
+    """``stream`` is neither a terminal nor a pipe, FIFO or socket: a regular file or ``/dev/null``,
+    which nobody reads while the session runs (a pipe has a reader that shows it, ``| tee log``)."""
+    if _is_terminal(stream):
+        return False
+    try:
+        mode = os.fstat(stream.fileno()).st_mode  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):  # no descriptor: a stream in memory
+        return False
+    return not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode))
+
+
 def dumb_terminal() -> bool:
     """TERM says the terminal cannot move its cursor (an editor's shell buffer, some CI logs)."""
     return os.environ.get("TERM", "") in ("dumb", "unknown")
@@ -63,15 +78,20 @@ class LineReader:
 
     def question_stream(self, output: TextIO) -> TextIO:
         """Where a question is shown: the UI's ``output``, unless the person types at a terminal and
-        ``output`` is not one (redirected to a file, or ``--json`` with stderr redirected); then stderr
-        when it is a terminal, else ``/dev/tty``."""
+        ``output`` is not one (see :meth:`terminal_beside`)."""
+        return self.terminal_beside(output) or output
+
+    def terminal_beside(self, output: TextIO) -> TextIO | None:
+        """The terminal the person types at, when ``output`` is not it (redirected to a file or a
+        pipe, or ``--json`` with stderr redirected): stderr when it is a terminal, else ``/dev/tty``.
+        None when nobody types at a terminal, or ``output`` is that terminal."""
         if not sys.stdin.isatty() or _is_terminal(output):
-            return output
+            return None
         if _is_terminal(sys.stderr):
             return sys.stderr
         if self._tty is None:
             self._tty = _open_tty()
-        return self._tty or output
+        return self._tty
 
     def read(self, stream: TextIO) -> str | None:
         """The person's answer, without its line end, the prompt shown on ``stream`` (where the

@@ -83,12 +83,12 @@ def test_plain_output_when_not_a_terminal(fake_server: FakeOpenAIServer, tmp_pat
     result = run(["--task", "count words"], tmp_path, model_env, stdin="approve\napprove\n\n")
     assert result.returncode == 0, result.stdout + result.stderr
     assert not ANSI.search(result.stdout), "plain output must hold no escape codes"
-    assert "Planner is drafting the plan..." in result.stdout
+    assert "Planner is drafting the plan ..." in result.stdout
     assert "--- script_v1.py ---" in result.stdout and "Accepted script_v1.py as final" in result.stdout
     # Each thing once: the rendered plan, script and review, never the raw reply as well.
     for once in ("## Requirements", "# marker-script-v1", "--- review_v1.md ---", "Verdict: APPROVE"):
         assert result.stdout.count(once) == 1, once
-    assert '"verdict"' not in result.stdout and "Reviewer is reviewing script_v1.py..." in result.stdout
+    assert '"verdict"' not in result.stdout and "Reviewer is reviewing script_v1.py ..." in result.stdout
     assert FAKE_KEY not in result.stdout + result.stderr
     assert (tmp_path / "workspace" / "task.md").read_text() == "count words\n"
     # Not a terminal: generated code does not run unless --execute says so.

@@ -5,6 +5,7 @@ long lines) and whose spinner moves; in plain output one progress line and no ra
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from rich.console import Console, RenderableType
@@ -108,8 +109,54 @@ def test_plain_output_shows_a_progress_line_and_no_raw_reply() -> None:
             view.chunk(raw_review[start : start + 100])
     ui.show_markdown("review_v1.md", "Verdict: REVISE\n\n1. RENDERED-POINT")
     shown = ui.console.file.getvalue()
-    header, line = "Reviewer is reviewing script_v1.py...", shown.splitlines()[0]
+    header, line = "Reviewer is reviewing script_v1.py ...", shown.splitlines()[0]  # not "py...."
     assert line.startswith(header + "....") and line.endswith(" done in 0 s.")  # a dot per 400 characters
     assert len(line) <= len(header) + MAX_DOTS + len(" done in 0 s.")  # however long the reply
     assert "RAW-POINT" not in shown and '"verdict"' not in shown
     assert shown.count("RENDERED-POINT") == 1
+
+
+CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+CURSOR_UP = "\x1b[1A"
+
+
+def draw(view: LiveStreamView, console: Console) -> tuple[int, list[str]]:
+    """Have the view draw a frame now; the rows it erased first (of the frame before) and the rows
+    it drew."""
+    file = console.file
+    assert isinstance(file, io.StringIO)
+    start = len(file.getvalue())
+    view._live.refresh()
+    written = file.getvalue()[start:]
+    erased = written.count(CURSOR_UP) + 1 if CURSOR_UP in written or "\r" in written else 0
+    return erased, CONTROL.sub("", written).lstrip("\r").split("\n")
+
+
+def rows_at(width: int, rows: list[str]) -> int:
+    """The rows ``rows`` take in a terminal ``width`` columns wide that re-wraps them (tmux does)."""
+    return sum(max(1, -(-len(row) // width)) for row in rows)
+
+
+def test_a_terminal_made_narrower_and_wider_keeps_no_raw_row_above_the_view() -> None:
+    """tmux resize-window -x 60 -y 18 while the Coder streams, then back to 80x24: the view erases
+    every row its last frame takes after the terminal re-wrapped it, its rows are cut to the width
+    (a row never becomes two), and the frame fits the screen even when its rows are split in two."""
+    console = terminal()
+    view = LiveStreamView(console, "Coder", "is writing script_v1.py")
+    view._live.auto_refresh = False  # frames are drawn when the test says, not on a timer
+    with view:
+        streamed(view, LONG_REPLY)
+        _, at_80 = draw(view, console)
+        assert 2 < len(at_80) <= 24 // 2 and all(len(row) <= 80 for row in at_80)
+        assert at_80[0].startswith("line ") and at_80[0].endswith("…")  # cut, not wrapped
+        assert at_80[-2].endswith("END-39") and LABEL in at_80[-1]
+        assert rows_at(60, at_80) <= 18  # re-wrapped at 60 columns it still fits: none scrolls away
+        console.size = (60, 18)
+        erased, at_60 = draw(view, console)
+        assert erased == rows_at(60, at_80) > len(at_80)
+        assert len(at_60) <= 18 // 2 and all(len(row) <= 60 for row in at_60)
+        assert view._live._live_render.last_render_height == len(at_60)  # what Live will erase next
+        console.size = (80, 24)
+        erased, at_80_again = draw(view, console)
+        assert erased == len(at_60)  # wider: nothing was re-wrapped
+        assert len(at_80_again) == len(at_80)

@@ -1,6 +1,6 @@
 """What is typed answers only the question on screen, and reaches the person: a pasted block of lines
-is one answer, Ctrl-C and Ctrl-D keep their meaning at the prompt, and questions show on the terminal
-when stdout is redirected to a file.
+is one answer, Ctrl-C and Ctrl-D keep their meaning at the prompt, and with stdout redirected to a file
+the terminal shows the questions and everything the file gets (into a pipe, the output goes the pipe's way).
 
 Two sessions of the real CLI in a pseudo-terminal; the rest drives :class:`TerminalUI` in-process on
 a pseudo-terminal of its own (80x24), from inside a running event loop as the Manager asks."""
@@ -13,12 +13,14 @@ import io
 import os
 import shlex
 import signal
+import socket
 import struct
 import sys
 import termios
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 import pexpect
 import pytest
@@ -67,9 +69,11 @@ def test_questions_reach_the_terminal_when_stdout_is_redirected(
     child = pexpect.spawn(
         "/bin/sh", ["-c", command], cwd=str(tmp_path), env=model_env, encoding="utf-8", timeout=WAIT
     )
+    child.expect_exact("Word counter")  # the plan shows on the terminal too, before its question
     child.expect_exact('Reply "approve" to accept this plan')
     child.expect_exact("> ")
     child.sendline("/stop")
+    child.expect_exact("Stopped before the plan was approved.")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
@@ -141,12 +145,13 @@ def terminal() -> Iterator[Terminal]:
     tty.close()
 
 
-def attach(terminal: Terminal, monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
-    """The person's terminal on stdin and stderr, stdout redirected to a file (the StringIO returned).
+def attach(terminal: Terminal, monkeypatch: pytest.MonkeyPatch, stdout: TextIO | None = None) -> TextIO:
+    """The person's terminal on stdin and stderr, stdout redirected to ``stdout`` (a file; by default
+    a StringIO, which is returned).
 
     Done in the test itself: pytest sets its own sys.stdout and sys.stderr again when a test starts.
     """
-    stdout = io.StringIO()
+    stdout = stdout or io.StringIO()
     monkeypatch.setattr(sys, "stdin", terminal.stdin)
     monkeypatch.setattr(sys, "stderr", terminal.stderr)
     monkeypatch.setattr(sys, "stdout", stdout)
@@ -191,6 +196,7 @@ def test_a_question_shows_on_the_terminal_and_a_paste_is_one_answer(
     terminal.expect("> ")
     terminal.type(PASTE + "\r")
     assert asking.result() == {"answer": "\n".join(FEEDBACK)}
+    assert isinstance(stdout, io.StringIO)
     assert stdout.getvalue() == "Saved script_v1.py.\n"  # the file gets the output, not the question
     assert CURSOR_POSITION_REQUEST not in terminal.shown
 
@@ -277,3 +283,63 @@ def test_lines_typed_in_one_go_answer_only_the_question_on_screen(
     terminal.expect("> ")
     terminal.type("/stop\r")
     assert asking.result() == {"answer": "/stop"}
+
+
+def test_output_redirected_to_a_file_shows_on_the_terminal_too(
+    terminal: Terminal, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``python -m iterative_coder > out.txt``: the person sees the plan they approve, rendered as at
+    a terminal, and the live view; the file holds the plain transcript and no question."""
+    with open(tmp_path / "out.txt", "w", encoding="utf-8") as out:
+        attach(terminal, monkeypatch, out)
+        ui = TerminalUI()
+        with ui.working("Planner", "is drafting the plan") as view:
+            view.chunk("# Word counter\n")
+        ui.show_markdown("plan.md", "# Word counter\n\n## Requirements\n\n1. Count the words of a file.")
+        asking = Asking(ui, 'Reply "approve" to accept this plan.')
+        terminal.expect("Planner is drafting the plan ·")  # the live view
+        terminal.expect("╭─")  # the plan, in its panel
+        terminal.expect(" plan.md ")
+        terminal.expect("Count the words of a file.")
+        terminal.expect('Reply "approve" to accept this plan.')
+        terminal.expect("> ")
+        terminal.type("approve\r")
+        assert asking.result() == {"answer": "approve"}
+    saved = (tmp_path / "out.txt").read_text()
+    assert saved.startswith("Planner is drafting the plan ... done in ")
+    assert "--- plan.md ---" in saved and "1. Count the words of a file." in saved
+    assert "Reply" not in saved and "\x1b" not in saved
+
+
+def test_output_into_a_pipe_reaches_the_person_through_the_pipe(
+    terminal: Terminal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``| tee log``: the output goes into the pipe only, as plain text (its reader shows it)."""
+    reading, writing = os.pipe()
+    with open(writing, "w", encoding="utf-8") as pipe, open(reading, encoding="utf-8") as reader:
+        attach(terminal, monkeypatch, pipe)
+        ui = TerminalUI()
+        ui.show_markdown("plan.md", "1. Count the words of a file.")
+        pipe.close()
+        assert reader.read() == "--- plan.md ---\n1. Count the words of a file.\n---\n"
+    assert "Count the words" not in terminal.shown
+
+
+def test_what_counts_as_output_redirected_to_a_file(tmp_path: Path) -> None:
+    """A file or /dev/null: nobody reads it meanwhile. A pipe or a socket has a reader that shows it."""
+    from iterative_coder.terminal_input import redirected_to_file
+
+    reading, writing = os.pipe()
+    one, other = socket.socketpair()
+    with (
+        open(tmp_path / "out.txt", "w") as file,
+        open(os.devnull, "w") as null,
+        open(writing, "w") as pipe,
+        one.makefile("w") as connection,
+    ):
+        assert redirected_to_file(file) and redirected_to_file(null)
+        assert not redirected_to_file(pipe) and not redirected_to_file(connection)
+        assert not redirected_to_file(io.StringIO())
+    os.close(reading)
+    one.close()
+    other.close()

@@ -157,14 +157,17 @@ def environment(server: FakeOpenAIServer, home: Path) -> dict[str, str]:
     return {**env, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": FAKE_KEY, "HOME": str(home)}
 
 
-def run_session(iterations: int, stream: bool = True) -> tuple[dict[str, list[int]], float, int]:
+def run_session(
+    iterations: int, stream: bool = True, edit_format: str = "whole"
+) -> tuple[dict[str, list[int]], float, int]:
     """Our tool, non-interactive, for ``iterations`` versions: prompt sizes by role, overhead per
-    iteration (seconds), and the peak RSS (KiB)."""
+    iteration (seconds), and the peak RSS (KiB). The Coder is asked for whole files, as the group
+    chat's is (the edit format's own figures are bench/edits.py's)."""
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer() as server:
         script_server(server, iterations)
         command = [sys.executable, "-m", "iterative_coder", "--task", "count words", "--yes"]
         command += ["--max-iterations", str(iterations), "--workspace", str(Path(tmp) / "ws")]
-        command += [] if stream else ["--no-stream"]
+        command += ["--edit-format", edit_format] + ([] if stream else ["--no-stream"])
         process = subprocess.Popen(
             command,
             cwd=tmp,
@@ -353,6 +356,9 @@ How to read it:
   is about 110 lines (30 small functions), and each revision changes one function. The ratio to the
   group chat grows with the script's size relative to the fixed part of our prompts (system prompt,
   plan, tests): with 12 functions (about 50 lines) it was 4.0x at iteration 10 and 7.9x at 20.
+  Both sides' Coder writes whole files (`--edit-format whole` here): with `auto`, a script this long
+  is revised by edit blocks, and the edit rules add a fixed block of about 330 words to each Coder
+  prompt from version 2 on (it does not grow; the edits rows below have its figures).
 - The overhead is the wall time of 20 iterations, from the first Coder request to the last Reviewer
   reply, minus the time the fake server spent answering, per iteration (non-interactive, plain
   output to a pipe). It is split into what two bare AssistantAgent calls through the OpenAI client
@@ -373,6 +379,30 @@ workspace). That took this tool's share from about 20 ms to about 9 ms per itera
 calls, four files written, two of them fsynced). What remains is not ours: two bare AssistantAgent
 calls through the OpenAI client cost 4 ms per iteration without streaming and about 30 ms with the
 fake server's 16-character chunks (about 0.2 ms per chunk in the OpenAI library and AgentChat).
+
+Prompt caches (`bench/prefix.py`): one unattended 10-iteration session for the brief's own request,
+an analog clock in a tkinter window, with a plan and tests of the size real models write (about
+2,700 and 2,600 characters). A prompt is every message's content in order, as the server received
+it, which is what a provider's prefix cache sees. The stable part is the role's instructions, the
+plan and the acceptance tests; every Coder and Reviewer call from the second on must repeat it byte
+for byte from the start (target: all of them). Before this layout (the version line first) the
+Coder's consecutive prompts shared only the system prompt and "Write version": 1,308 of about 2,350
+characters. The cost rows model OpenAI's rule (a prompt of 1,024 tokens or more has its longest
+already-seen prefix served from the cache in steps of 128 tokens; tokens = characters / 4) at
+gpt-4.1's list prices (cached input at a quarter of the input price).
+
+Revisions as edits (`bench/edits.py`): version 2 of a generated program of about 50, 150 and 400
+lines written by the tool itself, in-process, through the real OpenAI client, from a fake-server
+reply: the same one-function fix sent as the whole file or as one SEARCH/REPLACE block quoting the
+whole function (9 lines in SEARCH, 11 in REPLACE), with a sentence before and after as real replies
+have. Every run checks that the written `script_v2.py` is the expected file. Tokens are the reply's
+characters / 4. The wall time is an iteration (the Coder's reply, then the Reviewer's) with the fake
+server streaming at 60 tokens a second. `--edit-format auto` asks for edits above 60 lines: a
+one-function fix as a block costs half the output of the whole file at about 57 lines, and at half or
+less edits cost no more than the whole file even if half of all edit replies fail once (another try)
+and a quarter twice (then the whole file as well). Line numbers on the previous script are not shown:
+they would add about 600 prompt tokens at 400 lines, no benefit can be measured without a real model,
+and models copy such numbers into SEARCH blocks, which then match nothing.
 """
 
 

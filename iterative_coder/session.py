@@ -7,6 +7,7 @@ damaged session.json is rebuilt from them.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -28,10 +29,16 @@ def session_json(data: dict[str, Any], calls: list[CallRecord]) -> str:
     """session.json's text: indented, with one line per model call (quick to write when there are
     thousands, and still easy to read)."""
     head = json.dumps({**data, "calls": []}, indent=2)
-    lines = ",\n".join(f"    {json.dumps(call.to_json())}" for call in calls)
+    lines = ",\n".join(_call_line(call) for call in calls)
     if not lines:
         return head + "\n"
     return head.replace('"calls": []', f'"calls": [\n{lines}\n  ]', 1) + "\n"
+
+
+@functools.lru_cache(maxsize=4096)
+def _call_line(call: CallRecord) -> str:
+    """One call's line of session.json; a record never changes, so each is written out once."""
+    return f"    {json.dumps(call.to_json())}"
 
 
 def _fresh_data() -> dict[str, Any]:

@@ -174,13 +174,16 @@ class Workspace:
 
     def names(self) -> set[str]:
         """The names of the tool's files present in the folder (other files are ignored)."""
-        if not self.root.is_dir():
+        try:
+            entries = os.scandir(self.root)  # is_file() from the directory listing: no stat per file
+        except (FileNotFoundError, NotADirectoryError):
             return set()
-        return {
-            entry.name
-            for entry in self.root.iterdir()
-            if (entry.name in FIXED_NAMES or VERSIONED.match(entry.name)) and entry.is_file()
-        }
+        with entries:
+            return {
+                entry.name
+                for entry in entries
+                if (entry.name in FIXED_NAMES or VERSIONED.match(entry.name)) and entry.is_file()
+            }
 
     def has_session(self) -> bool:
         """Whether a session was started here: its request (task.md) or plan is saved.

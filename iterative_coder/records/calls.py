@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 
@@ -30,7 +30,7 @@ class CallRecord:
 
     def to_json(self) -> dict[str, Any]:
         """The record as plain JSON types (``asked`` and ``answered`` only when set: Coder calls)."""
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)}  # every field is a plain value
         return {k: v for k, v in data.items() if v is not None or k not in _CODER_ONLY}
 
     @classmethod

@@ -379,9 +379,10 @@ workspace). That took this tool's share from about 20 ms to about 9 ms per itera
 calls, four files written, two of them fsynced). Issues 14-16 added about 4 ms back: every Coder reply
 is now also read as possible SEARCH/REPLACE blocks, the Coder's call record is saved a second time
 with how it answered, and each response's usage is read for cached tokens; session.json's call lines
-are now serialized once each, and the workspace listing takes no stat per file. What remains is not ours: two bare AssistantAgent
-calls through the OpenAI client cost 4 ms per iteration without streaming and about 30 ms with the
-fake server's 16-character chunks (about 0.2 ms per chunk in the OpenAI library and AgentChat).
+are now serialized once each, and the workspace listing takes no stat per file. What remains is not
+ours: two bare AssistantAgent calls through the OpenAI client cost 4 ms per iteration without
+streaming and about 30 ms with the fake server's 16-character chunks (about 0.2 ms per chunk in the
+OpenAI library and AgentChat).
 
 Prompt caches (`bench/prefix.py`): one unattended 10-iteration session for the brief's own request,
 an analog clock in a tkinter window, with a plan and tests of the size real models write (about

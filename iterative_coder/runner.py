@@ -352,7 +352,4 @@ def kill_session(session_id: int) -> None:
         members = processes_in_session(session_id)
         if not members:
             return
-        for pid in members:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(_POLL_SECONDS)
+        strays.kill_each(members)

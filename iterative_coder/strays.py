@@ -121,6 +121,14 @@ def _mark(entry: object) -> RunMark | None:
     return RunMark(token, group, " ".join(clean_terminal_text(folder).split()))
 
 
+def kill_each(pids: list[int]) -> None:
+    """SIGKILL each of ``pids`` (one already gone is skipped), then give them a moment to go."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    time.sleep(_POLL_SECONDS)
+
+
 def stop_run(token: str, group: int) -> int:
     """SIGKILL every process of the run (see the module's rule) until none is left; how many there were."""
     stopped: set[int] = set()
@@ -128,11 +136,8 @@ def stop_run(token: str, group: int) -> int:
         found = processes_of_run(token, group)
         if not found:
             break
-        for pid in found:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+        kill_each(found)
         stopped.update(found)
-        time.sleep(_POLL_SECONDS)
     return len(stopped)
 
 

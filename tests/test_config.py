@@ -172,7 +172,7 @@ def test_a_model_name_autogen_does_not_know_works_against_a_local_server(
         ('[\n  {"model": "a", "api_key": "k"},\n]\n', "a trailing comma at line 2, column 33"),
         ('[{"model": "a", "api_key": "k",}]', "a trailing comma at line 1, column 31"),
         ("[{'model': 'a'}]", "single quotes at line 1, column 3"),
-        ('[{"model": \'a\'}]', "single quotes at line 1, column 12"),
+        ("[{\"model\": 'a'}]", "single quotes at line 1, column 12"),
         ('// my models\n[{"model": "a", "api_key": "k"}]', "a comment at line 1, column 1"),
         ('[\n  # the cheap one\n  {"model": "a"}\n]', "a comment at line 2, column 3"),
         ('[{"model": "a"} {"model": "b"}]', "a missing comma before line 1, column 17"),

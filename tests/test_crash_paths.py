@@ -23,6 +23,7 @@ import pytest
 from conftest import WAIT
 from drive import run, run_main
 from fake_openai import FakeOpenAIServer, Fault
+from processes import alive
 from scripted import PLAN_1, TESTS, good_script, review, script
 from workspaces import make_workspace
 
@@ -439,15 +440,6 @@ def test_sigterm_during_a_run_stops_the_tool_and_its_program_at_once(
     assert json.loads(stdout)["stop_reason"] == "terminated"
     assert took < 5
     assert not alive(int(started[0].read_text())), "the program outlived the tool"
-
-
-def alive(pid: int) -> bool:
-    """Whether process ``pid`` still runs (a zombie waiting to be reaped does not)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2] != "Z"
 
 
 def test_the_signals_are_caught_only_while_the_session_runs_and_an_ignored_one_stays_ignored() -> None:

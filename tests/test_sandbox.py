@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from processes import alive
 
 from iterative_coder import sandbox as sandbox_module
 from iterative_coder.sandbox import (
@@ -256,15 +257,6 @@ def test_a_sandbox_its_killed_bwrap_left_running_is_found_by_the_runs_token(
         bwrap.kill()
         bwrap.wait(timeout=WAIT)
         bwrap.stdout.close()  # type: ignore[union-attr]
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` is a live process (not a zombie)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return False
-    return stat.rsplit(b")", 1)[1].split()[0] != b"Z"
 
 
 def test_a_virtualenv_python_works_inside(sandbox: Sandbox, area: Path) -> None:

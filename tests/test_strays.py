@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import WAIT
 from drive import run_main
+from processes import alive
 
 from iterative_coder.strays import (
     ENV_NAME,
@@ -95,15 +96,6 @@ def stray_group(tmp_path: Path) -> Iterator[dict[str, object]]:
         leader.wait(timeout=WAIT)
         decoy.wait(timeout=WAIT)
         leader.stdout.close()
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` is a live process (not a zombie)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return False
-    return stat.rsplit(b")", 1)[1].split()[0] != b"Z"
 
 
 @needs_proc

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
+import threading
 from dataclasses import dataclass
 
 EXIT_OK = 0
@@ -94,3 +97,27 @@ def outcome_without_session(workspace: str | None, end: SessionEnd) -> dict[str,
         "cost_usd": 0.0,
         "models": {},
     }
+
+
+# Set by ``python -m iterative_coder`` (never in a test process running the CLI in-process): the tool's
+# own process may end itself when its way out hangs.
+EXIT_WATCHDOG = False
+STUCK_SECONDS = 20.0  # the most the way out may take, after a stop signal or after main() returned
+
+
+def exit_if_still_running(code: int) -> None:
+    """End the process with ``code`` if it is still running :data:`STUCK_SECONDS` from now. The way
+    out (the resume line, the ``--json`` object, closing clients) takes well under a second; a library
+    thread that never ends would otherwise keep the interpreter from exiting, and a signal from
+    stopping it."""
+    seconds = STUCK_SECONDS
+
+    def exit_now() -> None:
+        with contextlib.suppress(OSError):
+            said = f"iterative_coder: still running {seconds:g} s after it should have ended; exiting.\n"
+            os.write(2, said.encode())
+        os._exit(code)
+
+    timer = threading.Timer(seconds, exit_now)
+    timer.daemon = True
+    timer.start()

@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import endings
 from .config import (
     ENV_SOURCE,
     NO_MODEL_MESSAGE,
@@ -27,7 +28,15 @@ from .config import (
     load_dotenv_file,
     resolve_model_entries,
 )
-from .endings import ENDINGS, REASON_BY_EXIT_CODE, REASON_BY_SIGNAL, SessionEnd, Terminated, interruption
+from .endings import (
+    ENDINGS,
+    REASON_BY_EXIT_CODE,
+    REASON_BY_SIGNAL,
+    SessionEnd,
+    Terminated,
+    exit_if_still_running,
+    interruption,
+)
 from .errors import is_file_problem
 from .names import CACHE_FOLDER, TASK
 from .preflight import check_workspace, not_begun
@@ -61,6 +70,8 @@ def signals_stop_the_session() -> Iterator[None]:
         return
 
     def stop(signum: int, _frame: object) -> None:
+        if endings.EXIT_WATCHDOG:
+            exit_if_still_running(128 + signum)
         raise Terminated(signum)
 
     previous = {}

@@ -378,7 +378,7 @@ def test_a_signal_with_json_prints_the_object(
     process = subprocess.Popen(
         [sys.executable, "-m", "iterative_coder", "--task", "count words", "--yes", "--json"],
         cwd=tmp_path,
-        env=model_env,
+        env={**model_env, "PYTHONFAULTHANDLER": "1"},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -387,7 +387,12 @@ def test_a_signal_with_json_prints_the_object(
     try:
         assert paused.arrived.wait(WAIT), "the Coder's reply never started"
         process.send_signal(signum)
-        stdout, stderr = process.communicate(timeout=WAIT)
+        try:
+            stdout, stderr = process.communicate(timeout=WAIT)
+        except subprocess.TimeoutExpired:  # hung: make it say where (PYTHONFAULTHANDLER dumps every thread)
+            process.send_signal(signal.SIGABRT)
+            where = process.communicate(timeout=WAIT)[1][-8000:]
+            pytest.fail(f"the tool did not end after the signal:\n{where}")
     finally:
         paused.release.set()
         if process.poll() is None:

@@ -12,11 +12,12 @@ quotes the whole function, the way many models send it. Run by bench/run.py too.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,15 +55,22 @@ class Revision:
     prompt: int  # the Coder's prompt, characters / 4
 
 
-def revision(lines: int, edit_format: str, fix: Fix = FIX) -> Revision:
-    """Version 2 of a program of about ``lines`` lines, ``fix`` sent whole or as edit blocks."""
-    previous = program(lines)
-    reply = whole_reply(fix.on(previous)) if edit_format == "whole" else edits_reply(fix)
+@contextlib.contextmanager
+def version_1_of(previous: str, reply: str) -> Iterator[tuple[Path, FakeOpenAIServer]]:
+    """A workspace holding ``previous`` as script_v1.py, and a fake server whose Coder sends ``reply``."""
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer() as server:
         root = Path(tmp)
         start_workspace(root)
         (root / "script_v1.py").write_text(previous)
         server.enqueue("coder", reply)
+        yield root, server
+
+
+def revision(lines: int, edit_format: str, fix: Fix = FIX) -> Revision:
+    """Version 2 of a program of about ``lines`` lines, ``fix`` sent whole or as edit blocks."""
+    previous = program(lines)
+    reply = whole_reply(fix.on(previous)) if edit_format == "whole" else edits_reply(fix)
+    with version_1_of(previous, reply) as (root, server):
         settings = Settings(edit_format=edit_format, interactive=False)
         assert in_session(server, root, RecordingUI(), settings, lambda ctx: write_version(ctx, 2))
         assert (root / "script_v2.py").read_text() == fix.on(previous), "the revision was not applied"
@@ -78,11 +86,7 @@ def iteration_seconds(lines: int, edit_format: str, speed: float) -> float:
     """Wall time of version 2 (the Coder's reply, then the Reviewer's) at ``speed`` tokens a second."""
     previous = program(lines)
     reply = whole_reply(FIX.on(previous)) if edit_format == "whole" else edits_reply(FIX)
-    with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer() as server:
-        root = Path(tmp)
-        start_workspace(root)
-        (root / "script_v1.py").write_text(previous)
-        server.enqueue("coder", reply)
+    with version_1_of(previous, reply) as (root, server):
         server.enqueue("reviewer", review(1, "REVISE"), review(2, "REVISE"))
         server.tokens_per_second = speed
         outcome, version, _ = run_loop(

@@ -81,7 +81,7 @@ class ExInfo:
     def phrase(self, exc: BaseException, where: str = "the model") -> str:
         """The description filled in for ``exc`` (for a retried kind: ``server error 503``)."""
         status = getattr(exc, "status_code", "")
-        message = getattr(exc, "message", None) or str(exc)
+        message = _server_message(exc)
         fields = {"text": str(exc), "where": where, "limit": getattr(exc, "limit", "")}
         return self.description.format(status=status, message=message, **fields)
 
@@ -89,6 +89,17 @@ class ExInfo:
         """The description followed by the advice: what a person reads when this ends the session."""
         text = self.phrase(exc, where)
         return f"{text} {self.advice}" if self.advice else text
+
+
+def _server_message(exc: BaseException) -> str:
+    """What the server said went wrong: its error body's ``message`` when there is one.
+
+    The client's own ``message`` for an HTTP error is ``Error code: 400 - {...}``, the whole body.
+    """
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("message"), str) and body["message"]:
+        return body["message"]
+    return getattr(exc, "message", None) or str(exc)
 
 
 _WAIT = "Wait a while, or add another entry to OAI_CONFIG_LIST to fail over to."
@@ -203,7 +214,8 @@ def session_ending(exc: BaseException) -> Explained:
         return Explained(f"Unexpected error: {type(exc).__name__}: {exc}", EXIT_UNFINISHED, False)
     if info.retry:
         phrase = info.phrase(exc)
-        detail = f" ({exc})" if str(exc) and str(exc) not in phrase else ""
+        said = _server_message(exc)
+        detail = f" ({said})" if said and said not in phrase else ""
         return Explained(f"The model call failed: {phrase}{detail}. {info.advice}", info.exit_code, True)
     return Explained(info.message(exc), info.exit_code, True)
 

@@ -82,7 +82,8 @@ class _NoReply(Exception):
 class Fault:
     """A scripted misbehaviour served instead of (or around) a reply, for fault-injection tests.
 
-    kinds: ``status`` (an HTTP error, with ``Retry-After`` when ``retry_after`` is set), ``reset``
+    kinds: ``status`` (an HTTP error, with ``Retry-After`` when ``retry_after`` is set, and any
+    other ``headers``), ``reset``
     (the connection closes with no answer), ``drop`` (a stream, or a body, stops half-way),
     ``bad_json`` (200 with a body that is not JSON), ``slow`` (the reply comes after ``delay``
     seconds), ``length`` (``text`` is served with finish_reason "length"), ``pause`` (half the
@@ -95,6 +96,7 @@ class Fault:
     kind: str
     status: int = 500
     retry_after: float | None = None
+    headers: dict[str, str] = field(default_factory=dict)
     message: str = "fake server: injected fault"
     text: str = ""
     delay: float = 0.0
@@ -323,6 +325,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(payload)))
             if fault.retry_after is not None:
                 self.send_header("Retry-After", f"{fault.retry_after:g}")
+            for name, value in fault.headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload.encode())
         elif fault.kind == "reset":

@@ -7,7 +7,7 @@ with the given model configuration, then runs the task's hidden tests (which the
 against script_v1.py, script_v2.py, ... and reports, per task and overall: the hidden tests' pass
 rate after each version and at the end, the versions used, tokens and cost. The report is printed
 and written to ``--out`` (default: bench/EVAL.md). Every program runs in the tool's limited
-subprocess (see the README), never in this process.
+subprocess (see docs/programs-and-sandbox.md), never in this process.
 """
 
 from __future__ import annotations

@@ -27,9 +27,9 @@ _CATEGORY_WORDS = (
 )
 
 
-# Every word or phrase read as a verdict, in one table (README, "Reviews that converge"). A verdict
-# value is compared in lower case with ``_`` and ``-`` as spaces, and matches when it starts with a
-# phrase (the longest phrase wins, so "not approved" is REVISE).
+# Every word or phrase read as a verdict, in one table (docs/edits-and-reviews.md, "Reviews that
+# converge"). A verdict value is compared in lower case with ``_`` and ``-`` as spaces, and matches when
+# it starts with a phrase (the longest phrase wins, so "not approved" is REVISE).
 VERDICT_WORDS: dict[str, str] = {
     **dict.fromkeys(("approve", "approved", "approves", "accept", "accepted", "lgtm", "looks good to me",
                      "ship it", "pass", "passed", "ok to merge"), APPROVE),

@@ -22,12 +22,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-import pexpect
 import pytest
 from conftest import WAIT
 from drive import start_workspace
 from fake_openai import FakeOpenAIServer
 from scripted import PLAN_1, good_script, review, script
+from terminal_process import TerminalProcess
 
 from iterative_coder.ui import TerminalUI
 
@@ -66,17 +66,13 @@ def test_questions_reach_the_terminal_when_stdout_is_redirected(
 ) -> None:
     fake_server.enqueue("planner", PLAN_1)
     command = f"exec {shlex.quote(sys.executable)} -m iterative_coder --task 'count words' > out.txt"
-    child = pexpect.spawn(
-        "/bin/sh", ["-c", command], cwd=str(tmp_path), env=model_env, encoding="utf-8", timeout=WAIT
-    )
+    child = TerminalProcess(["/bin/sh", "-c", command], cwd=tmp_path, env=model_env, timeout=WAIT)
     child.expect_exact("Word counter")  # the plan shows on the terminal too, before its question
     child.expect_exact('Reply "approve" to accept this plan')
     child.expect_exact("> ")
     child.sendline("/stop")
     child.expect_exact("Stopped before the plan was approved.")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    assert child.wait_exit() == 0
     out = (tmp_path / "out.txt").read_text()
     assert "Word counter" in out and "Stopped before the plan was approved." in out
     assert "Reply" not in out and "\x1b" not in out  # the file holds the output, the terminal the talk

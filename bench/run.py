@@ -278,7 +278,7 @@ def until_prompt(args: list[str], text: str, env: dict[str, str], cwd: Path) -> 
 
     started = time.perf_counter()
     child = TerminalProcess(
-        [sys.executable, "-m", "iterative_coder", *args], cwd=cwd, env=env, timeout=30, rows=50, columns=200
+        [sys.executable, "-m", "iterative_coder", *args], cwd=cwd, env=env, timeout=30, size=(50, 200)
     )
     child.expect_exact(text)
     elapsed = time.perf_counter() - started

@@ -60,9 +60,7 @@ class Cli:
             cwd=cwd,
             env=env,
             timeout=WAIT,
-            rows=50,
-            columns=200,
-            codec_errors="replace",
+            size=(50, 200),
         )
         self.child.logfile_read = self.transcript
 

@@ -39,8 +39,9 @@ def set_window_size(fd: int, rows: int, columns: int) -> None:
 
 
 class TerminalProcess(fdspawn):
-    """``command`` running on a pseudo-terminal of ``rows`` x ``columns``; ``expect``, ``send`` and
-    ``sendline`` as pexpect's, the process as :attr:`process`. Every wait is bounded by ``timeout``."""
+    """``command`` running on a pseudo-terminal of ``size`` (rows, columns); ``expect``, ``send`` and
+    ``sendline`` as pexpect's (text: UTF-8, undecodable bytes replaced), the process as :attr:`process`.
+    Every wait is bounded by ``timeout``."""
 
     def __init__(
         self,
@@ -49,14 +50,11 @@ class TerminalProcess(fdspawn):
         cwd: Path,
         env: dict[str, str],
         timeout: float,
-        rows: int = 24,
-        columns: int = 80,
-        encoding: str = "utf-8",
-        codec_errors: str = "strict",
+        size: tuple[int, int] = (24, 80),
     ) -> None:
         master, slave = os.openpty()
         try:
-            set_window_size(slave, rows, columns)
+            set_window_size(slave, *size)
             self.process = subprocess.Popen(
                 [sys.executable, "-I", "-S", "-c", _TAKE_THE_TERMINAL, *command],
                 stdin=slave,
@@ -71,7 +69,7 @@ class TerminalProcess(fdspawn):
             raise
         finally:
             os.close(slave)  # the program's end is then the terminal's end: reading gives EOF
-        super().__init__(master, timeout=timeout, encoding=encoding, codec_errors=codec_errors, use_poll=True)
+        super().__init__(master, timeout=timeout, encoding="utf-8", codec_errors="replace", use_poll=True)
         self.pid = self.process.pid
 
     def sendintr(self) -> None:

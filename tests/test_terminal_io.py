@@ -8,13 +8,11 @@ a pseudo-terminal of its own (80x24), from inside a running event loop as the Ma
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import io
 import os
 import shlex
 import signal
 import socket
-import struct
 import sys
 import termios
 import threading
@@ -27,7 +25,7 @@ from conftest import WAIT
 from drive import start_workspace
 from fake_openai import FakeOpenAIServer
 from scripted import PLAN_1, good_script, review, script
-from terminal_process import TerminalProcess
+from terminal_process import TerminalProcess, set_window_size
 
 from iterative_coder.ui import TerminalUI
 
@@ -87,7 +85,7 @@ class Terminal:
 
     def __init__(self) -> None:
         self.master, self.slave = os.openpty()
-        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        set_window_size(self.slave, 24, 80)
         self.stdin = open(self.slave, encoding="utf-8", closefd=False)  # noqa: SIM115
         self.stderr = open(self.slave, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
         self._shown = ""

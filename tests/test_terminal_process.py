@@ -36,7 +36,7 @@ def test_the_program_has_the_terminal_of_the_size_asked_and_ctrl_c_interrupts_it
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # "This process is multi-threaded, use of fork() ..."
             child = TerminalProcess(
-                [sys.executable, "-c", PROGRAM], cwd=tmp_path, env={}, timeout=WAIT, rows=30, columns=100
+                [sys.executable, "-c", PROGRAM], cwd=tmp_path, env={}, timeout=WAIT, size=(30, 100)
             )
     finally:
         release.set()

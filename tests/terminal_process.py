@@ -1,12 +1,12 @@
 """A program on a pseudo-terminal of its own, as a person's terminal runs it, started without forking.
 
-``pexpect.spawn`` forks this process (``pty.fork``), and a test process has threads (the fake server,
-pytest-timeout's), so a lock held by another thread at that moment stays held in the child for ever;
-Python 3.12+ warns about it ("This process is multi-threaded, use of forkpty() may lead to deadlocks in
-the child"). Here :class:`subprocess.Popen` starts the program instead (an exec straight after a vfork,
-nothing of this process runs in the child) on a pty pair: the program's own session, the pty its
-controlling terminal, so Ctrl-C is a SIGINT from the terminal and the window has a size. Waiting for
-text is pexpect's own ``expect``, on the pty's master side (``fdspawn``).
+``pexpect.spawn`` forks this process (``pty.fork``), and a test process has threads (the fake server),
+so a lock another thread held at that moment stays held in the child for ever; Python 3.12+ warns
+about it ("This process is multi-threaded, use of forkpty() may lead to deadlocks in the child").
+Here :class:`subprocess.Popen` starts the program instead (an exec straight after a vfork, nothing of
+this process runs in the child) on a pty pair: the program's own session, the pty its controlling
+terminal, so Ctrl-C is a SIGINT from the terminal and the window has a size. Waiting for text is
+pexpect's own ``expect``, on the pty's master side (``fdspawn``).
 """
 
 from __future__ import annotations
@@ -16,21 +16,16 @@ import os
 import signal
 import struct
 import subprocess
-import sys
 import termios
 from pathlib import Path
 
 from pexpect import EOF
 from pexpect.fdpexpect import fdspawn
+from processes import after_setup
 
 # Run in the child before the program: a new session has no controlling terminal until its leader
-# takes one, and only the process itself can (TIOCSCTTY on its stdin, the pty). Then the program
-# replaces it, with the same process ID. Isolated (-I -S): nothing of the environment runs here.
-_TAKE_THE_TERMINAL = (
-    "import fcntl, os, sys, termios; "
-    "fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
-    "os.execvp(sys.argv[1], sys.argv[1:])"
-)
+# takes one, and only the process itself can (TIOCSCTTY on its stdin, the pty).
+_TAKE_THE_TERMINAL = "import fcntl, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0)"
 
 
 def set_window_size(fd: int, rows: int, columns: int) -> None:
@@ -56,7 +51,7 @@ class TerminalProcess(fdspawn):
         try:
             set_window_size(slave, *size)
             self.process = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", _TAKE_THE_TERMINAL, *command],
+                after_setup(_TAKE_THE_TERMINAL, command),
                 stdin=slave,
                 stdout=slave,
                 stderr=slave,

@@ -274,21 +274,15 @@ def timed(command: list[str], env: dict[str, str], cwd: Path) -> float:
 
 def until_prompt(args: list[str], text: str, env: dict[str, str], cwd: Path) -> float:
     """Seconds from launch until ``text`` shows in a pseudo-terminal."""
-    import pexpect
+    from terminal_process import TerminalProcess
 
     started = time.perf_counter()
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "iterative_coder", *args],
-        cwd=str(cwd),
-        env=env,
-        encoding="utf-8",
-        timeout=30,
-        dimensions=(50, 200),
+    child = TerminalProcess(
+        [sys.executable, "-m", "iterative_coder", *args], cwd=cwd, env=env, timeout=30, size=(50, 200)
     )
     child.expect_exact(text)
     elapsed = time.perf_counter() - started
-    child.terminate(force=True)
+    child.stop()
     return elapsed
 
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .json_mistakes import likely_mistake
 from .roles import ROLE_NAMES
 
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -194,45 +195,18 @@ def _entries_from_json(text: str, source: str) -> list[ModelEntry]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        hint = _json_hint(text, exc) or (
-            'It must be a JSON list of entries like [{"model": "gpt-4o-mini", "api_key": "..."}].'
-        )
+        mistake = likely_mistake(text, exc.pos)
+        if mistake:
+            raise ConfigError(f"{source}: not valid JSON {mistake.sentence()}") from None
         raise ConfigError(
-            f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). {hint}"
+            f"{source}: not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}). It must be a "
+            'JSON list of entries like [{"model": "gpt-4o-mini", "api_key": "..."}].'
         ) from None
     if not isinstance(data, list):
         raise ConfigError(f"{source}: must be a JSON list of model entries, not a {type(data).__name__}.")
     if not data:
         raise ConfigError(f'{source}: the list is empty; add at least one entry with a "model".')
     return [_entry_from_dict(item, index, source) for index, item in enumerate(data, start=1)]
-
-
-def _json_hint(text: str, exc: json.JSONDecodeError) -> str:
-    """The likely cause of a JSON error in a hand-written list, and what to do ("" when unclear):
-    what JSON forbids but people often write."""
-    at, before = text[exc.pos :], text[: exc.pos].rstrip()
-    where = f"line {exc.lineno}, column {exc.colno}"
-    if at.startswith(("//", "/*", "#")):
-        return f"Likely cause: a comment at {where}; JSON has no comments, so remove it."
-    if before.endswith(",") and at[:1] in ("]", "}"):
-        line = before.count("\n") + 1
-        column = len(before) - (before.rfind("\n") + 1)
-        return (
-            f"Likely cause: a trailing comma at line {line}, column {column}, after the last item; "
-            "JSON allows none there, so remove it."
-        )
-    if at.startswith("'"):
-        return (
-            f"Likely cause: single quotes at {where}; JSON needs double quotes around names and "
-            """strings ("model", not 'model')."""
-        )
-    if at.startswith("\ufeff"):
-        return "Likely cause: the file starts with a byte-order mark; save it as UTF-8 without one."
-    if exc.msg.startswith("Expecting property name") and (at[:1].isalpha() or at[:1] == "_"):
-        return f'Likely cause: a name without quotes at {where}; write it in double quotes ("model").'
-    if exc.msg == "Expecting ',' delimiter":
-        return f"Likely cause: a missing comma before {where}; separate items with commas."
-    return ""
 
 
 def _entry_from_dict(item: object, index: int, source: str) -> ModelEntry:

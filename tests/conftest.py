@@ -8,9 +8,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import pexpect
 import pytest
 from fake_openai import FakeOpenAIServer
+from terminal_process import TerminalProcess
 
 # Recognisable, so a test can search every file and all output for it.
 FAKE_KEY = "sk-fake-test-key-7Qw3rTy9uIo1pAs5dFg"
@@ -55,15 +55,12 @@ class Cli:
 
     def __init__(self, args: list[str], cwd: Path, env: dict[str, str]) -> None:
         self.transcript = io.StringIO()
-        self.child = pexpect.spawn(
-            sys.executable,
-            ["-m", "iterative_coder", *args],
-            cwd=str(cwd),
+        self.child = TerminalProcess(
+            [sys.executable, "-m", "iterative_coder", *args],
+            cwd=cwd,
             env=env,
-            encoding="utf-8",
-            codec_errors="replace",
-            dimensions=(50, 200),
             timeout=WAIT,
+            size=(50, 200),
         )
         self.child.logfile_read = self.transcript
 
@@ -78,11 +75,7 @@ class Cli:
 
     def wait_exit(self) -> int:
         """Wait (bounded) for the program to end; its exit code."""
-        self.child.expect(pexpect.EOF)
-        self.child.close()
-        if self.child.exitstatus is None:
-            return 128 + (self.child.signalstatus or 0)
-        return self.child.exitstatus
+        return self.child.wait_exit()
 
     @property
     def output(self) -> str:
@@ -102,8 +95,7 @@ def run_cli(tmp_path: Path, model_env: dict[str, str]) -> Iterator:
 
     yield start
     for cli in started:
-        if cli.child.isalive():
-            cli.child.terminate(force=True)
+        cli.child.stop()
 
 
 # Workspaces kept as data (e.g. one written by an older version) are not test modules.

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from conftest import FAKE_KEY, WAIT
 from fake_openai import FakeOpenAIServer
+from processes import after_setup
 from recording_ui import RecordingUI
 
 from iterative_coder.agents import AgentFactory
@@ -39,19 +40,19 @@ _PR_SET_DUMPABLE = 4
 
 
 def run(
-    args: list[Any], cwd: Path, env: dict[str, str], stdin: str = "", **options: Any
+    args: list[Any], cwd: Path, env: dict[str, str], stdin: str = "", setup: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    """The CLI with stdin and stdout not a terminal (and more ``subprocess.run`` options, such as a
-    ``preexec_fn``)."""
+    """The CLI with stdin and stdout not a terminal, after the Python statements ``setup`` ran in its
+    process (a limit to set, a capability to drop: see :func:`processes.after_setup`)."""
+    command = [sys.executable, "-m", "iterative_coder", *args]
     return subprocess.run(
-        [sys.executable, "-m", "iterative_coder", *args],
+        after_setup(setup, command) if setup else command,
         cwd=cwd,
         env=env,
         input=stdin,
         capture_output=True,
         text=True,
         timeout=WAIT,
-        **options,
     )
 
 

@@ -1,8 +1,20 @@
-"""Looking at processes from tests: whether one still runs."""
+"""Processes from tests: starting one with a set-up of its own, and whether one still runs."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+
+
+def after_setup(setup: str, command: list[str]) -> list[str]:
+    """``command``, started after the Python statements ``setup`` ran in its process (same process ID,
+    limits and capabilities carried over the exec).
+
+    Instead of ``preexec_fn``, which runs Python in a fork of the test process, and that process has
+    threads (the fake server): a lock another thread held at the fork stays held in the child for ever.
+    Isolated (-I -S): nothing of the environment runs before the command."""
+    then_exec = "import os, sys; os.execvp(sys.argv[1], sys.argv[1:])"
+    return [sys.executable, "-I", "-S", "-c", f"{setup}\n{then_exec}", *command]
 
 
 def alive(pid: int) -> bool:

@@ -18,6 +18,7 @@ from iterative_coder.config import (
     load_dotenv_file,
     resolve_model_entries,
 )
+from iterative_coder.json_mistakes import JsonMistake, likely_mistake
 
 
 def write_list(path: Path, entries: list[dict]) -> Path:
@@ -93,7 +94,8 @@ def test_entry_fields_follow_autogen_convention(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("[{'model': 'x'}]", r"not valid JSON \(line 1, column 3"),
+        ("[{'model': 'x'}]", "not valid JSON at line 1, column 3"),
+        ('[{"model" "x"}]', r"not valid JSON at line 1, column 11 \(Expecting ':' delimiter\)"),
         ('{"model": "x"}', "must be a JSON list of model entries, not a dict"),
         ("[]", "the list is empty"),
         ('[{"api_key": "k"}]', 'entry 1 has no "model"'),
@@ -166,32 +168,58 @@ def test_a_model_name_autogen_does_not_know_works_against_a_local_server(
     assert FAKE_KEY not in json.dumps(request.body)
 
 
+TRAILING_COMMA = "a trailing comma after the last item; JSON allows none there, so remove it"
+SINGLE_QUOTES = """single quotes; JSON needs double quotes around names and strings ("model", not 'model')"""
+COMMENT = "a comment; JSON has no comments, so remove it"
+MISSING_COMMA = "a missing comma before this item; separate items with commas"
+
+
 @pytest.mark.parametrize(
-    ("content", "cause"),
+    ("content", "where", "cause"),
     [
-        ('[\n  {"model": "a", "api_key": "k"},\n]\n', "a trailing comma at line 2, column 33"),
-        ('[{"model": "a", "api_key": "k",}]', "a trailing comma at line 1, column 31"),
-        ("[{'model': 'a'}]", "single quotes at line 1, column 3"),
-        ("[{\"model\": 'a'}]", "single quotes at line 1, column 12"),
-        ('// my models\n[{"model": "a", "api_key": "k"}]', "a comment at line 1, column 1"),
-        ('[\n  # the cheap one\n  {"model": "a"}\n]', "a comment at line 2, column 3"),
-        ('[{"model": "a"} {"model": "b"}]', "a missing comma before line 1, column 17"),
-        ('[{model: "a"}]', "a name without quotes at line 1, column 3"),
+        ('[\n  {"model": "a", "api_key": "k"},\n]\n', "line 2, column 33", TRAILING_COMMA),
+        ('[{"model": "a", "api_key": "k",}]', "line 1, column 31", TRAILING_COMMA),
+        ('[{"model": "a", "tags": ["coder",\n\n  ]}]', "line 1, column 33", TRAILING_COMMA),
+        ("[{'model': 'a'}]", "line 1, column 3", SINGLE_QUOTES),
+        ("[{\"model\": 'a'}]", "line 1, column 12", SINGLE_QUOTES),
+        ('// my models\n[{"model": "a", "api_key": "k"}]', "line 1, column 1", COMMENT),
+        ('[\n  # the cheap one\n  {"model": "a"}\n]', "line 2, column 3", COMMENT),
+        ('[{"model": "a", /* local */ "base_url": "http://x"}]', "line 1, column 17", COMMENT),
+        ('[{"model": "a"} {"model": "b"}]', "line 1, column 17", MISSING_COMMA),
+        ('[{"model": "a"\n  "api_key": "k"}]', "line 2, column 3", MISSING_COMMA),
+        ('[{model: "a"}]', "line 1, column 3", 'a name without quotes; write it in double quotes ("model")'),
+        (
+            '\ufeff[{"model": "a"}]',
+            "line 1, column 1",
+            "a byte-order mark at the start; save the file as UTF-8 without one",
+        ),
     ],
 )
-def test_a_json_error_names_its_likely_cause_and_the_fix(tmp_path: Path, content: str, cause: str) -> None:
+def test_a_json_error_names_its_likely_cause_and_the_fix(
+    tmp_path: Path, content: str, where: str, cause: str
+) -> None:
+    """The whole sentence, so it is the same on every Python (3.13's json words and places errors
+    differently): the position is the mistake's own, the cause comes from the text."""
     path = tmp_path / "OAI_CONFIG_LIST"
-    path.write_text(content)
+    path.write_text(content, encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
         resolve(tmp_path)
-    message = str(caught.value)
-    assert message.startswith(f"{path}: not valid JSON (line ")
-    assert f"Likely cause: {cause}" in message
-    assert "\n" not in message
+    assert str(caught.value) == f"{path}: not valid JSON at {where}. Likely cause: {cause}."
+
+
+@pytest.mark.parametrize("text", ['[{"model": "a"},\n]', '{"model": "a",  }'])
+def test_a_trailing_comma_is_found_where_any_python_stops(text: str) -> None:
+    """3.13's json stops at the comma, 3.10 to 3.12 at the bracket after it: the same mistake, found
+    from the text, whichever Python runs this test."""
+    comma, bracket = text.rindex(","), len(text) - 1
+    assert likely_mistake(text, comma) == likely_mistake(text, bracket)
+    assert likely_mistake(text, comma) == JsonMistake(1, comma + 1, TRAILING_COMMA)
 
 
 def test_the_json_in_the_environment_variable_gets_the_same_hint(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         resolve(tmp_path, {"OAI_CONFIG_LIST": '[{"model": "a", "api_key": "k"},]'})
-    assert str(caught.value).startswith("the OAI_CONFIG_LIST environment variable: not valid JSON")
-    assert "Likely cause: a trailing comma at line 1, column 32" in str(caught.value)
+    assert str(caught.value) == (
+        "the OAI_CONFIG_LIST environment variable: not valid JSON at line 1, column 32. "
+        f"Likely cause: {TRAILING_COMMA}."
+    )

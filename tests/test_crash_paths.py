@@ -7,17 +7,14 @@ runs the CLI's own ``main`` in this process (drive.run_main)."""
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import WAIT
@@ -194,20 +191,14 @@ def test_a_wrong_field_of_session_json_is_reported_once_and_replaced(
 
 
 PR_CAPBSET_DROP, CAP_DAC_OVERRIDE = 24, 1
-
-
-def read_only_holds() -> dict[str, Any]:
-    """Root writes into any folder; so as root the tool runs without that power (CAP_DAC_OVERRIDE),
-    and a read-only folder is read-only for it as for anyone else."""
-    if os.geteuid() != 0:
-        return {}
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-
-    def drop() -> None:
-        if prctl(PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "cannot drop CAP_DAC_OVERRIDE")
-
-    return {"preexec_fn": drop}
+# Root writes into any folder; so as root the tool runs without that power (CAP_DAC_OVERRIDE), and a
+# read-only folder is read-only for it as for anyone else.
+WITHOUT_ROOTS_OVERRIDE = (
+    "import ctypes\n"
+    f"if ctypes.CDLL(None, use_errno=True).prctl({PR_CAPBSET_DROP}, {CAP_DAC_OVERRIDE}, 0, 0, 0) != 0:\n"
+    "    raise OSError(ctypes.get_errno(), 'cannot drop CAP_DAC_OVERRIDE')"
+)
+READ_ONLY_HOLDS = WITHOUT_ROOTS_OVERRIDE if os.geteuid() == 0 else ""
 
 
 def test_a_read_only_parent_folder_for_a_new_session_is_one_line(
@@ -216,7 +207,7 @@ def test_a_read_only_parent_folder_for_a_new_session_is_one_line(
     (tmp_path / "parent").mkdir()
     (tmp_path / "parent").chmod(0o555)
     args = ["--workspace", "parent/ws", "--task", "count words", "--json"]
-    result = run(args, tmp_path, model_env, **read_only_holds())
+    result = run(args, tmp_path, model_env, setup=READ_ONLY_HOLDS)
     assert result.returncode == 2
     assert one_line(result.stderr) == (
         "iterative_coder: error: parent/ws: Permission denied. Check the folder's permissions (or pick "
@@ -236,7 +227,7 @@ def test_a_read_only_workspace_on_resume_is_one_line(tmp_path: Path, model_env: 
     (ws / ".lock").write_text("")  # as an earlier session leaves it
     before = {path.name: path.read_bytes() for path in ws.iterdir() if path.name != ".lock"}
     ws.chmod(0o555)
-    result = run(["--resume", "workspace", "--json"], tmp_path, model_env, "/stop\n", **read_only_holds())
+    result = run(["--resume", "workspace", "--json"], tmp_path, model_env, "/stop\n", READ_ONLY_HOLDS)
     assert result.returncode == 2
     assert one_line(result.stderr) == (
         "iterative_coder: error: workspace/session.json: Permission denied. Check the folder's permissions "
@@ -252,11 +243,10 @@ def test_a_full_disk_mid_session_is_one_line_and_the_session_resumes(
 ) -> None:
     enqueue_start(fake_server)
 
-    def small_disk() -> None:  # writes past 1,500 bytes fail with EFBIG, as on a full disk
-        resource.setrlimit(resource.RLIMIT_FSIZE, (1500, 1500))
+    small_disk = "import resource; resource.setrlimit(resource.RLIMIT_FSIZE, (1500, 1500))"  # then EFBIG
 
     args = ["--task", "count words", "--yes", "--json"]
-    full = run(args, tmp_path, model_env, preexec_fn=small_disk)
+    full = run(args, tmp_path, model_env, setup=small_disk)
     assert full.returncode == 1
     assert "Traceback" not in full.stderr
     errors = [line for line in full.stderr.splitlines() if "File too large" in line]

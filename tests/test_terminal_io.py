@@ -8,13 +8,11 @@ a pseudo-terminal of its own (80x24), from inside a running event loop as the Ma
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import io
 import os
 import shlex
 import signal
 import socket
-import struct
 import sys
 import termios
 import threading
@@ -22,12 +20,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-import pexpect
 import pytest
 from conftest import WAIT
 from drive import start_workspace
 from fake_openai import FakeOpenAIServer
 from scripted import PLAN_1, good_script, review, script
+from terminal_process import TerminalProcess, set_window_size
 
 from iterative_coder.ui import TerminalUI
 
@@ -66,17 +64,13 @@ def test_questions_reach_the_terminal_when_stdout_is_redirected(
 ) -> None:
     fake_server.enqueue("planner", PLAN_1)
     command = f"exec {shlex.quote(sys.executable)} -m iterative_coder --task 'count words' > out.txt"
-    child = pexpect.spawn(
-        "/bin/sh", ["-c", command], cwd=str(tmp_path), env=model_env, encoding="utf-8", timeout=WAIT
-    )
+    child = TerminalProcess(["/bin/sh", "-c", command], cwd=tmp_path, env=model_env, timeout=WAIT)
     child.expect_exact("Word counter")  # the plan shows on the terminal too, before its question
     child.expect_exact('Reply "approve" to accept this plan')
     child.expect_exact("> ")
     child.sendline("/stop")
     child.expect_exact("Stopped before the plan was approved.")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    assert child.wait_exit() == 0
     out = (tmp_path / "out.txt").read_text()
     assert "Word counter" in out and "Stopped before the plan was approved." in out
     assert "Reply" not in out and "\x1b" not in out  # the file holds the output, the terminal the talk
@@ -91,7 +85,7 @@ class Terminal:
 
     def __init__(self) -> None:
         self.master, self.slave = os.openpty()
-        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        set_window_size(self.slave, 24, 80)
         self.stdin = open(self.slave, encoding="utf-8", closefd=False)  # noqa: SIM115
         self.stderr = open(self.slave, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
         self._shown = ""

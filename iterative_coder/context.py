@@ -29,6 +29,8 @@ class SessionContext:
     settings: Settings
     execute: str = "never"  # may generated code run now? ``ask`` can become ``always`` mid-session
     warned_unsandboxed: bool = False
+    install_always: bool = False  # the Manager answered "a" to installing packages
+    install_answers: dict[tuple[str, ...], bool] = field(default_factory=dict)  # per set of packages
     _sandbox: list[Sandbox | None] = field(default_factory=list, init=False)  # found once, when needed
 
     def __post_init__(self) -> None:

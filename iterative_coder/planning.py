@@ -21,6 +21,7 @@ from .names import ACCEPTANCE, DEMO, PLAN, TASK
 from .prompt_files import PROMPTS_DIR, render_prompt
 from .review import requirement_numbers
 from .roles import ROLES
+from .script_metadata import TESTS_OWN, third_party_imports
 from .test_check import collection_problem, static_problem
 
 if TYPE_CHECKING:
@@ -227,7 +228,8 @@ def tests_check(ctx: SessionContext) -> Check:
 
     async def check(tests: str) -> Flaw | None:
         problem = static_problem(tests, plan)
-        if problem is None and ctx.execute == "always":
+        # Tests that import the plan's packages load only in the program's environment, made later.
+        if problem is None and ctx.execute == "always" and not third_party_imports(tests, TESTS_OWN):
             execution = ctx.execution
             problem = await guarded(ctx, lambda: collection_problem(tests, execution))
         if problem is None:

@@ -47,6 +47,7 @@ PACKAGE_NAMES: dict[str, tuple[str, ...]] = {
     "pkg_resources": ("setuptools",), "mpl_toolkits": ("matplotlib",), "ruamel": ("ruamel.yaml",),
     "slugify": ("python-slugify",), "multipart": ("python-multipart",), "jose": ("python-jose",),
 }  # fmt: skip
+TESTS_OWN = frozenset({PROGRAM, "pytest", "_pytest"})  # what acceptance tests import besides packages
 _STANDARD = frozenset(sys.stdlib_module_names) | {"__future__"}
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 
@@ -194,7 +195,7 @@ def undeclared(
         declared = set()
     found = []
     for file, code, skip in ((script_file, script, frozenset()),
-                             (tests_file, tests, frozenset({PROGRAM, "pytest", "_pytest"}))):  # fmt: skip
+                             (tests_file, tests, TESTS_OWN)):  # fmt: skip
         if not code:
             continue
         modules = [m for m in third_party_imports(code, skip) if not _is_declared(m, declared)]

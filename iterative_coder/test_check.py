@@ -173,14 +173,13 @@ def collection_problem(tests: str, execution: Execution) -> LoadProblem | None:
         (root / ACCEPTANCE).write_text(tests, encoding="utf-8")
         (root / SCRIPT_IN_RUN).write_text(stand_in(tests), encoding="utf-8")
         (root / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-        record = replace(execution, timeout=COLLECT_TIMEOUT).run(collect_command(), root)
+        record = replace(execution, timeout=COLLECT_TIMEOUT).run(collect_command(execution), root)
     return problem_of(record)
 
 
-def collect_command() -> list[str]:
+def collect_command(execution: Execution) -> list[str]:
     """pytest collecting the file only, with nothing from the folder or the cache changing it."""
-    safe_path = ["-P"] if sys.version_info >= (3, 11) else ["-I"]
-    return [sys.executable, *safe_path, "-m", "pytest", "--collect-only", "-q", "--noconftest",
+    return [*execution.pytest_command(), "--collect-only", "-q", "--noconftest",
             "-p", "no:cacheprovider", "-c", "pytest.ini", ACCEPTANCE]  # fmt: skip
 
 

@@ -19,9 +19,9 @@ RUN_RECORD_KIND = "run"
 RUN_RECORD_FORMAT = 2
 
 # What can become of a demo run; only those in PROBLEM_KINDS stand in the way of an approval.
-ENDED, EXITED, CRASHED, KILLED, WINDOW, NO_DISPLAY, WAITED, TIMED_OUT, TOO_MANY = (
+ENDED, EXITED, CRASHED, KILLED, WINDOW, NO_DISPLAY, WAITED, TIMED_OUT, TOO_MANY, NOT_RUN = (
     "ended", "exited", "crashed", "killed", "window shown", "no display", "waited for input",
-    "timed out", "too many processes",
+    "timed out", "too many processes", "not run",
 )  # fmt: skip
 PROBLEM_KINDS = frozenset({CRASHED, KILLED, TIMED_OUT, TOO_MANY})
 NO_DISPLAY_REASON = "it opens a window and no virtual display is available (install the xvfb package)"
@@ -86,6 +86,7 @@ class DemoResult:
             WAITED: "waited for more input than the demo gives",
             TIMED_OUT: f"{command.description} (it should have ended)",
             TOO_MANY: command.description,
+            NOT_RUN: "not run (its environment could not be made)",
         }
         return words.get(self.kind, command.description)
 
@@ -102,6 +103,55 @@ class DemoResult:
 
 
 @dataclass(frozen=True)
+class EnvironmentRecord:
+    """The program's environment for a run: the packages the script declared, what they resolved to
+    (``name==version`` of every package installed), how it was made (``uv`` or ``pip``; reused when
+    nothing changed) and in how many seconds; or why it could not be made, and who can fix that."""
+
+    requested: tuple[str, ...] = ()
+    resolved: tuple[str, ...] = ()
+    builder: str = ""
+    seconds: float = 0.0
+    reused: bool = False
+    problem: str | None = None  # one line
+    fixer: str | None = None  # the role that can fix the problem: Coder or Manager
+
+    def describe(self) -> str:
+        """``pygame>=2.5 -> pygame==2.6.1, installed with uv in 1.2 s`` (or the problem)."""
+        if self.problem:
+            return f"not run, its environment not ready: {self.problem} (for the {self.fixer or 'Manager'})"
+        asked = ", ".join(self.requested) or "no packages (the standard library only)"
+        got = f" -> {', '.join(self.resolved)}" if self.resolved else ""
+        how = "reused" if self.reused else f"made with {self.builder}" if self.builder else "made"
+        return f"{asked}{got}; {how} in {self.seconds:.2f} s"
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as plain JSON types."""
+        return {
+            "requested": list(self.requested),
+            "resolved": list(self.resolved),
+            "builder": self.builder,
+            "seconds": self.seconds,
+            "reused": self.reused,
+            "problem": self.problem,
+            "fixer": self.fixer,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EnvironmentRecord:
+        """The record from :meth:`to_json`'s output; KeyError, TypeError or ValueError otherwise."""
+        return cls(
+            requested=tuple(str(item) for item in data["requested"]),
+            resolved=tuple(str(item) for item in data.get("resolved", [])),
+            builder=str(data.get("builder", "")),
+            seconds=float(data.get("seconds", 0.0)),
+            reused=bool(data.get("reused", False)),
+            problem=str(data["problem"]) if data.get("problem") else None,
+            fixer=str(data["fixer"]) if data.get("fixer") else None,
+        )
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """A version's run: its demo runs and, when there are acceptance tests, the tests."""
 
@@ -113,6 +163,8 @@ class RunRecord:
     # pytest's first error when acceptance_test.py itself does not load (it does not collect, even
     # against a stand-in script): a problem of the test file, not of the version.
     tests_unloadable: str | None = None
+    environment: EnvironmentRecord | None = None  # None: a run from before environments existed
+    network: str | None = None  # ``script_v1.py tried to reach example.org; runs have no network``
 
     @property
     def script(self) -> CommandRecord:
@@ -140,7 +192,10 @@ class RunRecord:
 
     @property
     def ok(self) -> bool:
-        """No demo run has a problem and, when there are tests, every one passed."""
+        """It ran in its environment, reached for no network, no demo run has a problem and, when there
+        are tests, every one passed."""
+        if self.network or (self.environment is not None and self.environment.problem):
+            return False
         return not any(demo.problem() for demo in self.demos) and (self.tests is None or self.all_tests_pass)
 
     @property
@@ -163,6 +218,10 @@ class RunRecord:
         signal, a limit, a program that should have ended and did not. A test file that does not load
         is not the version's fault, and is not among them."""
         problems = []
+        if self.environment is not None and self.environment.problem:
+            problems.append(f"its environment could not be made ({self.environment.problem})")
+        if self.network:
+            problems.append(self.network)
         if self.tests_ran and not self.all_tests_pass:
             problems.append(
                 f"{self.tests_ran - self.count('passed')} of {self.tests_ran} acceptance tests fail"
@@ -180,6 +239,10 @@ class RunRecord:
         if self.legacy_summary:
             return self.legacy_summary
         parts = []
+        if self.environment is not None and self.environment.problem:
+            parts.append(self.environment.describe())
+        if self.network:
+            parts.append(self.network)
         if self.tests is not None:
             if self.tests_unloadable:
                 parts.append(self.unloadable_sentence)
@@ -201,6 +264,8 @@ class RunRecord:
             "tests": None if self.tests is None else _command_json(self.tests),
             "outcomes": [asdict(outcome) for outcome in self.outcomes],
             "tests_unloadable": self.tests_unloadable,
+            "environment": None if self.environment is None else self.environment.to_json(),
+            "network": self.network,
         }
 
     @classmethod
@@ -225,7 +290,19 @@ class RunRecord:
                 for o in data.get("outcomes", [])
             ),
             tests_unloadable=str(data["tests_unloadable"]) if data.get("tests_unloadable") else None,
+            environment=_environment_from(data.get("environment")),
+            network=str(data["network"]) if data.get("network") else None,
         )
+
+
+def _environment_from(data: object) -> EnvironmentRecord | None:
+    return EnvironmentRecord.from_json(data) if isinstance(data, dict) else None
+
+
+def not_run(version: int, environment: EnvironmentRecord) -> RunRecord:
+    """The record of a version that was not run because its environment could not be made."""
+    demo = DemoResult("not run", CommandRecord("not run", None, 0.0), NOT_RUN)
+    return RunRecord(version, (demo,), environment=environment)
 
 
 def kind_of(command: CommandRecord, window: bool = False) -> str:
@@ -292,6 +369,10 @@ def _demo_from(data: dict[str, Any]) -> DemoResult:
 def write_run(record: RunRecord, script_name: str) -> str:
     """The text of ``run_vN.md``: the run for people, with the record embedded."""
     lines = [f"# Run of {script_name}", "", f"Summary: {record.summary()}", ""]
+    if record.environment is not None:
+        lines += _environment_section(record.environment)
+    if record.network:
+        lines += [f"Network: {record.network}.", ""]
     for number, demo in enumerate(record.demos, start=1):
         lines += _demo_section(number, demo)
     if record.tests is None:
@@ -300,6 +381,16 @@ def write_run(record: RunRecord, script_name: str) -> str:
         lines += _command_section(f"The acceptance tests: `python -m pytest -q {TESTS_FILE}`", record.tests)
         lines += _tests_table(record)
     return embed("\n".join(lines), record.to_json())
+
+
+def _environment_section(environment: EnvironmentRecord) -> list[str]:
+    lines = ["## The environment", ""]
+    lines.append(f"- declared: {', '.join(environment.requested) or '(nothing: the standard library only)'}")
+    if environment.problem:
+        return [*lines, f"- not ready: {environment.problem} (for the {environment.fixer or 'Manager'})", ""]
+    lines.append(f"- installed: {', '.join(environment.resolved) or '(nothing)'}")
+    how = "reused unchanged" if environment.reused else f"made with {environment.builder}"
+    return [*lines, f"- {how} in {environment.seconds:.2f} s", ""]
 
 
 def _demo_section(number: int, demo: DemoResult) -> list[str]:

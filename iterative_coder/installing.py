@@ -88,6 +88,17 @@ async def _install_refusal(ctx: SessionContext, requested: tuple[str, ...], name
     return None
 
 
+def say_not_installed(ctx: SessionContext, version: int, script: str) -> None:
+    """Under ``--execute never``, one line naming the packages the version declares and did not get."""
+    try:
+        requested = read_metadata(script).dependencies
+    except ValueError:
+        return
+    if ctx.execute == "never" and requested:
+        packages = ", ".join(requested)
+        ctx.ui.info(f"Nothing installed for {script_name(version)} ({packages}): --execute never.")
+
+
 def with_environment(execution: Execution, ctx: SessionContext) -> Execution:
     """``execution`` running programs on the workspace's environment."""
     return replace(execution, environment=environment_of(ctx))

@@ -13,7 +13,7 @@ from .agents import Task, call_and_record, sees_images
 from .demo import demo_for
 from .extract import parse_python
 from .guard import guarded
-from .installing import ready_environment, with_environment
+from .installing import ready_environment, say_not_installed, with_environment
 from .names import ACCEPTANCE, DEMO, PLAN, feedback_name, review_name, run_name, script_name
 from .prompt_files import render_prompt
 from .records.embedded import prose_of
@@ -97,6 +97,7 @@ async def _evidence(ctx: SessionContext, version: int, script: str) -> tuple[Run
             return None, f"The script was not run: {made.split(': ', 1)[-1]}"
         record, text = made, ctx.workspace.read(run_name(version))
     if record is None or text is None:
+        say_not_installed(ctx, version, script)
         return None, NOT_RUN
     return record, f"# The run ({run_name(version)})\n\n{prose_of(text).strip()}"
 

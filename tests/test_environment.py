@@ -5,19 +5,34 @@ made anew when it changes or was left half made, never holding the tool's own pa
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
-from drive import run_loop
-from scripted import review
+from conftest import WAIT
+from drive import run_loop, run_main
+from scripted import PLAN_1, good_script, review
+from scripted import TESTS as WORD_TESTS
 from wheels import local_index
 
-from iterative_coder.environment import FIND_LINKS_VARIABLE, STATE_FILE, Environment, install_problem, prepare
+from iterative_coder.environment import (
+    BUILDER_VARIABLE,
+    FIND_LINKS_VARIABLE,
+    STATE_FILE,
+    Environment,
+    install_problem,
+    prepare,
+)
 from iterative_coder.names import ACCEPTANCE, PLAN, TASK
 from iterative_coder.records.embedded import prose_of
 from iterative_coder.records.run import EnvironmentRecord, read_run
 from iterative_coder.sandbox import find_sandbox
-from iterative_coder.script_metadata import ScriptMetadata, with_metadata
+from iterative_coder.script_metadata import ScriptMetadata, with_metadata, write_metadata
+from iterative_coder.strays import recorded_runs
 
 PROGRAM = """import importlib.util
 
@@ -128,8 +143,13 @@ def test_never_installs_nothing_and_a_no_leaves_the_version_not_run(
     fake_server, tmp_path: Path, offline_index: Path
 ) -> None:
     greeter_workspace(tmp_path)
-    fake_server.enqueue("coder", fenced(DECLARED))
-    fake_server.enqueue("reviewer", review(1, "REVISE"))
+    fake_server.enqueue("coder", fenced(DECLARED), fenced(DECLARED))
+    fake_server.enqueue("reviewer", review(1, "REVISE"), review(1, "REVISE"))
+    _, _, ui = run_loop(fake_server, tmp_path, ["/stop"], execute="never")
+    assert "Nothing installed for script_v1.py (tinypkg>=1.0): --execute never." in ui.texts("info")
+    assert not (tmp_path / "runs").exists()
+    for name in ("script_v1.py", "review_v1.md"):
+        (tmp_path / name).unlink()
     _, _, ui = run_loop(fake_server, tmp_path, ["y", "n", "/stop"], execute="ask")
     assert ui.texts("ask")[:2] == [
         "Run the generated code? [y/N/a(lways)]",
@@ -139,16 +159,21 @@ def test_never_installs_nothing_and_a_no_leaves_the_version_not_run(
     assert said in ui.texts("warn")
     assert not (tmp_path / "run_v1.md").exists() and not (tmp_path / "runs" / "env" / STATE_FILE).exists()
     assert "The script was not run: installing tinypkg>=1.0 was not allowed" in (
-        fake_server.requests_for("reviewer")[0].text
+        fake_server.requests_for("reviewer")[1].text
     )
 
 
-def test_the_environment_is_reused_changed_and_made_again(tmp_path: Path, offline_index: Path) -> None:
+@pytest.mark.parametrize("builder", ["uv", "pip"])
+def test_the_environment_is_reused_changed_and_made_again(
+    builder: str, tmp_path: Path, offline_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(BUILDER_VARIABLE, builder)
     folder = tmp_path / "env"
     folder.mkdir()
     sandbox = find_sandbox("auto")
     first = prepare(folder, ("tinypkg",), sandbox)
     assert first.resolved == ("tinypkg==1.0",) and not first.reused and first.problem is None
+    assert first.builder == builder
     again = prepare(folder, ("tinypkg",), sandbox)
     assert again.reused and again.seconds < 1.0  # an unchanged environment is ready at once
     python = Environment(folder).python
@@ -181,3 +206,49 @@ def test_install_failures_go_to_whoever_can_fix_them(
     monkeypatch.delenv(FIND_LINKS_VARIABLE, raising=False)
     line, who = install_problem(output, ("tiny>=9",))
     assert who == fixer and line.startswith(said) and "\n" not in line
+
+
+def installing(workspace: Path) -> bool:
+    """Whether the install is under way: recorded as a run in runs/env."""
+    runs = recorded_runs(workspace) if (workspace / "runs").is_dir() else []
+    return any(Path(run.folder).name == "env" for run in runs)
+
+
+def test_a_tool_killed_while_installing_leaves_a_workspace_resume_finishes(
+    fake_server, tmp_path: Path, model_env: dict[str, str], wheels: Path
+) -> None:
+    # The first install reads a wheel that is a pipe nobody writes to: it is under way until killed.
+    stuck = tmp_path / "stuck"
+    stuck.mkdir()
+    os.mkfifo(stuck / "tinypkg-1.0-py3-none-any.whl")
+    script = good_script(1).replace("import sys\n", "import sys\n\nimport tinypkg\n", 1)
+    script = script.replace("```python\n", "```python\n" + write_metadata(ScriptMetadata(("tinypkg",))), 1)
+    fake_server.enqueue("planner", PLAN_1)
+    fake_server.enqueue("tester", WORD_TESTS)
+    fake_server.enqueue("coder", script)
+    fake_server.enqueue("reviewer", review(1, "APPROVE"), review(1, "APPROVE"))
+    args = ["--task", "count words", "--yes", "--execute", "always", "--max-iterations", "1"]
+    tool = subprocess.Popen(
+        [sys.executable, "-m", "iterative_coder", *args],
+        cwd=tmp_path,
+        env={**model_env, FIND_LINKS_VARIABLE: str(stuck)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    workspace = tmp_path / "workspace"
+    deadline = time.monotonic() + WAIT
+    while not installing(workspace):
+        assert tool.poll() is None and time.monotonic() < deadline, tool.communicate()[0]
+        time.sleep(0.05)
+    tool.send_signal(signal.SIGKILL)
+    tool.wait()
+    assert not (workspace / "runs" / "env" / STATE_FILE).exists()
+    resumed = run_main(
+        ["--resume", workspace, "--yes", "--execute", "always"],
+        tmp_path,
+        {**model_env, FIND_LINKS_VARIABLE: str(wheels)},
+    )
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    record = read_run((workspace / "run_v1.md").read_text(), 1)
+    assert record is not None and record.ok and record.environment is not None
+    assert record.environment.resolved == ("tinypkg==1.0",) and not record.environment.reused

@@ -54,4 +54,10 @@ class SessionContext:
             for entry in role_client.resilient.entries
             if entry.api_key
         ]
-        return Execution(self.workspace.root, self.settings.run_timeout, self.sandbox, tuple(keys))
+        return Execution(
+            self.workspace.root,
+            self.settings.run_timeout,
+            self.sandbox,
+            tuple(keys),
+            network=self.settings.network,
+        )

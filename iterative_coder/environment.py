@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 
-from .records.run import EnvironmentRecord
+from .records.environment import EnvironmentRecord
 from .runner import RunOptions, run_limited
 from .sandbox import Sandbox
 from .workspace import atomic_write_text

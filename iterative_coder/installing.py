@@ -11,7 +11,7 @@ from .answers import is_yes
 from .environment import CODER, ENV_FOLDER, Environment, is_ready, prepare, source
 from .guard import guarded
 from .names import ACCEPTANCE, PLAN, RUNS_FOLDER, script_name
-from .records.run import EnvironmentRecord
+from .records.environment import EnvironmentRecord
 from .script_metadata import declaration_fix, describe_undeclared, read_metadata, undeclared
 from .workspace import inner_folder
 

@@ -15,6 +15,7 @@ from .extract import parse_python
 from .guard import guarded
 from .installing import ready_environment, say_not_installed, with_environment
 from .names import ACCEPTANCE, DEMO, PLAN, feedback_name, review_name, run_name, script_name
+from .offline import network_failure, outputs
 from .prompt_files import render_prompt
 from .records.embedded import prose_of
 from .records.review import NOT_ASSESSED, REVISE, FeedbackCheck, Review, read_review, write_review
@@ -65,7 +66,11 @@ async def run_version(ctx: SessionContext, version: int, script: str) -> RunReco
         record = not_run(version, environment)
     else:
         record = await _run_in_environment(ctx, version, script)
-        record = replace(record, environment=environment)
+        offline = ctx.sandbox is not None and not ctx.settings.network  # the run had no network
+        network = network_failure(outputs(record), script, script_name(version)) if offline else None
+        record = replace(record, environment=environment, network=network)
+        if network:
+            ctx.ui.warn(f"{network}. To let its runs use the network, resume with --network.")
     ctx.workspace.write(run_name(version), write_run(record, script_name(version)))
     failing = [outcome.name for outcome in record.failing]
     more = f" and {len(failing) - 3} more" if len(failing) > 3 else ""

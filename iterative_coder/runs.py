@@ -80,6 +80,7 @@ class Execution:
     sandbox: Sandbox | None = None
     secrets: tuple[str, ...] = ()
     environment: Environment | None = None  # the program's own; None: the tool's Python (no script yet)
+    network: bool = False  # the program's runs share the network (--network)
 
     @property
     def python(self) -> str:
@@ -101,7 +102,9 @@ class Execution:
         options = replace(options or RunOptions(), workspace=self.workspace_root)  # recorded while it runs
         if self.sandbox is not None:
             seen = [*binds[0], *([self.environment.folder] if self.environment else [])]
-            command = self.sandbox.wrap(command, run_dir, extra_ro=seen, extra_rw=binds[1])
+            command = self.sandbox.wrap(
+                command, run_dir, network=self.network, extra_ro=seen, extra_rw=binds[1]
+            )
             options = replace(options, sandboxed=True)
         timeout = options_timeout(options, self.timeout)
         return self.redacted(command_record(run_limited(command, run_dir, timeout, options), timeout))

@@ -232,6 +232,8 @@ def run_session_process(
         ui.info(
             f"Workspace: {workspace.root}  ·  models: " + ", ".join(f"{r} {m}" for r, m in firsts.items())
         )
+    if settings.network:
+        ui.info("The program's runs may use the network (--network, kept for this session).")
     end = _run_on_event_loop(settings, workspace, session, roles, ui)
     if settings.json:  # one object, whatever happened
         from .app import json_result

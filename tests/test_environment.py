@@ -29,7 +29,8 @@ from iterative_coder.environment import (
 )
 from iterative_coder.names import ACCEPTANCE, PLAN, TASK
 from iterative_coder.records.embedded import prose_of
-from iterative_coder.records.run import EnvironmentRecord, read_run
+from iterative_coder.records.environment import EnvironmentRecord
+from iterative_coder.records.run import read_run
 from iterative_coder.sandbox import find_sandbox
 from iterative_coder.script_metadata import ScriptMetadata, with_metadata, write_metadata
 from iterative_coder.strays import recorded_runs

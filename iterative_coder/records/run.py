@@ -14,6 +14,7 @@ from typing import Any
 from ..names import ACCEPTANCE as TESTS_FILE
 from ..names import SCRIPT_IN_RUN as SCRIPT_FILE
 from .embedded import embed, extract
+from .environment import EnvironmentRecord, environment_from, environment_section
 
 RUN_RECORD_KIND = "run"
 RUN_RECORD_FORMAT = 2
@@ -100,55 +101,6 @@ class DemoResult:
             TOO_MANY: f"the script {self.command.description}",
             TIMED_OUT: f"the script was {self.command.description} although it should have ended",
         }[self.kind]
-
-
-@dataclass(frozen=True)
-class EnvironmentRecord:
-    """The program's environment for a run: the packages the script declared, what they resolved to
-    (``name==version`` of every package installed), how it was made (``uv`` or ``pip``; reused when
-    nothing changed) and in how many seconds; or why it could not be made, and who can fix that."""
-
-    requested: tuple[str, ...] = ()
-    resolved: tuple[str, ...] = ()
-    builder: str = ""
-    seconds: float = 0.0
-    reused: bool = False
-    problem: str | None = None  # one line
-    fixer: str | None = None  # the role that can fix the problem: Coder or Manager
-
-    def describe(self) -> str:
-        """``pygame>=2.5 -> pygame==2.6.1, installed with uv in 1.2 s`` (or the problem)."""
-        if self.problem:
-            return f"not run, its environment not ready: {self.problem} (for the {self.fixer or 'Manager'})"
-        asked = ", ".join(self.requested) or "no packages (the standard library only)"
-        got = f" -> {', '.join(self.resolved)}" if self.resolved else ""
-        how = "reused" if self.reused else f"made with {self.builder}" if self.builder else "made"
-        return f"{asked}{got}; {how} in {self.seconds:.2f} s"
-
-    def to_json(self) -> dict[str, Any]:
-        """The record as plain JSON types."""
-        return {
-            "requested": list(self.requested),
-            "resolved": list(self.resolved),
-            "builder": self.builder,
-            "seconds": self.seconds,
-            "reused": self.reused,
-            "problem": self.problem,
-            "fixer": self.fixer,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> EnvironmentRecord:
-        """The record from :meth:`to_json`'s output; KeyError, TypeError or ValueError otherwise."""
-        return cls(
-            requested=tuple(str(item) for item in data["requested"]),
-            resolved=tuple(str(item) for item in data.get("resolved", [])),
-            builder=str(data.get("builder", "")),
-            seconds=float(data.get("seconds", 0.0)),
-            reused=bool(data.get("reused", False)),
-            problem=str(data["problem"]) if data.get("problem") else None,
-            fixer=str(data["fixer"]) if data.get("fixer") else None,
-        )
 
 
 @dataclass(frozen=True)
@@ -290,13 +242,9 @@ class RunRecord:
                 for o in data.get("outcomes", [])
             ),
             tests_unloadable=str(data["tests_unloadable"]) if data.get("tests_unloadable") else None,
-            environment=_environment_from(data.get("environment")),
+            environment=environment_from(data.get("environment")),
             network=str(data["network"]) if data.get("network") else None,
         )
-
-
-def _environment_from(data: object) -> EnvironmentRecord | None:
-    return EnvironmentRecord.from_json(data) if isinstance(data, dict) else None
 
 
 def not_run(version: int, environment: EnvironmentRecord) -> RunRecord:
@@ -370,7 +318,7 @@ def write_run(record: RunRecord, script_name: str) -> str:
     """The text of ``run_vN.md``: the run for people, with the record embedded."""
     lines = [f"# Run of {script_name}", "", f"Summary: {record.summary()}", ""]
     if record.environment is not None:
-        lines += _environment_section(record.environment)
+        lines += environment_section(record.environment)
     if record.network:
         lines += [f"Network: {record.network}.", ""]
     for number, demo in enumerate(record.demos, start=1):
@@ -381,16 +329,6 @@ def write_run(record: RunRecord, script_name: str) -> str:
         lines += _command_section(f"The acceptance tests: `python -m pytest -q {TESTS_FILE}`", record.tests)
         lines += _tests_table(record)
     return embed("\n".join(lines), record.to_json())
-
-
-def _environment_section(environment: EnvironmentRecord) -> list[str]:
-    lines = ["## The environment", ""]
-    lines.append(f"- declared: {', '.join(environment.requested) or '(nothing: the standard library only)'}")
-    if environment.problem:
-        return [*lines, f"- not ready: {environment.problem} (for the {environment.fixer or 'Manager'})", ""]
-    lines.append(f"- installed: {', '.join(environment.resolved) or '(nothing)'}")
-    how = "reused unchanged" if environment.reused else f"made with {environment.builder}"
-    return [*lines, f"- {how} in {environment.seconds:.2f} s", ""]
 
 
 def _demo_section(number: int, demo: DemoResult) -> list[str]:

@@ -117,6 +117,19 @@ def with_metadata(script: str, metadata: ScriptMetadata) -> str:
     return "".join(lines[:keep]) + block + "".join(lines[keep:])
 
 
+def how_to_run(name: str, script: str) -> str:
+    """How a person runs the script outside the tool: ``uv run script_v3.py`` installs what it
+    declares into an environment of its own (``pipx run`` does too); a script that declares nothing
+    runs with any Python."""
+    try:
+        declared = read_metadata(script).dependencies
+    except ValueError:
+        declared = ()
+    if not declared:
+        return f"python3 {name} (it needs only the standard library)"
+    return f"uv run {name} (or pipx run {name}): it installs {', '.join(declared)} for the script alone"
+
+
 def distribution_name(requirement: str) -> str:
     """The normalized distribution name of a requirement (``Pillow>=10`` is ``pillow``)."""
     match = _NAME.match(requirement)

@@ -13,6 +13,7 @@ from iterative_coder.script_metadata import (
     ScriptMetadata,
     declaration_fix,
     describe_undeclared,
+    how_to_run,
     read_metadata,
     undeclared,
     with_metadata,
@@ -127,3 +128,13 @@ def test_a_coder_that_never_declares_is_saved_after_two_asks(fake_server, tmp_pa
     assert outcome == "stopped"
     assert len(fake_server.requests_for("coder")) == 3
     assert (tmp_path / "script_v1.py").read_text() == PYGAME_SCRIPT
+
+
+def test_the_way_to_run_an_accepted_script_outside_the_tool() -> None:
+    assert how_to_run("script_v3.py", DECLARED) == (
+        "uv run script_v3.py (or pipx run script_v3.py): it installs pygame>=2.5, pillow for the script alone"
+    )
+    assert (
+        how_to_run("script_v1.py", "import sys\n")
+        == "python3 script_v1.py (it needs only the standard library)"
+    )

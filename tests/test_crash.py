@@ -106,7 +106,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory, crash_env: dict[str, str
         assert result.returncode == 0, result.stdout + result.stderr
     state = final_state(root / "workspace")
     assert state["finished"] == {"version": 1, "reason": "accepted"}
-    assert state["runs"] == ["v1", "v1-tests"]
+    assert state["runs"] == ["env", "v1", "v1-tests"]  # env: the program's environment
     return state
 
 

@@ -113,7 +113,7 @@ def prepare(
     state = read_state(folder)
     if state is not None and state.requested == requested and environment.python.exists():
         link_pytest(environment)
-        return replace(state, reused=True, seconds=round(time.monotonic() - started, 3))
+        return replace(state, reused=True)  # as it was made: how long that took
     (folder / STATE_FILE).unlink(missing_ok=True)  # from here on, a killed tool leaves it to be made again
     shutil.rmtree(environment.venv, ignore_errors=True)
     venv.EnvBuilder(symlinks=True, with_pip=False, clear=True).create(environment.venv)

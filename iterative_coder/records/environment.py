@@ -3,21 +3,22 @@ its JSON, and its Markdown section."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
 @dataclass(frozen=True)
 class EnvironmentRecord:
     """The program's environment for a run: the packages the script declared, what they resolved to
-    (``name==version`` of every package installed), how it was made (``uv`` or ``pip``; reused when
-    nothing changed) and in how many seconds; or why it could not be made, and who can fix that."""
+    (``name==version`` of every package installed), how it was made (``uv`` or ``pip``) and in how
+    many seconds; or why it could not be made, and who can fix that. Whether this run reused it is
+    known in memory only: a resumed session's files are the same as an uninterrupted one's."""
 
     requested: tuple[str, ...] = ()
     resolved: tuple[str, ...] = ()
     builder: str = ""
     seconds: float = 0.0
-    reused: bool = False
+    reused: bool = field(default=False, compare=False)
     problem: str | None = None  # one line
     fixer: str | None = None  # the role that can fix the problem: Coder or Manager
 
@@ -27,8 +28,7 @@ class EnvironmentRecord:
             return f"not run, its environment not ready: {self.problem} (for the {self.fixer or 'Manager'})"
         asked = ", ".join(self.requested) or "no packages (the standard library only)"
         got = f" -> {', '.join(self.resolved)}" if self.resolved else ""
-        how = "reused" if self.reused else f"made with {self.builder}" if self.builder else "made"
-        return f"{asked}{got}; {how} in {self.seconds:.2f} s"
+        return f"{asked}{got}; made with {self.builder or 'venv'} in {self.seconds:.2f} s"
 
     def to_json(self) -> dict[str, Any]:
         """The record as plain JSON types."""
@@ -37,7 +37,6 @@ class EnvironmentRecord:
             "resolved": list(self.resolved),
             "builder": self.builder,
             "seconds": self.seconds,
-            "reused": self.reused,
             "problem": self.problem,
             "fixer": self.fixer,
         }
@@ -50,7 +49,6 @@ class EnvironmentRecord:
             resolved=tuple(str(item) for item in data.get("resolved", [])),
             builder=str(data.get("builder", "")),
             seconds=float(data.get("seconds", 0.0)),
-            reused=bool(data.get("reused", False)),
             problem=str(data["problem"]) if data.get("problem") else None,
             fixer=str(data["fixer"]) if data.get("fixer") else None,
         )
@@ -68,5 +66,4 @@ def environment_section(environment: EnvironmentRecord) -> list[str]:
     if environment.problem:
         return [*lines, f"- not ready: {environment.problem} (for the {environment.fixer or 'Manager'})", ""]
     lines.append(f"- installed: {', '.join(environment.resolved) or '(nothing)'}")
-    how = "reused unchanged" if environment.reused else f"made with {environment.builder}"
-    return [*lines, f"- {how} in {environment.seconds:.2f} s", ""]
+    return [*lines, f"- made with {environment.builder or 'venv'} in {environment.seconds:.2f} s", ""]

@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT / "tests"))  # the wheel builder lives there
 
 from wheels import local_index  # noqa: E402
 
-from iterative_coder.environment import BUILDER_VARIABLE, FIND_LINKS_VARIABLE, prepare  # noqa: E402
-from iterative_coder.sandbox import find_sandbox  # noqa: E402
+from iterative_coder.execution.environment import BUILDER_VARIABLE, FIND_LINKS_VARIABLE, prepare  # noqa: E402
+from iterative_coder.execution.sandbox import find_sandbox  # noqa: E402
 
 STEPS = (  # in order, in one folder: what each version declares
     ("nothing declared", ()),

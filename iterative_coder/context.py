@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .runs import Execution
-from .sandbox import Sandbox, find_sandbox
+from .execution.runs import Execution
+from .execution.sandbox import Sandbox, find_sandbox
 
 if TYPE_CHECKING:
     from .agents import AgentFactory

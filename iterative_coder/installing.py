@@ -8,8 +8,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .answers import is_yes
-from .environment import CODER, ENV_FOLDER, Environment, is_ready, prepare, source
-from .guard import guarded
+from .execution.environment import CODER, ENV_FOLDER, Environment, is_ready, prepare, source
+from .execution.guard import guarded
 from .names import ACCEPTANCE, PLAN, RUNS_FOLDER, script_name
 from .records.environment import EnvironmentRecord
 from .script_metadata import declaration_fix, describe_undeclared, read_metadata, undeclared
@@ -17,7 +17,7 @@ from .workspace import inner_folder
 
 if TYPE_CHECKING:
     from .context import SessionContext
-    from .runs import Execution
+    from .execution.runs import Execution
 
 INSTALL_QUESTION = "Install {packages} from {source} for {script}? [y/N/a]"
 

@@ -19,13 +19,13 @@ from autogen_core import CancellationToken
 
 from .answers import confirmed, help_lines, is_assent, normalized, send_one_word
 from .editor import EditorUnavailable, edit_text
-from .guard import guarded
+from .execution.guard import guarded
+from .execution.runner import stop_all_programs
+from .execution.runs import prepare_manual_run, run_attached
 from .installing import ready_environment, with_environment
 from .names import ACCEPTANCE, feedback_name, review_name, run_name, script_name
 from .planning import fix_tests
 from .records.run import read_run
-from .runner import stop_all_programs
-from .runs import prepare_manual_run, run_attached
 
 if TYPE_CHECKING:
     from .context import SessionContext

@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from .agents import call_and_record
-from .demo import DemoRun, demo_from_reply, write_demo
 from .draft_answers import Asking, DraftPrompt, Flaw, answer_draft
+from .execution.demo import DemoRun, demo_from_reply, write_demo
+from .execution.guard import guarded
+from .execution.test_check import collection_problem, static_problem
 from .extract import extract_code, words_line
-from .guard import guarded
 from .names import ACCEPTANCE, DEMO, PLAN, TASK
 from .prompt_files import PROMPTS_DIR, render_prompt
 from .review import requirement_numbers
 from .roles import ROLES
 from .script_metadata import TESTS_OWN, third_party_imports
-from .test_check import collection_problem, static_problem
 
 if TYPE_CHECKING:
     from autogen_agentchat.agents import AssistantAgent

@@ -10,18 +10,18 @@ from autogen_agentchat.messages import MultiModalMessage
 from autogen_core import Image
 
 from .agents import Task, call_and_record, sees_images
-from .demo import demo_for
+from .execution.demo import demo_for
+from .execution.guard import guarded
+from .execution.offline import network_failure, outputs
+from .execution.runs import run_version as run_in_folder
 from .extract import parse_python
-from .guard import guarded
 from .installing import ready_environment, say_not_installed, with_environment
 from .names import ACCEPTANCE, DEMO, PLAN, feedback_name, review_name, run_name, script_name
-from .offline import network_failure, outputs
 from .prompt_files import render_prompt
 from .records.embedded import prose_of
 from .records.review import NOT_ASSESSED, REVISE, FeedbackCheck, Review, read_review, write_review
 from .records.run import RunRecord, not_run, read_run, write_run
 from .review import enforce_consistency, parse_reply, requirement_numbers, verdict_alone
-from .runs import run_version as run_in_folder
 
 if TYPE_CHECKING:
     from autogen_agentchat.agents import AssistantAgent

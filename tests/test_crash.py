@@ -23,7 +23,7 @@ from drive import run_main
 from fake_openai import FakeOpenAIServer, Fault, RecordedRequest
 from scripted import PLAN_1, TESTS, good_script, review
 
-from iterative_coder.strays import ENV_NAME, recorded_runs
+from iterative_coder.execution.strays import ENV_NAME, recorded_runs
 
 # Version 1 passes its tests and is approved, but its run lasts a second: long enough to kill the tool
 # while it runs.

@@ -19,7 +19,7 @@ from scripted import PLAN_1, good_script, review
 from scripted import TESTS as WORD_TESTS
 from wheels import local_index
 
-from iterative_coder.environment import (
+from iterative_coder.execution.environment import (
     BUILDER_VARIABLE,
     FIND_LINKS_VARIABLE,
     STATE_FILE,
@@ -27,13 +27,13 @@ from iterative_coder.environment import (
     install_problem,
     prepare,
 )
+from iterative_coder.execution.sandbox import find_sandbox
+from iterative_coder.execution.strays import recorded_runs
 from iterative_coder.names import ACCEPTANCE, PLAN, TASK
 from iterative_coder.records.embedded import prose_of
 from iterative_coder.records.environment import EnvironmentRecord
 from iterative_coder.records.run import read_run
-from iterative_coder.sandbox import find_sandbox
 from iterative_coder.script_metadata import ScriptMetadata, with_metadata, write_metadata
-from iterative_coder.strays import recorded_runs
 
 PROGRAM = """import importlib.util
 

@@ -12,11 +12,11 @@ from drive import run_loop, start_workspace
 from scripted import review
 
 from iterative_coder.cli import build_parser
-from iterative_coder.offline import network_failure
+from iterative_coder.execution.offline import network_failure
+from iterative_coder.execution.runs import Execution
+from iterative_coder.execution.sandbox import find_sandbox, unavailable_reason
 from iterative_coder.records.embedded import prose_of
 from iterative_coder.records.run import read_run
-from iterative_coder.runs import Execution
-from iterative_coder.sandbox import find_sandbox, unavailable_reason
 from iterative_coder.settings import resolve_settings
 
 PROJECT_FILE = Path(__file__).resolve().parent.parent / "pyproject.toml"  # a file of the person's

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .records.run import RunRecord
+from ..records.run import RunRecord
 
 # What Python, urllib, requests/urllib3, httpx and aiohttp print when there is no network.
 _NO_NETWORK = re.compile(

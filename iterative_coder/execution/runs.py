@@ -14,19 +14,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..config import redact
+from ..names import ACCEPTANCE as TESTS_FILE
+from ..names import MANUAL_SUFFIX, RUNS_FOLDER, TESTS_SUFFIX, run_folder_name
+from ..names import SCRIPT_IN_RUN as SCRIPT_FILE
+from ..records.run import NO_DISPLAY, CommandRecord, DemoResult, RunRecord, TestOutcome, kind_of
+from ..textsafe import clean_terminal_text
+from ..workspace import inner_folder
 from . import display
-from .config import redact
 from .demo import DemoRun
 from .environment import Environment
-from .names import ACCEPTANCE as TESTS_FILE
-from .names import MANUAL_SUFFIX, RUNS_FOLDER, TESTS_SUFFIX, run_folder_name
-from .names import SCRIPT_IN_RUN as SCRIPT_FILE
-from .records.run import NO_DISPLAY, CommandRecord, DemoResult, RunRecord, TestOutcome, kind_of
 from .runner import OUTPUT_KEEP, ProcessResult, RunOptions, run_limited, signal_name
 from .sandbox import Sandbox
 from .test_check import collection_problem, first_error
-from .textsafe import clean_terminal_text
-from .workspace import inner_folder
 
 REPORT_FILE = "report.xml"
 Binds = tuple[Sequence[Path], Sequence[Path]]  # read-only and writable paths a sandboxed run also sees

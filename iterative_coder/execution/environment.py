@@ -33,10 +33,10 @@ from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 
-from .records.environment import EnvironmentRecord
+from ..records.environment import EnvironmentRecord
+from ..workspace import atomic_write_text
 from .runner import RunOptions, run_limited
 from .sandbox import Sandbox
-from .workspace import atomic_write_text
 
 ENV_FOLDER = "env"  # runs/env
 STATE_FILE = "declared.json"

@@ -18,12 +18,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .extract import parse_python
-from .names import ACCEPTANCE, SCRIPT_IN_RUN
-from .script_metadata import named_in
+from ..extract import parse_python
+from ..names import ACCEPTANCE, SCRIPT_IN_RUN
+from ..script_metadata import named_in
 
 if TYPE_CHECKING:
-    from .records.run import CommandRecord
+    from ..records.run import CommandRecord
     from .runs import Execution
 
 # What can be wrong with a test file (the corpus in tests/replies/tests/ uses the same words).

@@ -8,11 +8,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .answers import is_yes
-from .execution.environment import CODER, ENV_FOLDER, Environment, is_ready, prepare, source
+from .execution.environment import CODER, ENV_FOLDER, MANAGER, Environment, is_ready, prepare, source
 from .execution.guard import guarded
 from .names import ACCEPTANCE, PLAN, RUNS_FOLDER, script_name
 from .records.environment import EnvironmentRecord
-from .script_metadata import declaration_fix, describe_undeclared, read_metadata, undeclared
+from .script_metadata import declaration_fix, describe_undeclared, python_refused, read_metadata, undeclared
 from .workspace import inner_folder
 
 if TYPE_CHECKING:
@@ -36,6 +36,9 @@ def declaration_problem(ctx: SessionContext, version: int, script: str) -> Envir
         requested = read_metadata(script).dependencies
     except ValueError as error:
         return EnvironmentRecord(problem=f"{name}: {error}", fixer=CODER)
+    wrong_python = python_refused(read_metadata(script).requires_python)
+    if wrong_python:
+        return EnvironmentRecord(requested, problem=f"{name} {wrong_python}", fixer=MANAGER)
     missing = undeclared(script, name, tests, ACCEPTANCE, plan)
     if not missing:
         return None

@@ -117,6 +117,22 @@ def with_metadata(script: str, metadata: ScriptMetadata) -> str:
     return "".join(lines[:keep]) + block + "".join(lines[keep:])
 
 
+def python_refused(requires_python: str | None) -> str | None:
+    """``requires Python >=3.12; this is 3.11.7`` when the running Python is outside the declared
+    range (which the environment's Python is: it is this one), else None (also for a range that
+    cannot be read: the installer then says so)."""
+    if not requires_python:
+        return None
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # pytest's requirement, always here
+
+    try:
+        allowed = SpecifierSet(requires_python)
+    except InvalidSpecifier:
+        return None
+    running = ".".join(map(str, sys.version_info[:3]))
+    return None if allowed.contains(running) else f"requires Python {requires_python}; this is {running}"
+
+
 def how_to_run(name: str, script: str) -> str:
     """How a person runs the script outside the tool: ``uv run script_v3.py`` installs what it
     declares into an environment of its own (``pipx run`` does too); a script that declares nothing

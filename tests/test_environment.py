@@ -95,6 +95,7 @@ def test_a_declared_package_is_installed_and_the_tools_packages_are_not_seen(
     assert record.environment is not None and record.environment.resolved == ("tinypkg==1.0",)
     prose = prose_of((tmp_path / "run_v1.md").read_text())
     assert "hello from tinypkg, world" in prose
+    assert "Warning" not in prose  # pytest started as the environment starts it says nothing of its own
     for name in ("autogen_agentchat", "openai", "rich", "pytest"):
         assert f"{name} missing" in prose
     assert "- declared: tinypkg>=1.0" in prose and "- installed: tinypkg==1.0" in prose

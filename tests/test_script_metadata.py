@@ -3,6 +3,7 @@ tests import is declared (the Coder is asked again with the exact block, before 
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from iterative_coder.script_metadata import (
     declaration_fix,
     describe_undeclared,
     how_to_run,
+    python_refused,
     read_metadata,
     undeclared,
     with_metadata,
@@ -138,3 +140,9 @@ def test_the_way_to_run_an_accepted_script_outside_the_tool() -> None:
         how_to_run("script_v1.py", "import sys\n")
         == "python3 script_v1.py (it needs only the standard library)"
     )
+
+
+def test_a_python_outside_the_declared_range_is_said() -> None:
+    running = ".".join(map(str, sys.version_info[:3]))
+    assert python_refused(">=3.10") is None and python_refused(None) is None
+    assert python_refused(">=99") == f"requires Python >=99; this is {running}"

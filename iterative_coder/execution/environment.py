@@ -22,10 +22,12 @@ exactly what the version's ``# /// script`` block declares, never the tool's own
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 import venv
@@ -45,7 +47,7 @@ BUILDER_VARIABLE = "ITERATIVE_CODER_BUILDER"
 INSTALL_TIMEOUT = 600.0
 _PASSED_ON = re.compile(r"^(UV_|PIP_)|^(https?|no|all)_proxy$|^SSL_CERT_(FILE|DIR)$", re.IGNORECASE)
 # Runs pytest from runs/env/pytest, appended to sys.path so that the environment's packages come first.
-_PYTEST_BOOT = "import sys; sys.path.append({folder!r}); import pytest; sys.exit(pytest.console_main())"
+_PYTEST_BOOT = "import sys; sys.path.append({folder!r}); import pytest; sys.exit(int(pytest.main()))"
 CODER, MANAGER = "Coder", "Manager"
 
 
@@ -132,10 +134,21 @@ def prepare(
 
 
 def builder_name() -> str:
-    """``uv`` when its binary is there, else ``pip`` (also when ``ITERATIVE_CODER_BUILDER=pip``)."""
+    """``uv`` when its binary runs here, else ``pip`` (also when ``ITERATIVE_CODER_BUILDER=pip``)."""
     if os.environ.get(BUILDER_VARIABLE) == "pip":
         return "pip"
-    return "uv" if uv_binary() else "pip"
+    binary = uv_binary()
+    return "uv" if binary and _runs(binary) else "pip"
+
+
+@functools.cache
+def _runs(binary: str) -> bool:
+    """Whether ``binary --version`` works here (a wheel for another libc or CPU does not)."""
+    try:
+        done = subprocess.run([binary, "--version"], capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
 
 
 def uv_binary() -> str | None:

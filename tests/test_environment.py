@@ -202,6 +202,8 @@ def test_the_environment_is_reused_changed_and_made_again(
         ("ERROR: Could not find a version that satisfies the requirement tiny>=9 (from versions: 1.0)\n"
          "ERROR: No matching distribution found for tiny>=9", "Coder", "no release of tiny>=9 on PyPI"),
         ("  × Failed to build `numpy==1.0`", "Manager", "no build of tiny>=9 installs on Python"),
+        ("  ╰─▶ Because nosuch was not found in the package\n      registry and you require nosuch", "Coder",
+         "nosuch is not a package on PyPI"),
     ],
 )  # fmt: skip
 def test_install_failures_go_to_whoever_can_fix_them(

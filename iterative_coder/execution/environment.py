@@ -209,7 +209,7 @@ _INSTALL_FAILURES = (
     (r"dns error|name resolution|failed to lookup address|Network is unreachable|client error \(Connect\)"
      r"|NewConnectionError|Failed to establish a new connection|Connection refused|Max retries exceeded",
      "no network to reach {source}: connect the machine and try again", MANAGER),
-    (r"Because (?P<name>[\w.\-\[\]]+) was not found in the (?:package registry|provided package locations)"
+    (r"Because\s+(?P<name>[\w.\-\[\]]+)\s+was\s+not\s+found\s+in\s+the\s+(?:package\s+registry|provided\s+package)"
      r"|from versions: none\)\s+ERROR: No matching distribution found for (?P<pipname>[^\s;]+)",
      "{name} is not a package on {source}: declare its real PyPI name (or use the standard library)",
      CODER),

@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TASKS = ROOT / "bench" / "tasks"
 sys.path.insert(0, str(ROOT))
 
-from iterative_coder.runner import run_limited  # noqa: E402
-from iterative_coder.runs import read_junit  # noqa: E402
+from iterative_coder.execution.runner import run_limited  # noqa: E402
+from iterative_coder.execution.runs import read_junit  # noqa: E402
 
 
 @dataclass

@@ -10,6 +10,7 @@ from .loop import IterationLoop
 from .names import TASK, resume_command, script_name
 from .planning import ask_request, run_planning, run_test_agreement
 from .resume import Step
+from .script_metadata import how_to_run
 from .status import history, models_by_role, version_rows
 from .workspace import Workspace, WorkspaceError
 
@@ -110,6 +111,7 @@ def show_summary(workspace: Workspace, session: SessionLog, ui: UI) -> None:
     final = session.finished_version  # the version accepted as final, if one was
     if final is not None:
         ui.info(f"Final script: {workspace.path(script_name(final))}")
+        ui.info(f"Run it: {how_to_run(script_name(final), workspace.read(script_name(final)) or '')}")
     elif rows:
         ui.info(f"Latest script (not accepted): {workspace.path(script_name(rows[-1].version))}")
     models = models_by_role(session)

@@ -100,6 +100,14 @@ OPTIONS: tuple[tuple[str | None, str, dict[str, Any]], ...] = (
     ),
     _option(
         MAIN,
+        "--network",
+        "let the program's runs use the network, still sandboxed from your files (kept for --resume; "
+        "default: runs have no network)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+    ),
+    _option(
+        MAIN,
         "--edit-format",
         "how the Coder sends versions 2 on: whole files, diff (SEARCH/REPLACE edit blocks), or auto "
         "(edits once the script is long; default: auto, or the session's own on --resume)",

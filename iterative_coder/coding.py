@@ -27,12 +27,14 @@ from .prompt_files import render_prompt
 from .records.review import read_review
 from .records.run import read_run
 from .reviewing import plan_with_tests
+from .script_metadata import declaration_fix, describe_undeclared, undeclared
 
 if TYPE_CHECKING:
     from .context import SessionContext
 
 CODER_TRIES = 3  # the first ask for a whole script plus at most two asks again when a reply is not one
 EDIT_TRIES = 2  # asks for edit blocks before the whole file is asked for instead
+DECLARE_ASKS = 2  # asks to declare the packages a script imports; then it is saved, and not run
 # ``--edit-format auto`` asks for edit blocks once the previous script is longer than this many lines.
 # Measured by bench/edits.py: a one-function fix sent as a block costs half the output tokens of the
 # whole file at about 57 lines. At half or less, edits cost no more than the whole file even if half of
@@ -75,6 +77,7 @@ class _Asking:
     edit_tries: int = 0
     tries: int = 0
     asked_for_change: bool = False
+    declare_asks: int = 0
 
     @property
     def edit_rules(self) -> str:
@@ -115,6 +118,10 @@ async def write_version(ctx: SessionContext, version: int) -> bool:
         )
         answer = read_answer(reply.text, context, state.base, reply.cut_off)
         ctx.session.note_answer(asked, answer.form)
+        declare = _declaration_message(ctx, state, answer) if answer.refusal is None else None
+        if declare is not None:
+            message = declare
+            continue
         if answer.refusal is None and not state.asked_for_change and _unchanged(context, answer.extracted):
             state.asked_for_change = True
             _say_unchanged(ctx, version)
@@ -125,6 +132,25 @@ async def write_version(ctx: SessionContext, version: int) -> bool:
             return True
         message = _edits_again(ctx, state, answer) if state.edits else _whole_again(ctx, state, answer)
     return False
+
+
+def _declaration_message(ctx: SessionContext, state: _Asking, answer: Answer) -> str | None:
+    """When the script imports packages it does not declare (its own imports or the tests'), the
+    message that asks for the whole script again with the exact block to put at its top (said on the
+    screen); None when all is declared, or when it was asked :data:`DECLARE_ASKS` times already."""
+    code = answer.extracted.code or ""
+    missing = undeclared(code, state.script_name, state.context.tests, ACCEPTANCE, state.context.plan)
+    if not missing or state.declare_asks >= DECLARE_ASKS:
+        return None
+    state.declare_asks += 1
+    state.edits, state.base = False, state.context.previous
+    what = describe_undeclared(missing)
+    ctx.ui.warn(
+        f"The Coder's {state.script_name} was not saved: {what}, not declared in its `# /// script` "
+        "block; asking again with the block to add."
+    )
+    fix = render_prompt("coder_declare", undeclared=what, block=declaration_fix(code, missing).rstrip())
+    return state.task + "\n\n" + fix
 
 
 def _same_message(state: _Asking) -> str:

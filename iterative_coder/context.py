@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .runs import Execution
-from .sandbox import Sandbox, find_sandbox
+from .execution.runs import Execution
+from .execution.sandbox import Sandbox, find_sandbox
 
 if TYPE_CHECKING:
     from .agents import AgentFactory
@@ -29,6 +29,8 @@ class SessionContext:
     settings: Settings
     execute: str = "never"  # may generated code run now? ``ask`` can become ``always`` mid-session
     warned_unsandboxed: bool = False
+    install_always: bool = False  # the Manager answered "a" to installing packages
+    install_answers: dict[tuple[str, ...], bool] = field(default_factory=dict)  # per set of packages
     _sandbox: list[Sandbox | None] = field(default_factory=list, init=False)  # found once, when needed
 
     def __post_init__(self) -> None:
@@ -52,4 +54,10 @@ class SessionContext:
             for entry in role_client.resilient.entries
             if entry.api_key
         ]
-        return Execution(self.workspace.root, self.settings.run_timeout, self.sandbox, tuple(keys))
+        return Execution(
+            self.workspace.root,
+            self.settings.run_timeout,
+            self.sandbox,
+            tuple(keys),
+            network=self.settings.network,
+        )

@@ -19,12 +19,13 @@ from autogen_core import CancellationToken
 
 from .answers import confirmed, help_lines, is_assent, normalized, send_one_word
 from .editor import EditorUnavailable, edit_text
-from .guard import guarded
+from .execution.guard import guarded
+from .execution.runner import stop_all_programs
+from .execution.runs import prepare_manual_run, run_attached
+from .installing import ready_environment, with_environment
 from .names import ACCEPTANCE, feedback_name, review_name, run_name, script_name
 from .planning import fix_tests
 from .records.run import read_run
-from .runner import stop_all_programs
-from .runs import prepare_manual_run, run_attached
 
 if TYPE_CHECKING:
     from .context import SessionContext
@@ -123,8 +124,14 @@ async def _run(turn: Turn, arguments: str) -> None:
         ctx.ui.info(f"Not run (--execute never). To allow it, resume with {_other_modes(ctx.execute)}.")
         return None
     name = script_name(turn.version)
-    execution, start = ctx.execution, Path.cwd()  # where the person started the tool
-    run = prepare_manual_run(execution, turn.version, ctx.workspace.read(name) or "", args, start)
+    script = ctx.workspace.read(name) or ""
+    environment = await ready_environment(ctx, turn.version, script)  # the one its runs had
+    if not isinstance(environment, str) and environment.problem:
+        ctx.ui.warn(f"{name} was not run: {environment.describe()}.")
+    if isinstance(environment, str) or environment.problem:
+        return None
+    execution, start = with_environment(ctx.execution, ctx), Path.cwd()  # where the person started the tool
+    run = prepare_manual_run(execution, turn.version, script, args, start)
     ctx.ui.info(f"Running {name} in {run.folder} with your keyboard and screen; Ctrl-C ends it.")
     if run.copied:
         files = ", ".join(named if named == copy else f"{named} (as {copy})" for named, copy in run.copied)

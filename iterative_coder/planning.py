@@ -13,15 +13,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from .agents import call_and_record
-from .demo import DemoRun, demo_from_reply, write_demo
 from .draft_answers import Asking, DraftPrompt, Flaw, answer_draft
+from .execution.demo import DemoRun, demo_from_reply, write_demo
+from .execution.guard import guarded
+from .execution.test_check import collection_problem, static_problem
 from .extract import extract_code, words_line
-from .guard import guarded
 from .names import ACCEPTANCE, DEMO, PLAN, TASK
 from .prompt_files import PROMPTS_DIR, render_prompt
 from .review import requirement_numbers
 from .roles import ROLES
-from .test_check import collection_problem, static_problem
+from .script_metadata import TESTS_OWN, third_party_imports
 
 if TYPE_CHECKING:
     from autogen_agentchat.agents import AssistantAgent
@@ -227,7 +228,8 @@ def tests_check(ctx: SessionContext) -> Check:
 
     async def check(tests: str) -> Flaw | None:
         problem = static_problem(tests, plan)
-        if problem is None and ctx.execute == "always":
+        # Tests that import the plan's packages load only in the program's environment, made later.
+        if problem is None and ctx.execute == "always" and not third_party_imports(tests, TESTS_OWN):
             execution = ctx.execution
             problem = await guarded(ctx, lambda: collection_problem(tests, execution))
         if problem is None:

@@ -3,22 +3,25 @@ save ``run_vN.md`` and ``review_vN.md``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from autogen_agentchat.messages import MultiModalMessage
 from autogen_core import Image
 
 from .agents import Task, call_and_record, sees_images
-from .demo import demo_for
+from .execution.demo import demo_for
+from .execution.guard import guarded
+from .execution.offline import network_failure, outputs
+from .execution.runs import run_version as run_in_folder
 from .extract import parse_python
-from .guard import guarded
+from .installing import ready_environment, say_not_installed, with_environment
 from .names import ACCEPTANCE, DEMO, PLAN, feedback_name, review_name, run_name, script_name
 from .prompt_files import render_prompt
 from .records.embedded import prose_of
 from .records.review import NOT_ASSESSED, REVISE, FeedbackCheck, Review, read_review, write_review
-from .records.run import RunRecord, read_run, write_run
+from .records.run import RunRecord, not_run, read_run, write_run
 from .review import enforce_consistency, parse_reply, requirement_numbers, verdict_alone
-from .runs import run_version as run_in_folder
 
 if TYPE_CHECKING:
     from autogen_agentchat.agents import AssistantAgent
@@ -53,17 +56,21 @@ async def may_run(ctx: SessionContext) -> bool:
     return answer in {"y", "yes", "a", "always"}
 
 
-async def run_version(ctx: SessionContext, version: int, script: str) -> RunRecord:
-    """Run the version's demo runs and acceptance tests; save and show ``run_v{version}.md``."""
-    tests = ctx.workspace.read(ACCEPTANCE)
-    demos, problem = demo_for(ctx.workspace.read(DEMO), script)
-    if problem:
-        ctx.ui.warn(problem)
-    execution = ctx.execution
-    with ctx.ui.working("Runner", f"is running {script_name(version)} and its tests"):
-        record = await guarded(
-            ctx, lambda: run_in_folder(execution, version, script, tests if has_tests(tests) else None, demos)
-        )
+async def run_version(ctx: SessionContext, version: int, script: str) -> RunRecord | str:
+    """Ready the version's environment, run its demo runs and acceptance tests; save and show
+    ``run_v{version}.md``. A sentence instead when installing its packages was not allowed."""
+    environment = await ready_environment(ctx, version, script)
+    if isinstance(environment, str):
+        return environment
+    if environment.problem:
+        record = not_run(version, environment)
+    else:
+        record = await _run_in_environment(ctx, version, script)
+        offline = ctx.sandbox is not None and not ctx.settings.network  # the run had no network
+        network = network_failure(outputs(record), script, script_name(version)) if offline else None
+        record = replace(record, environment=environment, network=network)
+        if network:
+            ctx.ui.warn(f"{network}. To let its runs use the network, resume with --network.")
     ctx.workspace.write(run_name(version), write_run(record, script_name(version)))
     failing = [outcome.name for outcome in record.failing]
     more = f" and {len(failing) - 3} more" if len(failing) > 3 else ""
@@ -73,14 +80,29 @@ async def run_version(ctx: SessionContext, version: int, script: str) -> RunReco
     return record
 
 
+async def _run_in_environment(ctx: SessionContext, version: int, script: str) -> RunRecord:
+    tests = ctx.workspace.read(ACCEPTANCE)
+    demos, problem = demo_for(ctx.workspace.read(DEMO), script)
+    if problem:
+        ctx.ui.warn(problem)
+    execution = with_environment(ctx.execution, ctx)
+    with ctx.ui.working("Runner", f"is running {script_name(version)} and its tests"):
+        return await guarded(
+            ctx, lambda: run_in_folder(execution, version, script, tests if has_tests(tests) else None, demos)
+        )
+
+
 async def _evidence(ctx: SessionContext, version: int, script: str) -> tuple[RunRecord | None, str]:
     """The run of this version (made now if allowed and not made yet) and how the Reviewer sees it."""
     text = ctx.workspace.read(run_name(version))
     record = read_run(text, version)
     if record is None and await may_run(ctx):
-        record = await run_version(ctx, version, script)
-        text = ctx.workspace.read(run_name(version))
+        made = await run_version(ctx, version, script)
+        if isinstance(made, str):
+            return None, f"The script was not run: {made.split(': ', 1)[-1]}"
+        record, text = made, ctx.workspace.read(run_name(version))
     if record is None or text is None:
+        say_not_installed(ctx, version, script)
         return None, NOT_RUN
     return record, f"# The run ({run_name(version)})\n\n{prose_of(text).strip()}"
 

@@ -83,6 +83,7 @@ SETTING_CHECKS: dict[str, Callable[[object], bool]] = {
     "execute": lambda value: value is None or value in EXECUTE_MODES,
     "models": _names,
     "local_server": lambda value: value is None or _loopback_url(value),
+    "network": lambda value: value is None or isinstance(value, bool),
 }
 
 

@@ -34,6 +34,7 @@ KEPT = (
     "execute",
     "models",
     "local_server",  # the local server picked when nothing was configured (local_models.py)
+    "network",
 )
 
 
@@ -58,6 +59,7 @@ class Settings:
     execute_option: str | None = None  # the --execute given, now or by an earlier run: kept on resume
     run_timeout: float = DEFAULT_RUN_TIMEOUT
     sandbox: str = "off"  # auto | on | off: run generated code inside bubblewrap?
+    network: bool = False  # may the program's runs use the network? (kept for --resume)
     edit_format: str = "auto"  # auto | whole | diff: how the Coder sends a revision
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     call_deadline: float = DEFAULT_CALL_DEADLINE
@@ -112,6 +114,7 @@ def resolve_settings(
         execute_option=execute_option,
         run_timeout=args.run_timeout,
         sandbox=args.sandbox,
+        network=bool(kept("network")),
         request_timeout=args.request_timeout,
         call_deadline=args.call_deadline,
         tries=args.retries,

@@ -13,6 +13,7 @@ from .names import PLAN, TASK, feedback_name, resume_command, review_name, run_n
 from .records.calls import CallRecord
 from .records.review import read_review
 from .records.run import read_run
+from .script_metadata import how_to_run
 from .session import SessionLog
 from .textsafe import clean_terminal_text as clean
 from .workspace import Workspace, WorkspaceLock
@@ -152,6 +153,7 @@ class History:
     finished: dict[str, Any] | None
     stalled: str | None = None  # what did not move, when the session last stopped without progress
     running_pid: int | None = None  # a session is working in the workspace now: its process
+    run_hint: str | None = None  # how to run the accepted script outside the tool
 
     def to_json(self) -> dict[str, Any]:
         """The same data as plain JSON types."""
@@ -176,6 +178,8 @@ def history(workspace: Workspace) -> History:
     plan = workspace.read(PLAN) or ""
     title = next((line.lstrip("# ").strip() for line in plan.splitlines() if line.startswith("# ")), None)
     point = session.resume_point()
+    final = (session.data.get("finished") or {}).get("version")
+    name = script_name(final) if isinstance(final, int) else None
     return History(
         workspace=str(workspace.root),
         task=(workspace.read(TASK) or "").strip(),
@@ -189,6 +193,7 @@ def history(workspace: Workspace) -> History:
         finished=session.data.get("finished"),
         stalled=session.stalled,
         running_pid=WorkspaceLock.holder(workspace),
+        run_hint=how_to_run(name, workspace.read(name) or "") if name else None,
     )
 
 
@@ -226,6 +231,8 @@ def render_text(report: History) -> str:
     if report.first_good_version is not None:
         lines.append(f"First version approved with every test passing: v{report.first_good_version}")
     lines.append(clean(report.next_step) + ".")
+    if report.run_hint:
+        lines.append(f"Run it: {clean(report.run_hint)}")
     if report.stalled and not report.finished:
         lines.append(f"Stopped: {clean(report.stalled)}")
     if report.running_pid is not None:

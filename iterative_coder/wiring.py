@@ -38,13 +38,13 @@ from .endings import (
     interruption,
 )
 from .errors import is_file_problem
+from .execution.strays import stop_strays
 from .names import CACHE_FOLDER, TASK
 from .preflight import check_workspace, not_begun
 from .roles import ROLE_NAMES
 from .secrets_env import make_memory_private, move_secrets_out_of_environ
 from .session import SessionLog
 from .settings import DEFAULT_WORKSPACE, Settings, UsageError, resolve_settings
-from .strays import stop_strays
 from .workspace import Workspace, WorkspaceError, WorkspaceLock, inner_folder
 
 if TYPE_CHECKING:
@@ -232,6 +232,8 @@ def run_session_process(
         ui.info(
             f"Workspace: {workspace.root}  ·  models: " + ", ".join(f"{r} {m}" for r, m in firsts.items())
         )
+    if settings.network:
+        ui.info("The program's runs may use the network (--network, kept for this session).")
     end = _run_on_event_loop(settings, workspace, session, roles, ui)
     if settings.json:  # one object, whatever happened
         from .app import json_result
@@ -319,7 +321,7 @@ def _shut_down(loop: asyncio.AbstractEventLoop, agents: object) -> None:
     """Stop the generated programs still running, cancel what is still running and close the model
     clients, without waiting on a person."""
     try:
-        from .runner import stop_all_programs
+        from .execution.runner import stop_all_programs
 
         stop_all_programs()
         pending = [task for task in asyncio.all_tasks(loop) if not task.done()]

@@ -23,7 +23,7 @@ from drive import run_main
 from fake_openai import FakeOpenAIServer, Fault, RecordedRequest
 from scripted import PLAN_1, TESTS, good_script, review
 
-from iterative_coder.strays import ENV_NAME, recorded_runs
+from iterative_coder.execution.strays import ENV_NAME, recorded_runs
 
 # Version 1 passes its tests and is approved, but its run lasts a second: long enough to kill the tool
 # while it runs.
@@ -106,7 +106,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory, crash_env: dict[str, str
         assert result.returncode == 0, result.stdout + result.stderr
     state = final_state(root / "workspace")
     assert state["finished"] == {"version": 1, "reason": "accepted"}
-    assert state["runs"] == ["v1", "v1-tests"]
+    assert state["runs"] == ["env", "v1", "v1-tests"]  # env: the program's environment
     return state
 
 

@@ -14,7 +14,7 @@ from conftest import FAKE_KEY
 from drive import run, run_loop, run_main, start_workspace
 from scripted import PLAN_1, TESTS
 
-from iterative_coder.sandbox import unavailable_reason
+from iterative_coder.execution.sandbox import unavailable_reason
 
 SANDBOX_PROBLEM = unavailable_reason()
 if SANDBOX_PROBLEM and os.environ.get("CI") == "true":

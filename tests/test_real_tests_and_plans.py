@@ -12,6 +12,13 @@ from fake_openai import FakeOpenAIServer
 from recording_ui import RecordingUI
 from scripted import TESTS, good_script, review
 
+from iterative_coder.execution.runs import Execution
+from iterative_coder.execution.test_check import (
+    DISPLAY_AT_IMPORT,
+    DOES_NOT_LOAD,
+    check_tests,
+    collection_problem,
+)
 from iterative_coder.extract import extract_code
 from iterative_coder.names import ACCEPTANCE, PLAN, TASK
 from iterative_coder.planning import (
@@ -24,9 +31,7 @@ from iterative_coder.planning import (
 )
 from iterative_coder.records.embedded import prose_of
 from iterative_coder.records.run import read_run
-from iterative_coder.runs import Execution
 from iterative_coder.settings import Settings
-from iterative_coder.test_check import DISPLAY_AT_IMPORT, DOES_NOT_LOAD, check_tests, collection_problem
 from iterative_coder.workspace import Workspace
 
 REPLIES = Path(__file__).parent / "replies"

@@ -18,8 +18,8 @@ from conftest import FAKE_KEY
 from drive import run_loop, start_workspace
 from fake_openai import FakeOpenAIServer
 
+from iterative_coder.execution.runner import OUTPUT_KEEP, RunOptions, run_limited
 from iterative_coder.records.embedded import prose_of
-from iterative_coder.runner import OUTPUT_KEEP, RunOptions, run_limited
 
 TIMEOUT = 3.0
 MARGIN = 3.0  # start-up of two Python processes and the kill, on a slow machine

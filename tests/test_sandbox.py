@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 from processes import alive
 
-from iterative_coder import sandbox as sandbox_module
-from iterative_coder.sandbox import (
+from iterative_coder.execution import sandbox as sandbox_module
+from iterative_coder.execution.sandbox import (
     Sandbox,
     SandboxUnavailable,
     find_sandbox,
@@ -33,7 +33,7 @@ from iterative_coder.sandbox import (
     signal_of,
     unavailable_reason,
 )
-from iterative_coder.strays import ENV_NAME, new_token, stop_run
+from iterative_coder.execution.strays import ENV_NAME, new_token, stop_run
 
 WAIT = 20  # every wait is bounded by this many seconds; none is a sleep used as synchronisation
 

@@ -21,7 +21,7 @@ from conftest import WAIT
 from drive import run_main
 from processes import alive
 
-from iterative_coder.strays import (
+from iterative_coder.execution.strays import (
     ENV_NAME,
     RECORD,
     RunMark,

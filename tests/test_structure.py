@@ -53,3 +53,28 @@ def test_tests_share_helpers_instead_of_importing_each_other() -> None:
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("test_"):
                 offenders.append(f"{path.name}: from {node.module}")
     assert offenders == []
+
+
+# What the execution package may import of the rest of the tool when it runs: formats and leaves, never
+# the session (agents, the loop, the terminal), so that it stays one home behind its own interface.
+EXECUTION_MAY_IMPORT = frozenset(
+    {"config", "extract", "names", "records", "script_metadata", "settings", "textsafe", "workspace"}
+)
+
+
+def test_the_execution_package_depends_on_no_session_module() -> None:
+    offenders = []
+    for path in (PACKAGE / "execution").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        checking = {
+            id(inner)
+            for node in tree.body
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+            for inner in ast.walk(node)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 2 and id(node) not in checking:
+                top = (node.module or "").split(".")[0]
+                if top not in EXECUTION_MAY_IMPORT:
+                    offenders.append(f"{path.name}: from ..{node.module}")
+    assert offenders == []

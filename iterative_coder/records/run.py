@@ -14,14 +14,15 @@ from typing import Any
 from ..names import ACCEPTANCE as TESTS_FILE
 from ..names import SCRIPT_IN_RUN as SCRIPT_FILE
 from .embedded import embed, extract
+from .environment import EnvironmentRecord, environment_from, environment_section
 
 RUN_RECORD_KIND = "run"
 RUN_RECORD_FORMAT = 2
 
 # What can become of a demo run; only those in PROBLEM_KINDS stand in the way of an approval.
-ENDED, EXITED, CRASHED, KILLED, WINDOW, NO_DISPLAY, WAITED, TIMED_OUT, TOO_MANY = (
+ENDED, EXITED, CRASHED, KILLED, WINDOW, NO_DISPLAY, WAITED, TIMED_OUT, TOO_MANY, NOT_RUN = (
     "ended", "exited", "crashed", "killed", "window shown", "no display", "waited for input",
-    "timed out", "too many processes",
+    "timed out", "too many processes", "not run",
 )  # fmt: skip
 PROBLEM_KINDS = frozenset({CRASHED, KILLED, TIMED_OUT, TOO_MANY})
 NO_DISPLAY_REASON = "it opens a window and no virtual display is available (install the xvfb package)"
@@ -86,6 +87,7 @@ class DemoResult:
             WAITED: "waited for more input than the demo gives",
             TIMED_OUT: f"{command.description} (it should have ended)",
             TOO_MANY: command.description,
+            NOT_RUN: "not run (its environment could not be made)",
         }
         return words.get(self.kind, command.description)
 
@@ -113,6 +115,8 @@ class RunRecord:
     # pytest's first error when acceptance_test.py itself does not load (it does not collect, even
     # against a stand-in script): a problem of the test file, not of the version.
     tests_unloadable: str | None = None
+    environment: EnvironmentRecord | None = None  # None: a run from before environments existed
+    network: str | None = None  # ``script_v1.py tried to reach example.org; runs have no network``
 
     @property
     def script(self) -> CommandRecord:
@@ -140,7 +144,10 @@ class RunRecord:
 
     @property
     def ok(self) -> bool:
-        """No demo run has a problem and, when there are tests, every one passed."""
+        """It ran in its environment, reached for no network, no demo run has a problem and, when there
+        are tests, every one passed."""
+        if self.network or (self.environment is not None and self.environment.problem):
+            return False
         return not any(demo.problem() for demo in self.demos) and (self.tests is None or self.all_tests_pass)
 
     @property
@@ -163,6 +170,10 @@ class RunRecord:
         signal, a limit, a program that should have ended and did not. A test file that does not load
         is not the version's fault, and is not among them."""
         problems = []
+        if self.environment is not None and self.environment.problem:
+            problems.append(f"its environment could not be made ({self.environment.problem})")
+        if self.network:
+            problems.append(self.network)
         if self.tests_ran and not self.all_tests_pass:
             problems.append(
                 f"{self.tests_ran - self.count('passed')} of {self.tests_ran} acceptance tests fail"
@@ -180,6 +191,10 @@ class RunRecord:
         if self.legacy_summary:
             return self.legacy_summary
         parts = []
+        if self.environment is not None and self.environment.problem:
+            parts.append(self.environment.describe())
+        if self.network:
+            parts.append(self.network)
         if self.tests is not None:
             if self.tests_unloadable:
                 parts.append(self.unloadable_sentence)
@@ -201,6 +216,8 @@ class RunRecord:
             "tests": None if self.tests is None else _command_json(self.tests),
             "outcomes": [asdict(outcome) for outcome in self.outcomes],
             "tests_unloadable": self.tests_unloadable,
+            "environment": None if self.environment is None else self.environment.to_json(),
+            "network": self.network,
         }
 
     @classmethod
@@ -225,7 +242,15 @@ class RunRecord:
                 for o in data.get("outcomes", [])
             ),
             tests_unloadable=str(data["tests_unloadable"]) if data.get("tests_unloadable") else None,
+            environment=environment_from(data.get("environment")),
+            network=str(data["network"]) if data.get("network") else None,
         )
+
+
+def not_run(version: int, environment: EnvironmentRecord) -> RunRecord:
+    """The record of a version that was not run because its environment could not be made."""
+    demo = DemoResult("not run", CommandRecord("not run", None, 0.0), NOT_RUN)
+    return RunRecord(version, (demo,), environment=environment)
 
 
 def kind_of(command: CommandRecord, window: bool = False) -> str:
@@ -292,6 +317,10 @@ def _demo_from(data: dict[str, Any]) -> DemoResult:
 def write_run(record: RunRecord, script_name: str) -> str:
     """The text of ``run_vN.md``: the run for people, with the record embedded."""
     lines = [f"# Run of {script_name}", "", f"Summary: {record.summary()}", ""]
+    if record.environment is not None:
+        lines += environment_section(record.environment)
+    if record.network:
+        lines += [f"Network: {record.network}.", ""]
     for number, demo in enumerate(record.demos, start=1):
         lines += _demo_section(number, demo)
     if record.tests is None:

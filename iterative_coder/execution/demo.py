@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .extract import parse_python
+from ..extract import parse_python
 
 MAX_DEMO_RUNS = 3
 DEFAULT_WINDOW_SECONDS = 3.0

@@ -14,18 +14,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..config import redact
+from ..names import ACCEPTANCE as TESTS_FILE
+from ..names import MANUAL_SUFFIX, RUNS_FOLDER, TESTS_SUFFIX, run_folder_name
+from ..names import SCRIPT_IN_RUN as SCRIPT_FILE
+from ..records.run import NO_DISPLAY, CommandRecord, DemoResult, RunRecord, TestOutcome, kind_of
+from ..textsafe import clean_terminal_text
+from ..workspace import inner_folder
 from . import display
-from .config import redact
 from .demo import DemoRun
-from .names import ACCEPTANCE as TESTS_FILE
-from .names import MANUAL_SUFFIX, RUNS_FOLDER, TESTS_SUFFIX, run_folder_name
-from .names import SCRIPT_IN_RUN as SCRIPT_FILE
-from .records.run import NO_DISPLAY, CommandRecord, DemoResult, RunRecord, TestOutcome, kind_of
+from .environment import Environment
 from .runner import OUTPUT_KEEP, ProcessResult, RunOptions, run_limited, signal_name
 from .sandbox import Sandbox
 from .test_check import collection_problem, first_error
-from .textsafe import clean_terminal_text
-from .workspace import inner_folder
 
 REPORT_FILE = "report.xml"
 Binds = tuple[Sequence[Path], Sequence[Path]]  # read-only and writable paths a sandboxed run also sees
@@ -78,6 +79,20 @@ class Execution:
     timeout: float
     sandbox: Sandbox | None = None
     secrets: tuple[str, ...] = ()
+    environment: Environment | None = None  # the program's own; None: the tool's Python (no script yet)
+    network: bool = False  # the program's runs share the network (--network)
+
+    @property
+    def python(self) -> str:
+        """The interpreter programs run on: their environment's."""
+        return str(self.environment.python) if self.environment else sys.executable
+
+    def pytest_command(self) -> list[str]:
+        """The start of a command that runs pytest, which no file in the run folder can change: safe
+        path (no current folder on ``sys.path``, so a planted ``pytest.py`` is not imported)."""
+        if self.environment is not None:
+            return self.environment.pytest_command()
+        return [sys.executable, "-P" if sys.version_info >= (3, 11) else "-I", "-m", "pytest"]
 
     def run(
         self, command: list[str], run_dir: Path, options: RunOptions | None = None, binds: Binds = ((), ())
@@ -86,7 +101,10 @@ class Execution:
         read-only and writable ``binds``); its record, redacted."""
         options = replace(options or RunOptions(), workspace=self.workspace_root)  # recorded while it runs
         if self.sandbox is not None:
-            command = self.sandbox.wrap(command, run_dir, extra_ro=binds[0], extra_rw=binds[1])
+            seen = [*binds[0], *([self.environment.folder] if self.environment else [])]
+            command = self.sandbox.wrap(
+                command, run_dir, network=self.network, extra_ro=seen, extra_rw=binds[1]
+            )
             options = replace(options, sandboxed=True)
         timeout = options_timeout(options, self.timeout)
         return self.redacted(command_record(run_limited(command, run_dir, timeout, options), timeout))
@@ -103,7 +121,7 @@ class Execution:
         """One demo run in ``run_dir``: its files made, its input typed, its window watched."""
         for name, text in demo.files:
             (run_dir / name).write_text(text, encoding="utf-8")
-        command = [sys.executable, SCRIPT_FILE, *demo.args]
+        command = [self.python, SCRIPT_FILE, *demo.args]
         if not demo.window_seconds:
             record = self.run(command, run_dir, RunOptions(stdin=demo.stdin))
             trimmed = trim_folder(run_dir)
@@ -150,7 +168,7 @@ def run_version(
     (tests_dir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="iterative-coder-report-") as reports:
         report = Path(reports) / REPORT_FILE
-        command = [*_pytest_command(report), TESTS_FILE]
+        command = [*_pytest_command(execution, report), TESTS_FILE]
         tests = execution.run(command, tests_dir, binds=((), (Path(reports),)))
         cases = read_cases(report, tests_dir)
     outcomes = tuple(outcome for outcome, _ in cases)
@@ -175,12 +193,10 @@ def unloadable_tests(
     return problem.detail if problem else None
 
 
-def _pytest_command(report: Path) -> list[str]:
-    """pytest that no file in the folder can change: safe path (no current folder on ``sys.path``, so a
-    planted ``pytest.py`` is not imported), no conftest.py, no plugins from the cache, the report
-    written outside the folder."""
-    safe_path = ["-P"] if sys.version_info >= (3, 11) else ["-I"]
-    return [sys.executable, *safe_path, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--noconftest",
+def _pytest_command(execution: Execution, report: Path) -> list[str]:
+    """pytest that no file in the folder can change (:meth:`Execution.pytest_command`): no conftest.py,
+    no plugins from the cache, the report written outside the folder."""
+    return [*execution.pytest_command(), "-q", "-p", "no:cacheprovider", "--noconftest",
             "-c", "pytest.ini", f"--junitxml={report}"]  # fmt: skip
 
 
@@ -239,7 +255,7 @@ def run_attached(execution: Execution, run: ManualRun) -> CommandRecord:
         if cookie.is_file():  # HOME is the run folder: the program finds the cookie there
             shutil.copyfile(cookie, run.folder / ".Xauthority")
     options = RunOptions(attached=True, display=own_display)
-    command = [sys.executable, SCRIPT_FILE, *run.args]
+    command = [execution.python, SCRIPT_FILE, *run.args]
     return replace(execution, timeout=ATTACHED_TIMEOUT).run(command, run.folder, options, (read_only, ()))
 
 

@@ -146,6 +146,7 @@ class RunOptions:
     attached: bool = False  # the person's terminal: their keyboard and screen, nothing captured
     window_seconds: float | None = None  # a window program: watched this long instead of the timeout
     workspace: Path | None = None  # the workspace whose runs/.running records the run while it runs
+    extra_env: tuple[tuple[str, str], ...] = ()  # more variables (an installer's proxy settings)
 
 
 def sandbox_environment(run_dir: Path, display: str | None = None) -> dict[str, str]:
@@ -243,12 +244,13 @@ def _start(
     limits = [ADDRESS_SPACE, int(timeout + 0.999) + 1, FILE_SIZE, OPEN_FILES]
     launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, *map(str, limits), command[0], str(os.getpid())]
     token = strays.new_token()
+    environment = {**sandbox_environment(cwd, options.display), **dict(options.extra_env)}
     go_read, go_write = os.pipe()
     try:
         process = subprocess.Popen(
             [*launcher, str(go_read), *command[1:]],
             cwd=cwd,
-            env={**sandbox_environment(cwd, options.display), strays.ENV_NAME: token},
+            env={**environment, strays.ENV_NAME: token},
             **_streams(options),
             start_new_session=True,
             pass_fds=(go_read,),

@@ -12,12 +12,12 @@ import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from ..workspace import atomic_write_text
 from .sandbox import INSTALL_HINT, unavailable_reason
-from .workspace import atomic_write_text
 
 if TYPE_CHECKING:
-    from .context import SessionContext
-    from .workspace import Workspace
+    from ..context import SessionContext
+    from ..workspace import Workspace
 
 T = TypeVar("T")
 

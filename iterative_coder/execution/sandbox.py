@@ -21,14 +21,14 @@
   sandbox is set up; a bwrap killed before that (the tool killed with SIGKILL at the instant a run
   starts) leaves the init, and the program once started, running for good, in the run's process group
   or, past ``--new-session``, in a session of their own (containers/bubblewrap#633; both measured with
-  0.8.0). :mod:`iterative_coder.strays` stops them at the next start in the workspace. As the program
-  is in a session of its own, the runner counts
+  0.8.0). :mod:`iterative_coder.execution.strays` stops them at the next start in the workspace. As
+  the program is in a session of its own, the runner counts
   its processes with :func:`sandbox_processes`, not by session; those it leaves behind are killed
   with it and can no longer be counted afterwards.
 
 The environment: bwrap hands the program exactly the environment bwrap itself is started with, plus
 ``PWD``. So the caller passes the program's environment as ``env=`` to ``subprocess.Popen`` (the runner
-already does, with :func:`iterative_coder.runner.sandbox_environment`); ``wrap`` adds no
+already does, with :func:`iterative_coder.execution.runner.sandbox_environment`); ``wrap`` adds no
 ``--clearenv``/``--setenv``, which would put every value on bwrap's command line, readable by every
 user in ``/proc/<pid>/cmdline``.
 
@@ -59,7 +59,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from .settings import UsageError
+from ..settings import UsageError
 
 INSTALL_HINT = (
     "install bubblewrap: 'sudo apt-get install bubblewrap' (Debian, Ubuntu) "

@@ -26,10 +26,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .names import RUNS_FOLDER
+from ..names import RUNS_FOLDER
+from ..textsafe import clean_terminal_text
+from ..workspace import atomic_write_text, inner_folder
 from .sandbox import process_table
-from .textsafe import clean_terminal_text
-from .workspace import atomic_write_text, inner_folder
 
 ENV_NAME = "ITERATIVE_CODER_RUN"
 RECORD = ".running"  # in runs/: the runs under way

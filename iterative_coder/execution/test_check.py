@@ -18,11 +18,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .extract import parse_python
-from .names import ACCEPTANCE, SCRIPT_IN_RUN
+from ..extract import parse_python
+from ..names import ACCEPTANCE, SCRIPT_IN_RUN
+from ..script_metadata import named_in
 
 if TYPE_CHECKING:
-    from .records.run import CommandRecord
+    from ..records.run import CommandRecord
     from .runs import Execution
 
 # What can be wrong with a test file (the corpus in tests/replies/tests/ uses the same words).
@@ -32,12 +33,6 @@ SYNTAX, WRONG_MODULE, THIRD_PARTY_IMPORT, DISPLAY_AT_IMPORT, DOES_NOT_LOAD, NO_T
 COLLECT_TIMEOUT = 20.0  # seconds pytest may take to load the file
 PROGRAM = SCRIPT_IN_RUN.removesuffix(".py")
 ALLOWED = frozenset(sys.stdlib_module_names) | {PROGRAM, "pytest", "_pytest"}
-# Import names whose package is known by another name, as a plan would write it.
-PACKAGE_NAMES = {
-    "PIL": ("pillow",), "yaml": ("pyyaml",), "cv2": ("opencv", "opencv-python"),
-    "bs4": ("beautifulsoup4", "beautifulsoup"), "sklearn": ("scikit-learn",),
-    "dateutil": ("python-dateutil",), "skimage": ("scikit-image",),
-}  # fmt: skip
 # Calls that need a display: made when the file is loaded, they stop pytest from collecting it.
 WINDOW_CALLS = ("Tk", "Toplevel", "QApplication", "turtle.Screen", "turtle.Turtle", "display.set_mode")
 IMPORT_CALLS = ("import_module", "__import__")
@@ -104,12 +99,6 @@ def imported_modules(tree: ast.Module) -> list[str]:
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
                 found.setdefault(first.value.split(".")[0])
     return list(found)
-
-
-def named_in(module: str, plan: str) -> bool:
-    """Whether the plan names the package of ``module`` (as a word, in any case)."""
-    words = set(re.findall(r"[a-z0-9_-]+", plan.lower()))
-    return module.lower() in words or any(name in words for name in PACKAGE_NAMES.get(module, ()))
 
 
 def window_at_load(tree: ast.Module) -> str | None:
@@ -184,14 +173,13 @@ def collection_problem(tests: str, execution: Execution) -> LoadProblem | None:
         (root / ACCEPTANCE).write_text(tests, encoding="utf-8")
         (root / SCRIPT_IN_RUN).write_text(stand_in(tests), encoding="utf-8")
         (root / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-        record = replace(execution, timeout=COLLECT_TIMEOUT).run(collect_command(), root)
+        record = replace(execution, timeout=COLLECT_TIMEOUT).run(collect_command(execution), root)
     return problem_of(record)
 
 
-def collect_command() -> list[str]:
+def collect_command(execution: Execution) -> list[str]:
     """pytest collecting the file only, with nothing from the folder or the cache changing it."""
-    safe_path = ["-P"] if sys.version_info >= (3, 11) else ["-I"]
-    return [sys.executable, *safe_path, "-m", "pytest", "--collect-only", "-q", "--noconftest",
+    return [*execution.pytest_command(), "--collect-only", "-q", "--noconftest",
             "-p", "no:cacheprovider", "-c", "pytest.ini", ACCEPTANCE]  # fmt: skip
 
 

@@ -8,7 +8,9 @@ what runs. Its shape::
                "files": {"words.txt": "one two\\n"}, "window_seconds": null}]}
 
 ``args`` are the command-line arguments, ``stdin`` what a person would type, ``files`` sample input
-files created in the run folder first, ``window_seconds`` how long to watch a program with a window.
+files created in the run folder first, ``window_seconds`` how long to watch a program with a window;
+``port`` and ``requests`` (a server), ``run_seconds`` (a program that runs until Ctrl-C) and ``keys``
+(a full-screen terminal program) are read by :mod:`demo_fields`.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from __future__ import annotations
 import ast
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .demo_fields import TrialFields, read_trial_fields, trial_fields_json
 from .extract import parse_python
 
 MAX_DEMO_RUNS = 3
@@ -40,6 +43,13 @@ class DemoRun:
     stdin: str = ""
     files: tuple[tuple[str, str], ...] = field(default=())  # (name, content) created in the run folder
     window_seconds: float | None = None  # watch a window this long; None: a program that ends by itself
+    trial: TrialFields = TrialFields()  # a server's requests, run until stopped, keys (:mod:`demo_fields`)
+
+    @property
+    def tried_over_time(self) -> bool:
+        """Whether the program is tried while it runs (served requests, a run until Ctrl-C, keys)."""
+        trial = self.trial
+        return trial.port is not None or trial.run_seconds is not None or bool(trial.keys)
 
     def to_json(self) -> dict[str, Any]:
         """The run as plain JSON types."""
@@ -49,6 +59,7 @@ class DemoRun:
             "stdin": self.stdin,
             "files": dict(self.files),
             "window_seconds": self.window_seconds,
+            **trial_fields_json(self.trial),
         }
 
     @classmethod
@@ -71,6 +82,7 @@ class DemoRun:
             stdin=str(data.get("stdin") or ""),
             files=tuple(sorted(files.items())),
             window_seconds=None if seconds is None else min(max(float(seconds), 0.5), MAX_WINDOW_SECONDS),
+            trial=read_trial_fields(data, number),
         )
 
 
@@ -144,9 +156,27 @@ def demo_for(text: str | None, script: str) -> tuple[tuple[DemoRun, ...], str | 
     except ValueError as exc:
         return inferred_demo(script), f"demo.json could not be used ({exc}); ran the inferred demo instead"
     if opens_window(script):
-        runs = tuple(run if run.window_seconds else _watched(run) for run in runs)
-    return runs, None
+        watched = tuple(run if run.window_seconds or run.tried_over_time else _watched(run) for run in runs)
+        return watched, None
+    claimed = [run for run in runs if run.window_seconds]
+    if not claimed:
+        return runs, None
+    return tuple(_not_a_window(run) if run.window_seconds else run for run in runs), NOT_A_WINDOW
+
+
+NOT_A_WINDOW = (
+    "demo.json asks to watch a window, but the program opens none: it was run for those seconds and "
+    "stopped with Ctrl-C instead (the Tester's demo.json needs fixing)"
+)
 
 
 def _watched(run: DemoRun) -> DemoRun:
-    return DemoRun(run.name, run.args, run.stdin, run.files, DEFAULT_WINDOW_SECONDS)
+    return replace(run, window_seconds=DEFAULT_WINDOW_SECONDS)
+
+
+def _not_a_window(run: DemoRun) -> DemoRun:
+    """A run that claims a window the program does not open: tried as what it is, a program that runs
+    until a person stops it, with the claim noted."""
+    seconds = run.window_seconds
+    note = f"demo.json asks to watch a window for {seconds:g} s, but the program opens no window"
+    return replace(run, window_seconds=None, trial=replace(run.trial, run_seconds=seconds, note=note))

@@ -17,6 +17,7 @@ from pathlib import Path
 from . import display
 from .config import redact
 from .demo import DemoRun
+from .demo_kinds import try_over_time
 from .names import ACCEPTANCE as TESTS_FILE
 from .names import MANUAL_SUFFIX, RUNS_FOLDER, TESTS_SUFFIX, run_folder_name
 from .names import SCRIPT_IN_RUN as SCRIPT_FILE
@@ -104,6 +105,9 @@ class Execution:
         for name, text in demo.files:
             (run_dir / name).write_text(text, encoding="utf-8")
         command = [sys.executable, SCRIPT_FILE, *demo.args]
+        if demo.tried_over_time:  # a server, a program run until Ctrl-C, one typed at in a terminal
+            result = try_over_time(self, run_dir, number, demo, command)
+            return replace(result, trimmed=trim_folder(run_dir))
         if not demo.window_seconds:
             record = self.run(command, run_dir, RunOptions(stdin=demo.stdin))
             trimmed = trim_folder(run_dir)

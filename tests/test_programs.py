@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FAKE_KEY
-from drive import run_loop, run_main
+from drive import review_of_version_1, run_main
 from fake_openai import FakeOpenAIServer, RecordedRequest
 
 PROGRAMS = Path(__file__).parent / "programs"
@@ -95,16 +95,7 @@ def test_a_program_that_really_crashes_is_not_approved(name: str, fake_server, t
     broken = program(name).replace(old, new)
     assert broken != program(name)
     plan, tests, demo, _ = CASES[name]
-    (tmp_path / "task.md").write_text(name + "\n")
-    (tmp_path / "plan.md").write_text(plan)
-    (tmp_path / "acceptance_test.py").write_text(tests)
-    (tmp_path / "demo.json").write_text(json.dumps({"runs": demo}))
-    fake_server.enqueue("coder", f"```python\n{broken}```")
-    fake_server.enqueue("reviewer", APPROVE)
-    # As under --yes --execute always: nobody to ask, every version runs.
-    outcome, _, _ = run_loop(fake_server, tmp_path, [], max_iterations=1, execute="always", interactive=False)
-    assert outcome == "limit"
-    review = (tmp_path / "review_v1.md").read_text()
+    review = review_of_version_1(fake_server, tmp_path, (plan, tests, demo), broken, APPROVE)
     assert review.startswith("Verdict: REVISE")
     assert "The tool changed the verdict from APPROVE to REVISE" in review and "crashed with" in review
 

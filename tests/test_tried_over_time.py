@@ -1,0 +1,174 @@
+"""Programs tried over time, as a person tries them: a server sent requests and stopped with Ctrl-C, a
+watcher left running until Ctrl-C, a full-screen terminal game typed at; each accepted when right and
+not when broken."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from drive import review_of_version_1, run_main
+from fake_openai import FakeOpenAIServer
+
+from iterative_coder import demo_kinds
+
+PROGRAMS = Path(__file__).parent / "programs"
+YES = ["--yes", "--execute", "always", "--max-iterations", "1"]
+APPROVE = json.dumps(
+    {
+        "verdict": "APPROVE",
+        "coverage": [{"requirement": n, "status": "met", "evidence": "seen in the run"} for n in (1, 2)],
+        "points": [],
+    }
+)
+SHORT = demo_kinds.DriveTimes(listen=1.5, request=2.0, grace=1.5, settle=0.2, key=2.0, after_keys=1.0)
+
+# name: (program file, plan, acceptance tests, demo runs)
+CASES = {
+    "api": (
+        "todo_api",
+        "# To-do API\n\n## Requirements\n1. `GET /todos` lists the to-dos as JSON; `POST /todos` adds one "
+        "(201).\n2. An unknown to-do answers 404.\n",
+        "import script\n\n\ndef test_req1_add_todo():\n    todos = []\n"
+        "    assert script.add_todo(todos, 'milk')['id'] == 1\n\n\n"
+        "def test_req2_missing():\n    assert script.find_todo([], 3) is None\n",
+        [
+            {
+                "name": "add and list to-dos",
+                "port": 8000,
+                "requests": [
+                    {"method": "POST", "path": "/todos", "body": {"title": "milk"}, "status": 201},
+                    {"method": "GET", "path": "/todos", "status": 200},
+                    {"method": "GET", "path": "/todos/7", "status": 404},
+                ],
+            }
+        ],
+    ),
+    "watcher": (
+        "watcher",
+        "# Folder watcher\n\n## Requirements\n1. Prints how many files the folder holds, once a second, "
+        "until Ctrl-C.\n2. `count_files(folder)` counts the files.\n",
+        "import script\n\n\ndef test_req2_counts(tmp_path):\n    (tmp_path / 'a').write_text('x')\n"
+        "    assert script.count_files(tmp_path) == 1\n",
+        [{"name": "watch this folder", "args": ["."], "files": {"a.txt": "x"}, "run_seconds": 3}],
+    ),
+    "game": (
+        "box_game",
+        "# Box game\n\n## Requirements\n1. A full-screen box shows the score; q quits.\n"
+        "2. Each arrow key scores a point (`score_after`).\n",
+        "import curses\nimport script\n\n\ndef test_req2_arrow_scores():\n"
+        "    assert script.score_after(0, curses.KEY_UP) == 1\n",
+        [{"name": "play three moves and quit", "keys": ["Up", "Right", "Down", "q"]}],
+    ),
+}
+BROKEN = {
+    "api": ("            self.send_json(200, TODOS)", '            self.send_json(500, {"error": "oops"})'),
+    "never": ('HTTPServer(("127.0.0.1", port)', 'HTTPServer(("127.0.0.1", port + 1)'),
+    "watcher": ("            print(f", "            assert seconds < 2, 'lost it'\n            print(f"),
+    "game": ("        score = score_after(score, key)", "        score = score_after(score, key) / 0"),
+}
+
+
+@pytest.fixture(autouse=True)
+def short_times(monkeypatch) -> None:
+    monkeypatch.setattr(demo_kinds, "TIMES", SHORT)
+
+
+def program(case: str) -> str:
+    return (PROGRAMS / f"{CASES[case][0]}.py").read_text()
+
+
+def reply_of_tester(case: str) -> str:
+    _, _, tests, demo = CASES[case]
+    return (
+        "Here are the acceptance tests for the plan.\n\n"
+        f"```python\n{tests}```\n\n"
+        "And how a person would try it:\n\n"
+        f"```json\n{json.dumps({'runs': demo}, indent=2)}\n```\n"
+    )
+
+
+def enqueue(server: FakeOpenAIServer, case: str, script: str) -> None:
+    server.enqueue("planner", CASES[case][1])
+    server.enqueue("tester", reply_of_tester(case))
+    server.enqueue("coder", f"Here is the program.\n\n```python\n{script}```\n")
+    server.enqueue("reviewer", APPROVE)
+
+
+def accepted_run(case: str, fake_server, tmp_path: Path, model_env) -> tuple[Path, str]:
+    enqueue(fake_server, case, program(case))
+    result = run_main(["--task", case, *YES], tmp_path, model_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    ws = tmp_path / "workspace"
+    assert (ws / "review_v1.md").read_text().startswith("Verdict: APPROVE"), (ws / "run_v1.md").read_text()
+    return ws, (ws / "run_v1.md").read_text()
+
+
+def not_accepted(case: str, broken: str, fake_server, tmp_path: Path) -> str:
+    old, new = BROKEN[broken]
+    script = program(case).replace(old, new)
+    assert script != program(case)
+    review = review_of_version_1(fake_server, tmp_path, CASES[case][1:], script, APPROVE)
+    assert review.startswith("Verdict: REVISE")
+    assert "The tool changed the verdict from APPROVE to REVISE" in review
+    return (tmp_path / "run_v1.md").read_text()
+
+
+def test_a_json_api_is_sent_requests_then_ctrl_c_and_is_accepted(
+    fake_server, tmp_path: Path, model_env
+) -> None:
+    _ws, run = accepted_run("api", fake_server, tmp_path, model_env)
+    assert "served 3 requests (201, 200, 404)" in run
+    assert "| POST /todos | 201 | 201 |" in run and "| GET /todos/7 | 404 | 404 |" in run
+    assert '[{"id": 1, "title": "milk", "done": false}]' in run  # the list, after the POST
+    assert "Stopped after" in run and "with SIGINT." in run  # a person's Ctrl-C...
+    assert "- result: ended cleanly on Ctrl-C" in run and "Stopped." in run  # ...and the server ended
+    request = fake_server.requests_for("reviewer")[0]
+    assert "| GET /todos | 200 | 200 |" in request.text
+
+
+def test_a_server_answering_500_is_not_accepted(fake_server, tmp_path: Path) -> None:
+    run = not_accepted("api", "api", fake_server, tmp_path)
+    assert "GET /todos answered 500, expected 200" in run
+
+
+def test_a_server_that_never_listens_is_reported_within_the_bound(fake_server, tmp_path: Path) -> None:
+    run = not_accepted("api", "never", fake_server, tmp_path)
+    assert re.search(r"never listened on port \d+ within 2 s", run)  # 8000, or a free one without the sandbox
+    assert re.search(r"It never accepted connections on port \d+ \(waited \d\.\d s\)\.", run)
+    assert "Serving the to-do API" in run  # its own output, to see why
+    record = json.loads(run.split("iterative_coder record ", 1)[1].split(" -->", 1)[0])
+    assert record["demos"][0]["command"]["seconds"] < 8
+
+
+def test_a_watcher_runs_until_ctrl_c_and_is_accepted(fake_server, tmp_path: Path, model_env) -> None:
+    _ws, run = accepted_run("watcher", fake_server, tmp_path, model_env)
+    assert "ran 3 s, then ended cleanly on Ctrl-C" in run
+    assert "  0 s: 2 files" in run and "  1 s: 2 files" in run  # the script and a.txt
+    assert "Stopped watching." in run and "(it should have ended)" not in run
+
+
+def test_a_watcher_that_crashes_after_two_seconds_is_not_accepted(fake_server, tmp_path: Path) -> None:
+    run = not_accepted("watcher", "watcher", fake_server, tmp_path)
+    assert "crashed with AssertionError" in run
+
+
+def test_a_curses_game_is_typed_at_and_its_screen_reaches_the_reviewer(
+    fake_server, tmp_path: Path, model_env
+) -> None:
+    ws, run = accepted_run("game", fake_server, tmp_path, model_env)
+    screen = (ws / "runs" / "v1" / "screen-1.txt").read_text()
+    lines = screen.splitlines()
+    assert len(lines) == 24 and all(len(line) == 80 for line in (lines[0], lines[-1]))
+    assert lines[0].startswith("┌") and lines[-1].startswith("└") and "│ Score: 3" in lines[1]
+    assert "screen shown after the keys Up Right Down q; ended (exit 0)" in run
+    assert "Final score: 3" in run
+    request = fake_server.requests_for("reviewer")[0]
+    assert "│ Score: 3" in request.text and "runs/v1/screen-1.txt" in request.text
+
+
+def test_a_curses_game_raising_inside_the_wrapper_is_not_accepted(fake_server, tmp_path: Path) -> None:
+    run = not_accepted("game", "game", fake_server, tmp_path)
+    assert "crashed with TypeError" in run or "crashed with ZeroDivisionError" in run

@@ -69,6 +69,8 @@ async def run_version(ctx: SessionContext, version: int, script: str) -> RunReco
     more = f" and {len(failing) - 3} more" if len(failing) > 3 else ""
     details = f"\nfailing: {', '.join(failing[:3])}{more}" if failing else ""
     details += "".join(f"\nscreenshot: {ctx.workspace.root / shot}" for shot in record.screenshots)
+    for trial in (demo.trial for demo in record.demos if demo.trial and demo.trial.screen):
+        details += f"\nscreen ({ctx.workspace.root / str(trial.screen)}):\n{trial.screen_text}"
     ctx.ui.show_result(run_name(version), record.summary() + details, record.ok)
     return record
 

@@ -248,7 +248,7 @@ def _start(
         process = subprocess.Popen(
             [*launcher, str(go_read), *command[1:]],
             cwd=cwd,
-            env={**sandbox_environment(cwd, options.display), strays.ENV_NAME: token},
+            env={**sandbox_environment(cwd, options.display), **_terminal(options), strays.ENV_NAME: token},
             **_streams(options),
             start_new_session=True,
             pass_fds=(go_read,),
@@ -272,6 +272,13 @@ def _start(
     finally:
         os.close(go_write)
     return process, token
+
+
+def _terminal(options: RunOptions) -> dict[str, str]:
+    """At the person's terminal, its type (``TERM``), so that curses finds it; the program reads the
+    terminal's size from the terminal itself."""
+    term = os.environ.get("TERM")
+    return {"TERM": term} if options.attached and term else {}
 
 
 def _streams(options: RunOptions) -> dict[str, int | None]:

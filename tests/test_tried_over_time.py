@@ -5,7 +5,10 @@ not when broken."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
+import tty
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,10 @@ from drive import review_of_version_1, run_main
 from fake_openai import FakeOpenAIServer
 
 from iterative_coder import demo_kinds
+from iterative_coder.demo import demo_for, read_demo, write_demo
+from iterative_coder.program_driver import Terminal
+from iterative_coder.records.run import CommandRecord, DemoResult, RunRecord, kind_of, read_run, write_run
+from iterative_coder.records.trial import SERVE, Answer, Trial
 
 PROGRAMS = Path(__file__).parent / "programs"
 YES = ["--yes", "--execute", "always", "--max-iterations", "1"]
@@ -172,3 +179,91 @@ def test_a_curses_game_is_typed_at_and_its_screen_reaches_the_reviewer(
 def test_a_curses_game_raising_inside_the_wrapper_is_not_accepted(fake_server, tmp_path: Path) -> None:
     run = not_accepted("game", "game", fake_server, tmp_path)
     assert "crashed with TypeError" in run or "crashed with ZeroDivisionError" in run
+
+
+# The demo.json fields, the records and the pieces, without running a program.
+
+
+def test_the_new_demo_fields_are_written_and_read_back() -> None:
+    text = json.dumps({"runs": [*CASES["api"][3], *CASES["watcher"][3], *CASES["game"][3]]})
+    runs = read_demo(text)
+    assert runs[0].trial.port == 8000 and runs[0].trial.requests[0].body == '{"title": "milk"}'
+    assert dict(runs[0].trial.requests[0].headers) == {"Content-Type": "application/json"}
+    assert runs[1].trial.run_seconds == 3.0 and runs[2].trial.keys == ("Up", "Right", "Down", "q")
+    assert read_demo(write_demo(runs)) == runs
+    assert [demo_kinds.mode_of(run) for run in runs] == ["serve", "until_stopped", "keys"]
+    assert "port" not in json.loads(write_demo(read_demo('{"runs": [{"name": "plain"}]}')))["runs"][0]
+    served = read_demo('{"runs": [{"port": 5000}]}')[0].trial.requests
+    assert [request.describe() for request in served] == ["GET /"]  # a port alone: the front page
+
+
+@pytest.mark.parametrize(
+    ("run", "said"),
+    [
+        ({"port": 80, "window_seconds": 3}, "cannot have both 'window_seconds' and 'port'"),
+        ({"requests": [{"path": "/"}]}, '"requests" need the "port"'),
+        ({"port": 70000}, '"port" must be a port number'),
+        ({"port": 80, "requests": [{"path": "todos"}]}, 'request 1: "path" must start with /'),
+        ({"port": 80, "requests": [{"status": "ok"}]}, '"status" must be an HTTP status'),
+        ({"keys": "q"}, '"keys" must be a list'),
+    ],
+)
+def test_a_demo_field_that_cannot_be_used_is_named(run: dict, said: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(said)):
+        read_demo(json.dumps({"runs": [run]}))
+
+
+def test_a_window_claimed_for_a_program_without_one_is_run_until_ctrl_c_and_said() -> None:
+    runs, problem = demo_for('{"runs": [{"name": "serve", "window_seconds": 5}]}', program("api"))
+    assert runs[0].window_seconds is None and runs[0].trial.run_seconds == 5.0
+    assert "asks to watch a window for 5 s, but the program opens no window" in runs[0].trial.note
+    assert problem is not None and "the Tester's demo.json needs fixing" in problem
+    kept, nothing = demo_for('{"runs": [{"name": "watch", "window_seconds": 5}]}', "import tkinter\n")
+    assert kept[0].window_seconds == 5.0 and nothing is None
+
+
+def test_a_trial_reads_back_from_run_md() -> None:
+    answers = (Answer("GET", "/", 200, 200, body="<h1>hi</h1>"), Answer("GET", "/x", None, None, "timed out"))
+    trial = Trial(SERVE, ("SIGINT", "SIGTERM"), 2.5, 8000, True, 0.4, answers, screen_text="")
+    command = CommandRecord("did not end on Ctrl-C; SIGTERM ended it", -15, 3.0)
+    record = RunRecord(1, (DemoResult("serve", command, kind_of(command, trial=trial), trial=trial),))
+    assert read_run(write_run(record, "script_v1.py"), 1) == record
+    assert record.demos[0].describe() == "GET /x got no answer (timed out)"
+    assert record.problems() == ["the script GET /x got no answer (timed out)"]
+
+
+def test_the_screen_is_the_one_shown_before_the_program_left_it() -> None:
+    drawn = b"\x1b[?1049h\x1b[H\x1b[2JScore: 3\x1b[24;1H\xe2\x94\x94\x1b[?1049l\x1b[H\x1b[2Jbye\r\n"
+    screen = demo_kinds.render_screen(drawn).splitlines()
+    assert screen[0] == "Score: 3" and screen[-1] == "└" and len(screen) == 24
+    assert demo_kinds.printed_after(drawn).endswith("bye\r\n")
+
+
+def test_arrows_follow_the_terminals_cursor_mode() -> None:
+    terminal = Terminal(80, 24)
+    tty.setraw(terminal.slave)  # as a curses program sets it: each key read as it comes
+    try:
+        terminal.type_key("Up")
+        terminal.output += b"\x1b[?1h\x1b="  # keypad(True): application cursor keys
+        terminal.type_key("Up")
+        terminal.type_key("q")
+        typed = b""
+        while len(typed) < 7:  # the pty may hand the keys over in pieces
+            typed += os.read(terminal.slave, 100)
+        assert typed == b"\x1b[A\x1bOAq"
+    finally:
+        os.close(terminal.master)
+        os.close(terminal.slave)
+
+
+def test_without_the_sandbox_a_port_in_use_is_replaced_by_a_free_one() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        run = read_demo(json.dumps({"runs": [{"port": busy, "args": ["--port", "{port}"]}]}))[0]
+        assert demo_kinds.port_for(run, sandboxed=True) == (busy, "")
+        port, note = demo_kinds.port_for(run, sandboxed=False)
+    assert port != busy and f"port {busy} is in use on this machine" in note
+    config = demo_kinds.driver_config(run, ["python", "script.py", *run.args], Path("/tmp"), port)
+    assert config["command"][-1] == str(port)

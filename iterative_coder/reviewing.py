@@ -96,7 +96,10 @@ def with_screenshots(ctx: SessionContext, task: str, run: RunRecord | None) -> T
     sees = sees_images(ctx.agents.role_clients["reviewer"])
     prompt = "reviewer_screenshot" if sees else "reviewer_screenshot_unseen"
     for demo in shots:
-        task += render_prompt(prompt, screenshot=demo.screenshot, seconds=f"{demo.command.seconds:.0f}")
+        taken = f", at {demo.taken} local time" if demo.taken else ""
+        task += render_prompt(
+            prompt, screenshot=demo.screenshot, seconds=f"{demo.command.seconds:.0f}", taken=taken
+        )
     if not sees:
         return task
     images = [Image.from_file(ctx.workspace.root / str(demo.screenshot)) for demo in shots]

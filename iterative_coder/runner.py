@@ -169,6 +169,7 @@ def _BASE_ENVIRONMENT(run_dir: Path, tmp: Path) -> dict[str, str]:  # noqa: N802
     return {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
         "LANG": os.environ.get("LANG") or "C.UTF-8",
+        **({"TZ": os.environ["TZ"]} if os.environ.get("TZ") else {}),  # the local time a screenshot is told
         "HOME": str(run_dir),
         "TMPDIR": str(tmp),
         "PYTHONUNBUFFERED": "1",

@@ -124,7 +124,8 @@ class Execution:
             record = self.run(command, run_dir, options, ((screen.socket,), ()))
         relative = shot.relative_to(self.workspace_root.resolve()).as_posix() if shot.exists() else None
         kind = kind_of(record, window=True)
-        return DemoResult(demo.name, record, kind, demo.args, demo.stdin, relative, trim_folder(run_dir))
+        result = DemoResult(demo.name, record, kind, demo.args, demo.stdin, relative, trim_folder(run_dir))
+        return replace(result, taken=display.taken_at(shot) if relative else None)
 
 
 def options_timeout(options: RunOptions, timeout: float) -> float:

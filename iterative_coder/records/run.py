@@ -74,6 +74,7 @@ class DemoResult:
     screenshot: str | None = None  # the screen's PNG, relative to the workspace
     trimmed: int = 0  # bytes of files it left that were removed to keep its folder within the cap
     trial: Trial | None = None  # how it was tried while it ran: requests, Ctrl-C, keys
+    taken: str | None = None  # the local time the screenshot was taken, ``14:03:27 CET``
 
     def describe(self) -> str:
         """The outcome in words: ``window shown for 3 s``, ``crashed with IndexError``..."""
@@ -287,6 +288,7 @@ def _demo_json(demo: DemoResult) -> dict[str, Any]:
         "trimmed": demo.trimmed,
         "command": _command_json(demo.command),
         "trial": demo.trial.to_json() if demo.trial else None,
+        "taken": demo.taken,
     }
 
 
@@ -300,6 +302,7 @@ def _demo_from(data: dict[str, Any]) -> DemoResult:
         screenshot=data.get("screenshot") or None,
         trimmed=int(data.get("trimmed", 0)),
         trial=Trial.from_json(data["trial"]) if data.get("trial") else None,
+        taken=str(data["taken"]) if data.get("taken") else None,
     )
 
 
@@ -322,7 +325,8 @@ def _demo_section(number: int, demo: DemoResult) -> list[str]:
     lines = _command_section(f"Demo {number}, {demo.name}: `{command}` ({typed})", demo.command)
     lines[2:2] = [f"- outcome: {demo.describe()}"]
     if demo.screenshot:
-        lines += [f"Screenshot: `{demo.screenshot}`", ""]
+        taken = f" (taken at {demo.taken} local time)" if demo.taken else ""
+        lines += [f"Screenshot: `{demo.screenshot}`{taken}", ""]
     if demo.trial:
         lines += trial_lines(demo.trial)
     if demo.trimmed:

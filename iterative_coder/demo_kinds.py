@@ -14,6 +14,7 @@ import socket
 import sys
 import tempfile
 from dataclasses import dataclass, replace
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -155,10 +156,10 @@ def trial_of(seen: dict[str, Any], config: dict[str, Any], demo: DemoRun, record
              note: str) -> Trial:  # fmt: skip
     """The trial record from what the driver saw (``seen``; empty when it was itself stopped)."""
     answers = tuple(
-        Answer(str(found.get("method")), str(found.get("path")), request.status, _status(found.get("status")),
-               str(found.get("error") or "")[:200], str(found.get("body") or ""))
+        answer_of(found, request.status)
         for found, request in zip(seen.get("answers") or [], demo.trial.requests, strict=False)
-    )  # fmt: skip
+        if isinstance(found, dict)
+    )
     signals = tuple(str(name) for name in seen.get("signals") or [] if isinstance(name, str))
     tail = record.stderr.strip().splitlines()[-1:] if record.stderr.strip() else []
     return Trial(
@@ -173,6 +174,45 @@ def trial_of(seen: dict[str, Any], config: dict[str, Any], demo: DemoRun, record
         note=note,
         traceback=bool(signals) and any(line.startswith("KeyboardInterrupt") for line in tail),
     )
+
+
+def answer_of(found: dict[str, Any], expected: int | None) -> Answer:
+    """One answer as the driver saw it; of an HTML page, the body is the page's text."""
+    kind = str(found.get("content_type") or "")[:100]
+    answer = Answer(str(found.get("method")), str(found.get("path")), expected, _status(found.get("status")),
+                    str(found.get("error") or "")[:200], str(found.get("body") or ""), kind)  # fmt: skip
+    return replace(answer, body=page_text(answer.body)) if answer.page else answer
+
+
+class _PageText(HTMLParser):
+    """The text a browser shows of a page: no tags, scripts or styles; blocks on lines of their own."""
+
+    BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "title", "table"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.hidden += tag in ("script", "style")
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.hidden -= tag in ("script", "style") and self.hidden > 0
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def page_text(html: str) -> str:
+    """The text of an HTML page, a line for each block."""
+    parser = _PageText()
+    parser.feed(html)
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 def program_record(record: CommandRecord, trial: Trial) -> CommandRecord:

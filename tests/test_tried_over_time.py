@@ -19,7 +19,7 @@ from iterative_coder import demo_kinds
 from iterative_coder.demo import demo_for, read_demo, write_demo
 from iterative_coder.program_driver import Terminal
 from iterative_coder.records.run import CommandRecord, DemoResult, RunRecord, kind_of, read_run, write_run
-from iterative_coder.records.trial import SERVE, Answer, Trial
+from iterative_coder.records.trial import SERVE, Answer, Trial, trial_lines
 
 PROGRAMS = Path(__file__).parent / "programs"
 YES = ["--yes", "--execute", "always", "--max-iterations", "1"]
@@ -267,3 +267,19 @@ def test_without_the_sandbox_a_port_in_use_is_replaced_by_a_free_one() -> None:
     assert port != busy and f"port {busy} is in use on this machine" in note
     config = demo_kinds.driver_config(run, ["python", "script.py", *run.args], Path("/tmp"), port)
     assert config["command"][-1] == str(port)
+
+
+def test_a_served_page_is_given_as_the_text_a_browser_shows() -> None:
+    page = "<title>To-dos</title><style>p{}</style><h1>Two left</h1><p>milk <b>eggs</b><script>x=1</script>"
+    found = {
+        "method": "GET",
+        "path": "/",
+        "status": 200,
+        "body": page,
+        "content_type": "text/html; charset=utf-8",
+    }
+    answer = demo_kinds.answer_of(found, 200)
+    assert answer.page and answer.body == "To-dos\nTwo left\nmilk eggs"
+    lines = "\n".join(trial_lines(Trial(SERVE, ("SIGINT",), 1.0, 8000, True, 0.2, (answer,))))
+    assert "The page GET / answered, as text:\n\n```text\nTo-dos\nTwo left\nmilk eggs\n```" in lines
+    assert demo_kinds.answer_of({**found, "content_type": "application/json"}, 200).body == page

@@ -26,7 +26,13 @@ class Answer:
     expected: int | None  # None: any status below 500
     status: int | None
     error: str = ""
-    body: str = field(default="", compare=False)  # the start of the body, for people
+    body: str = field(default="", compare=False)  # the start of the body (of a page, its text), for people
+    content_type: str = ""
+
+    @property
+    def page(self) -> bool:
+        """An HTML page was answered."""
+        return self.content_type.split(";")[0].strip().lower() == "text/html"
 
     @property
     def ok(self) -> bool:
@@ -113,6 +119,7 @@ class Trial:
                     _number(a.get("expected")),
                     _number(a.get("status")),
                     str(a.get("error", "")),
+                    content_type=str(a.get("content_type", "")),
                 )
                 for a in data.get("answers", [])
             ),
@@ -124,7 +131,8 @@ class Trial:
 
 
 def _answer_json(answer: Answer) -> dict[str, Any]:
-    return {name: getattr(answer, name) for name in ("method", "path", "expected", "status", "error")}
+    names = ("method", "path", "expected", "status", "error", "content_type")
+    return {name: getattr(answer, name) for name in names}
 
 
 def _number(value: object) -> int | None:
@@ -179,22 +187,34 @@ def trial_lines(trial: Trial) -> list[str]:
     """The Markdown of a trial, for ``run_vN.md`` (the Reviewer reads it)."""
     lines = [f"Note: {trial.note}.", ""] if trial.note else []
     if trial.mode == SERVE:
-        waited = f"{trial.listen_seconds:.1f} s"
-        if not trial.listened:
-            lines += [f"It never accepted connections on port {trial.port} (waited {waited}).", ""]
-        else:
-            lines += [f"It accepted connections on port {trial.port} after {waited}. The requests:", ""]
-            lines += ["| request | expected | answer | start of the body |", "|---|---|---|---|"]
-            for a in trial.answers:
-                got = str(a.status) if a.status is not None else f"none ({a.error})"
-                body = " ".join(a.body.split())[:160].replace("|", "\\|")
-                lines.append(f"| {a.method} {a.path} | {a.expected or 'below 500'} | {got} | {body} |")
-            lines.append("")
+        lines += _served_lines(trial)
     if trial.keys:
-        lines += [f"Keys typed, in a terminal of 80x24: {', '.join(trial.keys)}.", ""]
+        size = f"{SCREEN_SIZE[0]}x{SCREEN_SIZE[1]}"
+        lines += [f"Keys typed, in a terminal of {size}: {', '.join(trial.keys)}.", ""]
     if trial.stopped:
         lines += [f"Stopped after {trial.ran_seconds:.1f} s with {', then '.join(trial.signals)}.", ""]
     if trial.screen is not None:
-        fence = "````" if "```" in trial.screen_text else "```"
-        lines += [f"The screen it left (`{trial.screen}`):", "", f"{fence}text", trial.screen_text, fence, ""]
+        lines += [f"The screen it left (`{trial.screen}`):", "", *_fenced(trial.screen_text)]
     return lines
+
+
+def _served_lines(trial: Trial) -> list[str]:
+    waited = f"{trial.listen_seconds:.1f} s"
+    if not trial.listened:
+        return [f"It never accepted connections on port {trial.port} (waited {waited}).", ""]
+    lines = [f"It accepted connections on port {trial.port} after {waited}. The requests:", ""]
+    lines += ["| request | expected | answer | start of the body |", "|---|---|---|---|"]
+    for a in trial.answers:
+        got = str(a.status) if a.status is not None else f"none ({a.error})"
+        body = " ".join(a.body.split())[:160].replace("|", "\\|")
+        lines.append(f"| {a.method} {a.path} | {a.expected or 'below 500'} | {got} | {body} |")
+    lines.append("")
+    for a in trial.answers:
+        if a.page and a.body.strip():
+            lines += [f"The page {a.method} {a.path} answered, as text:", "", *_fenced(a.body.strip())]
+    return lines
+
+
+def _fenced(text: str) -> list[str]:
+    fence = "````" if "```" in text else "```"
+    return [f"{fence}text", text, fence, ""]

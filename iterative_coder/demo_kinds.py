@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import resource
 import shutil
 import socket
 import sys
@@ -19,9 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import redact
+from .display import taken_at
 from .records.run import CommandRecord, DemoResult, kind_of
 from .records.trial import KEYS, SCREEN_SIZE, SERVE, UNTIL_STOPPED, Answer, Trial
-from .runner import RunOptions
+from .runner import ADDRESS_SPACE, RunOptions
 from .textsafe import clean_terminal_text
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 DRIVER = Path(__file__).with_name("program_driver.py")
 TERM = "xterm-256color"  # a terminal every terminfo database knows, with colours and an alternate screen
 DEFAULT_RUN_SECONDS = 3.0
+BROWSERS = ("chromium", "chromium-browser")
 # Leaving the alternate screen: the screen the program showed is the one just before.
 _LEAVE_ALTERNATE = (b"\x1b[?1049l", b"\x1b[?1047l", b"\x1b[?47l")
 
@@ -46,6 +49,7 @@ class DriveTimes:
     settle: float = 0.3
     key: float = 3.0
     after_keys: float = 2.0  # how long a program typed at may run after the last key (unless the demo says)
+    browser: float = 20.0  # for a headless browser's picture of a served page
 
 
 TIMES = DriveTimes()  # tests shorten these
@@ -85,7 +89,17 @@ def driver_config(demo: DemoRun, command: list[str], folder: Path, port: int | N
         "term": TERM,
         "result": str(folder / "result.json"),
         "screen": str(folder / "screen.bin"),
+        "browser": browser() if mode == SERVE else None,
+        "page": str(folder / "page.png"),
+        "browser_seconds": times.browser,
+        "address_space": ADDRESS_SPACE,
     }
+
+
+def browser() -> str | None:
+    """The system's Chromium, if installed (from the system's packages: never one that downloads
+    itself), to take a picture of a served page."""
+    return next(filter(None, (shutil.which(name) for name in BROWSERS)), None)
 
 
 def time_limit(config: dict[str, Any]) -> float:
@@ -93,6 +107,7 @@ def time_limit(config: dict[str, Any]) -> float:
     waits = config["run_seconds"] + 3 * config["grace_seconds"] + 5.0
     if config["mode"] == SERVE:
         waits += config["listen_seconds"] + len(config["requests"]) * config["request_seconds"]
+        waits += config["browser_seconds"] if config["browser"] else 0.0
     if config["mode"] == KEYS:
         waits += (len(config["keys"]) + 1) * config["key_seconds"]
     return waits
@@ -134,10 +149,15 @@ def try_over_time(
         (place / "config.json").write_text(json.dumps(config), encoding="utf-8")
         driver = [sys.executable, "-I", "-S", str(place / DRIVER.name), str(place / "config.json")]
         limited = replace(execution, timeout=time_limit(config))
-        record = limited.run(driver, run_dir, RunOptions(), ((), (place,)))
+        # With a browser, the driver runs without the address-space limit and sets it on the program.
+        unlimited = RunOptions(address_space=resource.RLIM_INFINITY) if config["browser"] else RunOptions()
+        record = limited.run(driver, run_dir, unlimited, ((), (place,)))
         seen = _read_json(place / "result.json")
         screen = _read_bytes(place / "screen.bin") if config["mode"] == KEYS else None
-    trial = trial_of(seen, config, demo, record, " and ".join(filter(None, (demo.trial.note, note))))
+        page = _kept_picture(place / "page.png", run_dir.parent / f"page-{number}.png")
+    unseen = clean_terminal_text(str(seen.get("browser_error") or ""))
+    unseen = f"the browser took no picture of the page ({unseen})" if unseen else ""
+    trial = trial_of(seen, config, demo, record, "; ".join(filter(None, (demo.trial.note, note, unseen))))
     if screen is not None:
         at = seen.get("screen_at")
         text = clean_terminal_text(redact(render_screen(screen[: at if isinstance(at, int) else None]),
@@ -149,7 +169,19 @@ def try_over_time(
         after = execution.redacted(replace(record, stdout=printed_after(screen))).stdout.strip()
         record = replace(record, stdout=after + "\n" if after else "")
     record = program_record(record, trial)
-    return DemoResult(demo.name, record, kind_of(record, trial=trial), demo.args, demo.stdin, trial=trial)
+    result = DemoResult(demo.name, record, kind_of(record, trial=trial), demo.args, demo.stdin, trial=trial)
+    if page is None:
+        return result
+    shown = page.relative_to(execution.workspace_root.resolve()).as_posix()
+    return replace(result, screenshot=shown, taken=taken_at(page))
+
+
+def _kept_picture(made: Path, kept: Path) -> Path | None:
+    """The browser's picture moved into the run's folder, when it took one (a PNG, not a link)."""
+    if made.is_symlink() or not made.is_file() or made.read_bytes()[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    shutil.copyfile(made, kept)
+    return kept
 
 
 def trial_of(seen: dict[str, Any], config: dict[str, Any], demo: DemoRun, record: CommandRecord,

@@ -91,6 +91,17 @@ class Terminal:
             os.write(self.master, text.encode())
 
 
+def own_group(config: dict) -> None:
+    """In the program, before it starts: a process group of its own, and the memory limit (which the
+    driver itself may be without, for the browser, whose address space is huge and mostly unused)."""
+    os.setpgrp()
+    if config.get("address_space"):
+        import resource
+
+        limit = config["address_space"]
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
 def start(config: dict, terminal: Terminal | None) -> subprocess.Popen[bytes]:
     """The program, started in a process group of its own (a terminal's foreground job)."""
     env = dict(os.environ)
@@ -103,7 +114,7 @@ def start(config: dict, terminal: Terminal | None) -> subprocess.Popen[bytes]:
         streams = {"stdin": terminal.slave, "stdout": terminal.slave}
     else:
         streams = {"stdin": subprocess.PIPE if config.get("stdin") else subprocess.DEVNULL}
-    process = subprocess.Popen(config["command"], env=env, preexec_fn=os.setpgrp, **streams)  # noqa: PLW1509
+    process = subprocess.Popen(config["command"], env=env, preexec_fn=lambda: own_group(config), **streams)
     if terminal is not None:
         os.close(terminal.slave)
     elif process.stdin is not None:
@@ -170,8 +181,55 @@ def answer(host: str, port: int, request: dict, seconds: float) -> dict:
     return found
 
 
+def photograph(config: dict, host: str, answers: list[dict]) -> str:
+    """A picture of the first HTML page answered, by the headless browser the config names (if any);
+    when it takes none, why (the last line it printed)."""
+    pages = [a for a in answers if a["status"] == 200 and "text/html" in a.get("content_type", "").lower()]
+    if not config.get("browser") or not pages:
+        return ""
+    where = f"[{host}]" if ":" in host else host
+    url = f"http://{where}:{config['port']}{pages[0]['path']}"
+    profile = os.path.join(os.path.dirname(config["result"]), "browser")
+    command = [
+        config["browser"],
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        f"--screenshot={config['page']}",
+        "--window-size=1024,768",
+        url,
+    ]
+    # Its own sandbox cannot start inside ours; the page runs in ours, which has no way out.
+    log = open(profile + ".log", "wb")  # noqa: SIM115 - closed below, once the browser is gone
+    browser = subprocess.Popen(
+        command,
+        env={**os.environ, "TMPDIR": "/tmp"},  # its socket's path must be short: not under the run folder
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+        preexec_fn=os.setpgrp,
+    )  # noqa: PLW1509
+    try:
+        browser.wait(timeout=config["browser_seconds"])
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(browser.pid, signal.SIGKILL)
+        browser.wait()
+        log.close()
+    if os.path.exists(config["page"]):
+        return ""
+    with open(profile + ".log", "rb") as handle:
+        said = handle.read().decode("utf-8", "replace").splitlines()
+    fatal = [line for line in said if "FATAL" in line] or [line for line in said if "dbus" not in line]
+    return (fatal[-1] if fatal else f"exit {browser.returncode}")[:300]
+
+
 def serve(config: dict, process: subprocess.Popen[bytes], result: dict) -> None:
-    """Wait for the port, then send each request."""
+    """Wait for the port, then send each request (and photograph the first page, with a browser)."""
     started = time.monotonic()
     host = listening(config["port"], process, config["listen_seconds"])
     result["listened"] = host is not None
@@ -184,6 +242,7 @@ def serve(config: dict, process: subprocess.Popen[bytes], result: dict) -> None:
             answers.append({**request, "status": None, "error": "not sent: the one before got no answer"})
             continue
         answers.append(answer(host, config["port"], request, config["request_seconds"]))
+    result["browser_error"] = photograph(config, host, answers)
 
 
 def press_keys(config: dict, process: subprocess.Popen[bytes], terminal: Terminal, result: dict) -> None:

@@ -90,15 +90,19 @@ async def _evidence(ctx: SessionContext, version: int, script: str) -> tuple[Run
 def with_screenshots(ctx: SessionContext, task: str, run: RunRecord | None) -> Task:
     """The Reviewer's message: with the screenshots as images when its model sees images, else with a
     sentence that says they exist and cannot be seen."""
-    shots = [demo for demo in (run.demos if run else ()) if demo.screenshot]
+    sees = sees_images(ctx.agents.role_clients["reviewer"])
+    # A served page's text is in the run already: its picture is only for a Reviewer that sees it.
+    shots = [demo for demo in (run.demos if run else ()) if demo.screenshot and (sees or not demo.trial)]
     if not shots:
         return task
-    sees = sees_images(ctx.agents.role_clients["reviewer"])
-    prompt = "reviewer_screenshot" if sees else "reviewer_screenshot_unseen"
     for demo in shots:
+        prompt = "reviewer_screenshot" if sees else "reviewer_screenshot_unseen"
         taken = f", at {demo.taken} local time" if demo.taken else ""
         task += render_prompt(
-            prompt, screenshot=demo.screenshot, seconds=f"{demo.command.seconds:.0f}", taken=taken
+            "reviewer_page" if demo.trial else prompt,
+            screenshot=demo.screenshot,
+            seconds=f"{demo.command.seconds:.0f}",
+            taken=taken,
         )
     if not sees:
         return task

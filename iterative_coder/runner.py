@@ -146,6 +146,8 @@ class RunOptions:
     attached: bool = False  # the person's terminal: their keyboard and screen, nothing captured
     window_seconds: float | None = None  # a window program: watched this long instead of the timeout
     workspace: Path | None = None  # the workspace whose runs/.running records the run while it runs
+    # The address-space limit; a command that limits its own children (demo_kinds' driver) may lift it.
+    address_space: int = ADDRESS_SPACE
 
 
 def sandbox_environment(run_dir: Path, display: str | None = None) -> dict[str, str]:
@@ -241,7 +243,7 @@ def _start(
     # timeout first; it still stops a program whose children burn CPU in parallel.
     # No RLIMIT_NPROC: the kernel counts it per user, over all their processes and threads, so it
     # would break programs on a busy desktop; the session is counted instead.
-    limits = [ADDRESS_SPACE, int(timeout + 0.999) + 1, FILE_SIZE, OPEN_FILES]
+    limits = [options.address_space, int(timeout + 0.999) + 1, FILE_SIZE, OPEN_FILES]
     launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, *map(str, limits), command[0], str(os.getpid())]
     token = strays.new_token()
     go_read, go_write = os.pipe()

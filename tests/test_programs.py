@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import FAKE_KEY
 from drive import review_of_version_1, run_main
-from fake_openai import FakeOpenAIServer, RecordedRequest
+from fake_openai import FakeOpenAIServer
 
 PROGRAMS = Path(__file__).parent / "programs"
 HAS_XVFB = shutil.which("Xvfb") is not None
@@ -101,16 +101,6 @@ def test_a_program_that_really_crashes_is_not_approved(name: str, fake_server, t
     assert "The tool changed the verdict from APPROVE to REVISE" in review and "crashed with" in review
 
 
-def image_parts(request: RecordedRequest) -> list[dict]:
-    return [
-        part
-        for message in request.messages
-        if isinstance(message.get("content"), list)
-        for part in message["content"]
-        if isinstance(part, dict) and part.get("type") == "image_url"
-    ]
-
-
 @needs_xvfb
 @pytest.mark.parametrize("vision", [True, False])
 def test_the_reviewer_sees_the_clock_when_its_model_takes_images(
@@ -142,9 +132,9 @@ def test_the_reviewer_sees_the_clock_when_its_model_takes_images(
     assert taken is not None and taken.group(0) in (ws / "run_v1.md").read_text()
     assert not vision or re.search(rf"taken after \d+ s, at {taken.group(1)}", request.text)  # the picture
     if vision:
-        assert len(image_parts(request)) == 1 and "a screenshot of it" in request.text
+        assert len(request.image_parts) == 1 and "a screenshot of it" in request.text
     else:
-        assert image_parts(request) == [] and "you cannot see it" in request.text
+        assert request.image_parts == [] and "you cannot see it" in request.text
 
 
 def test_run_gives_the_person_the_programs_keyboard_and_ctrl_c_comes_back(fake_server, run_cli) -> None:

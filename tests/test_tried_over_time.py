@@ -12,6 +12,7 @@ import tty
 from pathlib import Path
 
 import pytest
+from conftest import FAKE_KEY
 from drive import review_of_version_1, run_main
 from fake_openai import FakeOpenAIServer
 
@@ -60,6 +61,13 @@ CASES = {
         "import script\n\n\ndef test_req2_counts(tmp_path):\n    (tmp_path / 'a').write_text('x')\n"
         "    assert script.count_files(tmp_path) == 1\n",
         [{"name": "watch this folder", "args": ["."], "files": {"a.txt": "x"}, "run_seconds": 3}],
+    ),
+    "page": (
+        "hello_page",
+        "# Greeting page\n\n## Requirements\n1. `GET /` shows a page that greets the visitor.\n"
+        "2. `page(count)` says which visitor it is.\n",
+        "import script\n\n\ndef test_req2_count():\n    assert 'number 3' in script.page(3)\n",
+        [{"name": "open the page", "port": 8000, "requests": [{"path": "/", "status": 200}]}],
     ),
     "game": (
         "box_game",
@@ -283,3 +291,15 @@ def test_a_served_page_is_given_as_the_text_a_browser_shows() -> None:
     lines = "\n".join(trial_lines(Trial(SERVE, ("SIGINT",), 1.0, 8000, True, 0.2, (answer,))))
     assert "The page GET / answered, as text:\n\n```text\nTo-dos\nTwo left\nmilk eggs\n```" in lines
     assert demo_kinds.answer_of({**found, "content_type": "application/json"}, 200).body == page
+
+
+@pytest.mark.skipif(demo_kinds.browser() is None, reason="no Chromium (apt-get install chromium)")
+def test_a_served_page_is_photographed_for_a_reviewer_that_sees(
+    fake_server, tmp_path: Path, clean_env
+) -> None:
+    entry = {"model": "gpt-4o-mini", "base_url": fake_server.base_url, "api_key": FAKE_KEY, "vision": True}
+    (tmp_path / "OAI_CONFIG_LIST").write_text(json.dumps([entry]))
+    _ws, run = accepted_run("page", fake_server, tmp_path, clean_env)
+    assert "Hello, visitor!" in run and "Screenshot: `runs/v1/page-1.png` (taken at" in run
+    request = fake_server.requests_for("reviewer")[0]
+    assert len(request.image_parts) == 1 and "a headless browser's screenshot" in request.text

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FAKE_KEY
-from drive import review_of_version_1, run_main
+from drive import review_of_version_1, run_loop, run_main, start_workspace
 from fake_openai import FakeOpenAIServer
 
 from iterative_coder import demo_kinds
@@ -303,3 +303,18 @@ def test_a_served_page_is_photographed_for_a_reviewer_that_sees(
     assert "Hello, visitor!" in run and "Screenshot: `runs/v1/page-1.png` (taken at" in run
     request = fake_server.requests_for("reviewer")[0]
     assert len(request.image_parts) == 1 and "a headless browser's screenshot" in request.text
+
+
+def test_run_of_a_window_program_without_a_display_says_so_in_one_line(
+    fake_server, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    start_workspace(tmp_path)
+    fake_server.enqueue("coder", "```python\nimport tkinter\n\ntkinter.Tk().mainloop()\n```")
+    fake_server.enqueue("reviewer", "Verdict: REVISE\n\n1. a")
+    _, _, ui = run_loop(fake_server, tmp_path, ["", "/run", "/stop"], execute="ask", max_iterations=1)
+    said = [text for text in ui.texts("info") if text.startswith("Not run:")]
+    assert said == [
+        "Not run: script_v1.py opens a window and this terminal has no display ($DISPLAY); no screenshot yet."
+    ]
+    assert not (tmp_path / "runs").exists()  # nothing was started

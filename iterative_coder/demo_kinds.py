@@ -28,6 +28,7 @@ from .textsafe import clean_terminal_text
 
 if TYPE_CHECKING:
     from .demo import DemoRun
+    from .demo_fields import DemoRequest
     from .runs import Execution
 
 DRIVER = Path(__file__).with_name("program_driver.py")
@@ -188,7 +189,7 @@ def trial_of(seen: dict[str, Any], config: dict[str, Any], demo: DemoRun, record
              note: str) -> Trial:  # fmt: skip
     """The trial record from what the driver saw (``seen``; empty when it was itself stopped)."""
     answers = tuple(
-        answer_of(found, request.status)
+        answer_of(found, request)
         for found, request in zip(seen.get("answers") or [], demo.trial.requests, strict=False)
         if isinstance(found, dict)
     )
@@ -208,11 +209,14 @@ def trial_of(seen: dict[str, Any], config: dict[str, Any], demo: DemoRun, record
     )
 
 
-def answer_of(found: dict[str, Any], expected: int | None) -> Answer:
-    """One answer as the driver saw it; of an HTML page, the body is the page's text."""
-    kind = str(found.get("content_type") or "")[:100]
-    answer = Answer(str(found.get("method")), str(found.get("path")), expected, _status(found.get("status")),
-                    str(found.get("error") or "")[:200], str(found.get("body") or ""), kind)  # fmt: skip
+def answer_of(found: dict[str, Any], request: DemoRequest) -> Answer:
+    """The answer to ``request`` as the driver saw it; of an HTML page, the body is the page's text.
+    What the server said (a body, a malformed status line in an error) is the program's text: taken out
+    of terminal control sequences."""
+    said = {key: clean_terminal_text(str(found.get(key) or "")) for key in ("error", "body", "content_type")}
+    status = _status(found.get("status"))
+    answer = Answer(request.method, request.path, request.status, status, said["error"][:200], said["body"],
+                    said["content_type"][:100])  # fmt: skip
     return replace(answer, body=page_text(answer.body)) if answer.page else answer
 
 

@@ -18,6 +18,7 @@ from fake_openai import FakeOpenAIServer
 
 from iterative_coder import demo_kinds
 from iterative_coder.demo import demo_for, read_demo, write_demo
+from iterative_coder.demo_fields import DemoRequest
 from iterative_coder.program_driver import Terminal
 from iterative_coder.records.run import CommandRecord, DemoResult, RunRecord, kind_of, read_run, write_run
 from iterative_coder.records.trial import SERVE, Answer, Trial, trial_lines
@@ -286,11 +287,15 @@ def test_a_served_page_is_given_as_the_text_a_browser_shows() -> None:
         "body": page,
         "content_type": "text/html; charset=utf-8",
     }
-    answer = demo_kinds.answer_of(found, 200)
+    answer = demo_kinds.answer_of(found, DemoRequest(status=200))
     assert answer.page and answer.body == "To-dos\nTwo left\nmilk eggs"
     lines = "\n".join(trial_lines(Trial(SERVE, ("SIGINT",), 1.0, 8000, True, 0.2, (answer,))))
     assert "The page GET / answered, as text:\n\n```text\nTo-dos\nTwo left\nmilk eggs\n```" in lines
-    assert demo_kinds.answer_of({**found, "content_type": "application/json"}, 200).body == page
+    assert demo_kinds.answer_of({**found, "content_type": "application/json"}, DemoRequest()).body == page
+    hostile = demo_kinds.answer_of(
+        {"status": None, "error": "BadStatusLine: '\x1b]0;owned\x07'"}, DemoRequest()
+    )
+    assert "\x1b" not in hostile.describe() and "\x07" not in hostile.describe()
 
 
 @pytest.mark.skipif(demo_kinds.browser() is None, reason="no Chromium (apt-get install chromium)")

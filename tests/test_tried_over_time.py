@@ -323,3 +323,30 @@ def test_run_of_a_window_program_without_a_display_says_so_in_one_line(
         "Not run: script_v1.py opens a window and this terminal has no display ($DISPLAY); no screenshot yet."
     ]
     assert not (tmp_path / "runs").exists()  # nothing was started
+
+
+@pytest.mark.parametrize(
+    ("signals", "traceback", "said", "problem"),
+    [
+        (("SIGINT",), False, "ran 3 s, then ended cleanly on Ctrl-C", None),
+        (
+            ("SIGINT",),
+            True,
+            "ran 3 s, then ended on Ctrl-C with a KeyboardInterrupt traceback (a small defect)",
+            None,
+        ),
+        (
+            ("SIGINT", "SIGTERM"),
+            False,
+            "ran 3 s, then did not end on Ctrl-C; SIGTERM ended it",
+            "the script ran",
+        ),
+        ((), False, "ended (exit 0)", None),  # it ended by itself, before its time was up
+    ],
+)
+def test_how_a_program_run_until_stopped_ended(signals, traceback, said, problem) -> None:
+    trial = Trial("until_stopped", signals, 3.0, traceback=traceback)
+    command = CommandRecord("x", -2 if traceback else 0, 3.5)
+    demo = DemoResult("watch", command, kind_of(command, trial=trial), trial=trial)
+    assert demo.describe() == said
+    assert (demo.problem() or "").startswith(problem or "") and bool(demo.problem()) == bool(problem)

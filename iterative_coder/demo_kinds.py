@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import resource
 import shutil
 import socket
+import stat
 import sys
 import tempfile
 from dataclasses import dataclass, replace
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import redact
 from .display import taken_at
+from .program_driver import SCREEN_KEEP
 from .records.run import CommandRecord, DemoResult, kind_of
 from .records.trial import KEYS, SCREEN_SIZE, SERVE, UNTIL_STOPPED, Answer, Trial
 from .runner import ADDRESS_SPACE, RunOptions
@@ -35,6 +38,7 @@ DRIVER = Path(__file__).with_name("program_driver.py")
 TERM = "xterm-256color"  # a terminal every terminfo database knows, with colours and an alternate screen
 DEFAULT_RUN_SECONDS = 3.0
 BROWSERS = ("chromium", "chromium-browser")
+RESULT_KEEP, PICTURE_KEEP = 1024**2, 20 * 1024**2  # bytes read of the driver's outcome and of a picture
 # Leaving the alternate screen: the screen the program showed is the one just before.
 _LEAVE_ALTERNATE = (b"\x1b[?1049l", b"\x1b[?1047l", b"\x1b[?47l")
 
@@ -153,8 +157,9 @@ def try_over_time(
         # With a browser, the driver runs without the address-space limit and sets it on the program.
         unlimited = RunOptions(address_space=resource.RLIM_INFINITY) if config["browser"] else RunOptions()
         record = limited.run(driver, run_dir, unlimited, ((), (place,)))
+        # The program could write in this folder too: nothing is followed out of it, or read unbounded.
         seen = _read_json(place / "result.json")
-        screen = _read_bytes(place / "screen.bin") if config["mode"] == KEYS else None
+        screen = _read_capped(place / "screen.bin", SCREEN_KEEP) if config["mode"] == KEYS else None
         page = _kept_picture(place / "page.png", run_dir.parent / f"page-{number}.png")
     unseen = clean_terminal_text(str(seen.get("browser_error") or ""))
     unseen = f"the browser took no picture of the page ({unseen})" if unseen else ""
@@ -178,10 +183,11 @@ def try_over_time(
 
 
 def _kept_picture(made: Path, kept: Path) -> Path | None:
-    """The browser's picture moved into the run's folder, when it took one (a PNG, not a link)."""
-    if made.is_symlink() or not made.is_file() or made.read_bytes()[:8] != b"\x89PNG\r\n\x1a\n":
+    """The browser's picture copied into the run's folder, when it took one (a PNG)."""
+    picture = _read_capped(made, PICTURE_KEEP)
+    if not picture.startswith(b"\x89PNG\r\n\x1a\n"):
         return None
-    shutil.copyfile(made, kept)
+    kept.write_bytes(picture)
     return kept
 
 
@@ -282,17 +288,25 @@ def printed_after(data: bytes) -> str:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    with contextlib.suppress(OSError, ValueError):
-        data = json.loads(path.read_text(encoding="utf-8"))
+    with contextlib.suppress(ValueError):
+        data = json.loads(_read_capped(path, RESULT_KEEP).decode("utf-8", "replace"))
         if isinstance(data, dict):
             return data
     return {}
 
 
-def _read_bytes(path: Path) -> bytes:
-    with contextlib.suppress(OSError):
-        return path.read_bytes()
-    return b""
+def _read_capped(path: Path, limit: int) -> bytes:
+    """At most ``limit`` bytes of the file at ``path``, never through a link; empty when it cannot."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return b""
+    try:
+        return os.read(handle, limit) if stat.S_ISREG(os.fstat(handle).st_mode) else b""
+    except OSError:
+        return b""
+    finally:
+        os.close(handle)
 
 
 def _status(value: object) -> int | None:

@@ -350,3 +350,13 @@ def test_how_a_program_run_until_stopped_ended(signals, traceback, said, problem
     demo = DemoResult("watch", command, kind_of(command, trial=trial), trial=trial)
     assert demo.describe() == said
     assert (demo.problem() or "").startswith(problem or "") and bool(demo.problem()) == bool(problem)
+
+
+def test_what_the_driver_left_is_read_bounded_and_never_through_a_link(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text('{"signals": ["SIGINT"]}')
+    (tmp_path / "result.json").symlink_to(secret)  # planted by the program in the shared folder
+    assert demo_kinds._read_json(tmp_path / "result.json") == {}
+    (tmp_path / "big").write_bytes(b"x" * 100)
+    assert demo_kinds._read_capped(tmp_path / "big", 10) == b"x" * 10
+    assert demo_kinds._read_capped(tmp_path, 10) == b""  # a folder

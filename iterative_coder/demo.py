@@ -31,6 +31,11 @@ MAX_WINDOW_SECONDS = 30.0
 WINDOW_MODULES = frozenset(
     {"tkinter", "turtle", "pygame", "pyglet", "arcade", "PyQt5", "PyQt6", "PySide2", "PySide6", "kivy", "wx"}
 )
+# Importing one of these means the program serves (it runs until stopped), or draws a full screen.
+SERVER_MODULES = frozenset(
+    {"http.server", "socketserver", "flask", "fastapi", "uvicorn", "aiohttp", "bottle", "tornado", "django"}
+)
+FULL_SCREEN_MODULES = frozenset({"curses", "urwid", "blessed", "textual", "npyscreen", "asciimatics"})
 _RUNS_OBJECT = re.compile(r'\{\s*"runs"\s*:')
 
 
@@ -126,23 +131,37 @@ def opens_window(script: str) -> bool:
     tree, _error = parse_python(script)
     if tree is None:
         return any(re.search(rf"^\s*(from|import)\s+{name}\b", script, re.M) for name in WINDOW_MODULES)
-    imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module.split(".")[0])
+    imported = {name.split(".")[0] for name in imported_modules(tree)}
     if imported & WINDOW_MODULES:
         return True
     shows = any(isinstance(n, ast.Attribute) and n.attr == "show" for n in ast.walk(tree))
     return "matplotlib" in imported and shows
 
 
+def imported_modules(tree: ast.AST) -> set[str]:
+    """The modules a parsed program imports, by their full names (``http.server``)."""
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module)
+    return imported
+
+
 def inferred_demo(script: str) -> tuple[DemoRun, ...]:
-    """The demo when none was agreed: a window is watched a few seconds; anything else runs once with
-    no arguments and no input."""
+    """The demo when none was agreed: a window is watched a few seconds; a server (no port known) runs
+    a few seconds until Ctrl-C; a full-screen terminal program is looked at, then given ``q``; anything
+    else runs once with no arguments and no input."""
     if opens_window(script):
         return (DemoRun("watch the window", window_seconds=DEFAULT_WINDOW_SECONDS),)
+    tree, _error = parse_python(script)
+    imported = imported_modules(tree) if tree is not None else set()
+    names = imported | {name.split(".")[0] for name in imported}  # http.server, and flask of flask.views
+    if names & SERVER_MODULES:
+        return (DemoRun("run until Ctrl-C", trial=TrialFields(run_seconds=DEFAULT_WINDOW_SECONDS)),)
+    if names & FULL_SCREEN_MODULES:
+        return (DemoRun("look at the screen, then press q", trial=TrialFields(keys=("q",))),)
     return (DemoRun("run with no arguments and no input"),)
 
 

@@ -17,8 +17,8 @@ from drive import review_of_version_1, run_loop, run_main, start_workspace
 from fake_openai import FakeOpenAIServer
 
 from iterative_coder import demo_kinds
-from iterative_coder.demo import demo_for, read_demo, write_demo
-from iterative_coder.demo_fields import DemoRequest
+from iterative_coder.demo import DemoRun, demo_for, read_demo, write_demo
+from iterative_coder.demo_fields import DemoRequest, TrialFields
 from iterative_coder.program_driver import Terminal
 from iterative_coder.records.run import CommandRecord, DemoResult, RunRecord, kind_of, read_run, write_run
 from iterative_coder.records.trial import SERVE, Answer, Trial, trial_lines
@@ -360,3 +360,15 @@ def test_what_the_driver_left_is_read_bounded_and_never_through_a_link(tmp_path:
     (tmp_path / "big").write_bytes(b"x" * 100)
     assert demo_kinds._read_capped(tmp_path / "big", 10) == b"x" * 10
     assert demo_kinds._read_capped(tmp_path, 10) == b""  # a folder
+
+
+@pytest.mark.parametrize(
+    ("case", "inferred"),
+    [
+        ("api", DemoRun("run until Ctrl-C", trial=TrialFields(run_seconds=3.0))),
+        ("game", DemoRun("look at the screen, then press q", trial=TrialFields(keys=("q",)))),
+    ],
+)
+def test_without_a_demo_a_server_or_a_full_screen_program_is_tried_as_what_it_is(case, inferred) -> None:
+    assert demo_for(None, program(case)) == ((inferred,), None)
+    assert demo_for(None, "import http.client\nprint(1)\n")[0][0].trial == TrialFields()  # a client ends

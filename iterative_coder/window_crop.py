@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom
 _ASK_SECONDS = 5
-_CHILD = re.compile(r"^\s+(0x[0-9a-f]+) ", re.M)
+# A child in ``xwininfo -root -children``: its id, and its size (1x1: a toolkit's hidden helper window).
+_CHILD = re.compile(r"^\s+(0x[0-9a-f]+) .*?\s(\d+)x(\d+)[+-]", re.M)
 _FIELD = re.compile(r"^\s*(Absolute upper-left [XY]|Width|Height|Map State):\s*(\S+)", re.M)
 
 
@@ -37,7 +38,9 @@ def shown_windows(display: str) -> list[Box]:
     """The boxes of the top-level windows shown (mapped and viewable) on ``display``; empty when they
     cannot be listed."""
     boxes = []
-    for window in _CHILD.findall(_xwininfo(display, "-root", "-children")):
+    for window, width, height in _CHILD.findall(_xwininfo(display, "-root", "-children")):
+        if int(width) <= 1 or int(height) <= 1:
+            continue  # not asked about: the screenshot is taken while the program is being timed
         fields = dict(_FIELD.findall(_xwininfo(display, "-id", window)))
         if fields.get("Map State") != "IsViewable":
             continue

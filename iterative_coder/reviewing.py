@@ -76,6 +76,8 @@ async def run_version(ctx: SessionContext, version: int, script: str) -> RunReco
     more = f" and {len(failing) - 3} more" if len(failing) > 3 else ""
     details = f"\nfailing: {', '.join(failing[:3])}{more}" if failing else ""
     details += "".join(f"\nscreenshot: {ctx.workspace.root / shot}" for shot in record.screenshots)
+    for trial in (demo.trial for demo in record.demos if demo.trial and demo.trial.screen):
+        details += f"\nscreen ({ctx.workspace.root / str(trial.screen)}):\n{trial.screen_text}"
     ctx.ui.show_result(run_name(version), record.summary() + details, record.ok)
     return record
 
@@ -110,13 +112,20 @@ async def _evidence(ctx: SessionContext, version: int, script: str) -> tuple[Run
 def with_screenshots(ctx: SessionContext, task: str, run: RunRecord | None) -> Task:
     """The Reviewer's message: with the screenshots as images when its model sees images, else with a
     sentence that says they exist and cannot be seen."""
-    shots = [demo for demo in (run.demos if run else ()) if demo.screenshot]
+    sees = sees_images(ctx.agents.role_clients["reviewer"])
+    # A served page's text is in the run already: its picture is only for a Reviewer that sees it.
+    shots = [demo for demo in (run.demos if run else ()) if demo.screenshot and (sees or not demo.trial)]
     if not shots:
         return task
-    sees = sees_images(ctx.agents.role_clients["reviewer"])
-    prompt = "reviewer_screenshot" if sees else "reviewer_screenshot_unseen"
     for demo in shots:
-        task += render_prompt(prompt, screenshot=demo.screenshot, seconds=f"{demo.command.seconds:.0f}")
+        prompt = "reviewer_screenshot" if sees else "reviewer_screenshot_unseen"
+        taken = f", at {demo.taken} local time" if demo.taken else ""
+        task += render_prompt(
+            "reviewer_page" if demo.trial else prompt,
+            screenshot=demo.screenshot,
+            seconds=f"{demo.command.seconds:.0f}",
+            taken=taken,
+        )
     if not sees:
         return task
     images = [Image.from_file(ctx.workspace.root / str(demo.screenshot)) for demo in shots]

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import ctypes
 import io
+import json
 import logging
 import os
 import subprocess
@@ -166,3 +167,19 @@ def run_loop(
 
     outcome, version = in_session(server, root, ui, settings, loop)
     return outcome, version, ui
+
+
+def review_of_version_1(server: FakeOpenAIServer, root: Path, agreed: tuple[str, str, list], script: str,
+                        reviewer: str) -> str:  # fmt: skip
+    """The review of ``script`` as version 1, run as under ``--yes --execute always`` (nobody to ask,
+    every version runs) in a workspace holding the ``agreed`` plan, acceptance tests and demo runs."""
+    plan, tests, demo = agreed
+    (root / "task.md").write_text(plan.splitlines()[0].lstrip("# ") + "\n")
+    (root / "plan.md").write_text(plan)
+    (root / "acceptance_test.py").write_text(tests)
+    (root / "demo.json").write_text(json.dumps({"runs": demo}))
+    server.enqueue("coder", f"```python\n{script}```")
+    server.enqueue("reviewer", reviewer)
+    outcome, _, _ = run_loop(server, root, [], max_iterations=1, execute="always", interactive=False)
+    assert outcome == "limit"
+    return (root / "review_v1.md").read_text()

@@ -57,6 +57,17 @@ class RecordedRequest:
         return "\n\n".join(_content_text(m.get("content")) for m in self.messages)
 
     @property
+    def image_parts(self) -> list[dict[str, Any]]:
+        """The images sent with the request (``image_url`` content parts)."""
+        return [
+            part
+            for message in self.messages
+            if isinstance(message.get("content"), list)
+            for part in message["content"]
+            if isinstance(part, dict) and part.get("type") == "image_url"
+        ]
+
+    @property
     def system(self) -> str:
         """Content of the first system message, or ""."""
         for m in self.messages:

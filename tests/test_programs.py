@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 from conftest import FAKE_KEY
-from drive import run_loop, run_main
-from fake_openai import FakeOpenAIServer, RecordedRequest
+from drive import review_of_version_1, run_main
+from fake_openai import FakeOpenAIServer
 
 PROGRAMS = Path(__file__).parent / "programs"
 HAS_XVFB = shutil.which("Xvfb") is not None
@@ -95,28 +96,9 @@ def test_a_program_that_really_crashes_is_not_approved(name: str, fake_server, t
     broken = program(name).replace(old, new)
     assert broken != program(name)
     plan, tests, demo, _ = CASES[name]
-    (tmp_path / "task.md").write_text(name + "\n")
-    (tmp_path / "plan.md").write_text(plan)
-    (tmp_path / "acceptance_test.py").write_text(tests)
-    (tmp_path / "demo.json").write_text(json.dumps({"runs": demo}))
-    fake_server.enqueue("coder", f"```python\n{broken}```")
-    fake_server.enqueue("reviewer", APPROVE)
-    # As under --yes --execute always: nobody to ask, every version runs.
-    outcome, _, _ = run_loop(fake_server, tmp_path, [], max_iterations=1, execute="always", interactive=False)
-    assert outcome == "limit"
-    review = (tmp_path / "review_v1.md").read_text()
+    review = review_of_version_1(fake_server, tmp_path, (plan, tests, demo), broken, APPROVE)
     assert review.startswith("Verdict: REVISE")
     assert "The tool changed the verdict from APPROVE to REVISE" in review and "crashed with" in review
-
-
-def image_parts(request: RecordedRequest) -> list[dict]:
-    return [
-        part
-        for message in request.messages
-        if isinstance(message.get("content"), list)
-        for part in message["content"]
-        if isinstance(part, dict) and part.get("type") == "image_url"
-    ]
 
 
 @needs_xvfb
@@ -139,15 +121,20 @@ def test_the_reviewer_sees_the_clock_when_its_model_takes_images(
 
     with Image.open(screenshot) as image:
         assert image.format == "PNG"
+        width, height = image.size  # the clock's window (its 300x300 canvas and a border), not the screen
+        assert 300 <= width < 320 and 300 <= height < 320, image.size
         colours = image.convert("RGB").getcolors(maxcolors=100_000)
         assert colours is None or len(colours) > 2  # a drawn clock, not a blank screen
         white = sum(count for count, colour in colours or [] if colour == (255, 255, 255))
         assert white > 1000  # the white face
     request = fake_server.requests_for("reviewer")[0]
+    taken = re.search(r"\(taken at (\d\d:\d\d:\d\d) \S* ?local time\)", request.text)  # the run, in its task
+    assert taken is not None and taken.group(0) in (ws / "run_v1.md").read_text()
+    assert not vision or re.search(rf"taken after \d+ s, at {taken.group(1)}", request.text)  # the picture
     if vision:
-        assert len(image_parts(request)) == 1 and "a screenshot of it" in request.text
+        assert len(request.image_parts) == 1 and "a screenshot of it" in request.text
     else:
-        assert image_parts(request) == [] and "you cannot see it" in request.text
+        assert request.image_parts == [] and "you cannot see it" in request.text
 
 
 def test_run_gives_the_person_the_programs_keyboard_and_ctrl_c_comes_back(fake_server, run_cli) -> None:
@@ -190,3 +177,16 @@ def test_without_a_virtual_display_a_window_is_not_run_and_not_a_crash(
     )
     assert (ws / "review_v1.md").read_text().startswith("Verdict: APPROVE")
     assert "Generated code is not sandboxed (bubblewrap (bwrap) is not installed)" in result.stdout
+
+
+def test_a_screenshot_is_cut_to_the_windows_or_else_to_what_is_drawn() -> None:
+    from PIL import Image
+
+    from iterative_coder.execution.window_crop import cropped
+
+    screen = Image.new("RGB", (1024, 768))
+    screen.paste((255, 255, 255), (100, 50, 400, 350))
+    windows = [(100, 50, 400, 350), (390, 60, 1200, 100)]
+    assert cropped(screen, windows).size == (924, 300)  # their union, within the screen
+    assert cropped(screen, []).size == (300, 300)  # no window list: the drawn part
+    assert cropped(Image.new("RGB", (64, 48)), []).size == (64, 48)  # nothing drawn: all of it

@@ -5,7 +5,7 @@ virtual display, the history guard, strays left by a killed tool, and the checks
 The rest of the tool calls the small interface below (each name lives in the module that owns it).
 """
 
-from .demo import DemoRun, demo_for, demo_from_reply, write_demo
+from .demo import DemoRun, demo_for, demo_from_reply, opens_window, write_demo
 from .environment import Environment, prepare
 from .guard import guarded
 from .runner import stop_all_programs
@@ -16,6 +16,6 @@ from .test_check import collection_problem, static_problem
 
 __all__ = [
     "DemoRun", "Environment", "Execution", "Sandbox", "collection_problem", "demo_for", "demo_from_reply",
-    "find_sandbox", "guarded", "prepare", "prepare_manual_run", "run_attached", "run_version",
+    "find_sandbox", "guarded", "opens_window", "prepare", "prepare_manual_run", "run_attached", "run_version",
     "static_problem", "stop_all_programs", "stop_strays", "write_demo",
 ]  # fmt: skip

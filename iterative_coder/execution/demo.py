@@ -8,7 +8,9 @@ what runs. Its shape::
                "files": {"words.txt": "one two\\n"}, "window_seconds": null}]}
 
 ``args`` are the command-line arguments, ``stdin`` what a person would type, ``files`` sample input
-files created in the run folder first, ``window_seconds`` how long to watch a program with a window.
+files created in the run folder first, ``window_seconds`` how long to watch a program with a window;
+``port`` and ``requests`` (a server), ``run_seconds`` (a program that runs until Ctrl-C) and ``keys``
+(a full-screen terminal program) are read by :mod:`demo_fields`.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from __future__ import annotations
 import ast
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..extract import parse_python
+from .demo_fields import TrialFields, read_trial_fields, trial_fields_json
 
 MAX_DEMO_RUNS = 3
 DEFAULT_WINDOW_SECONDS = 3.0
@@ -28,6 +31,11 @@ MAX_WINDOW_SECONDS = 30.0
 WINDOW_MODULES = frozenset(
     {"tkinter", "turtle", "pygame", "pyglet", "arcade", "PyQt5", "PyQt6", "PySide2", "PySide6", "kivy", "wx"}
 )
+# Importing one of these means the program serves (it runs until stopped), or draws a full screen.
+SERVER_MODULES = frozenset(
+    {"http.server", "socketserver", "flask", "fastapi", "uvicorn", "aiohttp", "bottle", "tornado", "django"}
+)
+FULL_SCREEN_MODULES = frozenset({"curses", "urwid", "blessed", "textual", "npyscreen", "asciimatics"})
 _RUNS_OBJECT = re.compile(r'\{\s*"runs"\s*:')
 
 
@@ -40,6 +48,13 @@ class DemoRun:
     stdin: str = ""
     files: tuple[tuple[str, str], ...] = field(default=())  # (name, content) created in the run folder
     window_seconds: float | None = None  # watch a window this long; None: a program that ends by itself
+    trial: TrialFields = TrialFields()  # a server's requests, run until stopped, keys (:mod:`demo_fields`)
+
+    @property
+    def tried_over_time(self) -> bool:
+        """Whether the program is tried while it runs (served requests, a run until Ctrl-C, keys)."""
+        trial = self.trial
+        return trial.port is not None or trial.run_seconds is not None or bool(trial.keys)
 
     def to_json(self) -> dict[str, Any]:
         """The run as plain JSON types."""
@@ -49,6 +64,7 @@ class DemoRun:
             "stdin": self.stdin,
             "files": dict(self.files),
             "window_seconds": self.window_seconds,
+            **trial_fields_json(self.trial),
         }
 
     @classmethod
@@ -71,6 +87,7 @@ class DemoRun:
             stdin=str(data.get("stdin") or ""),
             files=tuple(sorted(files.items())),
             window_seconds=None if seconds is None else min(max(float(seconds), 0.5), MAX_WINDOW_SECONDS),
+            trial=read_trial_fields(data, number),
         )
 
 
@@ -114,23 +131,37 @@ def opens_window(script: str) -> bool:
     tree, _error = parse_python(script)
     if tree is None:
         return any(re.search(rf"^\s*(from|import)\s+{name}\b", script, re.M) for name in WINDOW_MODULES)
-    imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module.split(".")[0])
+    imported = {name.split(".")[0] for name in imported_modules(tree)}
     if imported & WINDOW_MODULES:
         return True
     shows = any(isinstance(n, ast.Attribute) and n.attr == "show" for n in ast.walk(tree))
     return "matplotlib" in imported and shows
 
 
+def imported_modules(tree: ast.AST) -> set[str]:
+    """The modules a parsed program imports, by their full names (``http.server``)."""
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module)
+    return imported
+
+
 def inferred_demo(script: str) -> tuple[DemoRun, ...]:
-    """The demo when none was agreed: a window is watched a few seconds; anything else runs once with
-    no arguments and no input."""
+    """The demo when none was agreed: a window is watched a few seconds; a server (no port known) runs
+    a few seconds until Ctrl-C; a full-screen terminal program is looked at, then given ``q``; anything
+    else runs once with no arguments and no input."""
     if opens_window(script):
         return (DemoRun("watch the window", window_seconds=DEFAULT_WINDOW_SECONDS),)
+    tree, _error = parse_python(script)
+    imported = imported_modules(tree) if tree is not None else set()
+    names = imported | {name.split(".")[0] for name in imported}  # http.server, and flask of flask.views
+    if names & SERVER_MODULES:
+        return (DemoRun("run until Ctrl-C", trial=TrialFields(run_seconds=DEFAULT_WINDOW_SECONDS)),)
+    if names & FULL_SCREEN_MODULES:
+        return (DemoRun("look at the screen, then press q", trial=TrialFields(keys=("q",))),)
     return (DemoRun("run with no arguments and no input"),)
 
 
@@ -144,9 +175,27 @@ def demo_for(text: str | None, script: str) -> tuple[tuple[DemoRun, ...], str | 
     except ValueError as exc:
         return inferred_demo(script), f"demo.json could not be used ({exc}); ran the inferred demo instead"
     if opens_window(script):
-        runs = tuple(run if run.window_seconds else _watched(run) for run in runs)
-    return runs, None
+        watched = tuple(run if run.window_seconds or run.tried_over_time else _watched(run) for run in runs)
+        return watched, None
+    claimed = [run for run in runs if run.window_seconds]
+    if not claimed:
+        return runs, None
+    return tuple(_not_a_window(run) if run.window_seconds else run for run in runs), NOT_A_WINDOW
+
+
+NOT_A_WINDOW = (
+    "demo.json asks to watch a window, but the program opens none: it was run for those seconds and "
+    "stopped with Ctrl-C instead (the Tester's demo.json needs fixing)"
+)
 
 
 def _watched(run: DemoRun) -> DemoRun:
-    return DemoRun(run.name, run.args, run.stdin, run.files, DEFAULT_WINDOW_SECONDS)
+    return replace(run, window_seconds=DEFAULT_WINDOW_SECONDS)
+
+
+def _not_a_window(run: DemoRun) -> DemoRun:
+    """A run that claims a window the program does not open: tried as what it is, a program that runs
+    until a person stops it, with the claim noted."""
+    seconds = run.window_seconds
+    note = f"demo.json asks to watch a window for {seconds:g} s, but the program opens no window"
+    return replace(run, window_seconds=None, trial=replace(run.trial, run_seconds=seconds, note=note))

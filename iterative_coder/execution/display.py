@@ -10,9 +10,12 @@ import contextlib
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from .window_crop import cropped, shown_windows
 
 SCREEN = "1024x768x24"
 START_SECONDS = 10
@@ -34,14 +37,24 @@ class Display:
         return Path(f"/tmp/.X11-unix/X{self.name.lstrip(':')}")
 
     def screenshot(self, path: Path) -> bool:
-        """Save what the display shows as a PNG at ``path``; False when it cannot be taken."""
+        """Save what the display shows, cut to the program's windows, as a PNG at ``path``; False when
+        it cannot be taken."""
         try:
             from PIL import ImageGrab
 
-            ImageGrab.grab(xdisplay=self.name).save(path, "PNG")
+            whole = ImageGrab.grab(xdisplay=self.name)
+            cropped(whole, shown_windows(self.name)).save(path, "PNG")
         except (OSError, ImportError, ValueError):
             return False
         return True
+
+
+def taken_at(path: Path) -> str | None:
+    """The local time a screenshot was taken (when its file was written): ``14:03:27 CET``."""
+    try:
+        return time.strftime("%H:%M:%S %Z", time.localtime(path.stat().st_mtime))
+    except OSError:
+        return None
 
 
 def available() -> bool:

@@ -147,6 +147,8 @@ class RunOptions:
     window_seconds: float | None = None  # a window program: watched this long instead of the timeout
     workspace: Path | None = None  # the workspace whose runs/.running records the run while it runs
     extra_env: tuple[tuple[str, str], ...] = ()  # more variables (an installer's proxy settings)
+    # The address-space limit; a command that limits its own children (demo_kinds' driver) may lift it.
+    address_space: int = ADDRESS_SPACE
 
 
 def sandbox_environment(run_dir: Path, display: str | None = None) -> dict[str, str]:
@@ -170,6 +172,7 @@ def _BASE_ENVIRONMENT(run_dir: Path, tmp: Path) -> dict[str, str]:  # noqa: N802
     return {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
         "LANG": os.environ.get("LANG") or "C.UTF-8",
+        **({"TZ": os.environ["TZ"]} if os.environ.get("TZ") else {}),  # the local time a screenshot is told
         "HOME": str(run_dir),
         "TMPDIR": str(tmp),
         "PYTHONUNBUFFERED": "1",
@@ -241,7 +244,7 @@ def _start(
     # timeout first; it still stops a program whose children burn CPU in parallel.
     # No RLIMIT_NPROC: the kernel counts it per user, over all their processes and threads, so it
     # would break programs on a busy desktop; the session is counted instead.
-    limits = [ADDRESS_SPACE, int(timeout + 0.999) + 1, FILE_SIZE, OPEN_FILES]
+    limits = [options.address_space, int(timeout + 0.999) + 1, FILE_SIZE, OPEN_FILES]
     launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, *map(str, limits), command[0], str(os.getpid())]
     token = strays.new_token()
     environment = {**sandbox_environment(cwd, options.display), **dict(options.extra_env)}
@@ -250,7 +253,7 @@ def _start(
         process = subprocess.Popen(
             [*launcher, str(go_read), *command[1:]],
             cwd=cwd,
-            env={**environment, strays.ENV_NAME: token},
+            env={**environment, **_terminal(options), strays.ENV_NAME: token},
             **_streams(options),
             start_new_session=True,
             pass_fds=(go_read,),
@@ -274,6 +277,13 @@ def _start(
     finally:
         os.close(go_write)
     return process, token
+
+
+def _terminal(options: RunOptions) -> dict[str, str]:
+    """At the person's terminal, its type (``TERM``), so that curses finds it; the program reads the
+    terminal's size from the terminal itself."""
+    term = os.environ.get("TERM")
+    return {"TERM": term} if options.attached and term else {}
 
 
 def _streams(options: RunOptions) -> dict[str, int | None]:

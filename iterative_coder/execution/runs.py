@@ -23,6 +23,7 @@ from ..textsafe import clean_terminal_text
 from ..workspace import inner_folder
 from . import display
 from .demo import DemoRun
+from .demo_kinds import try_over_time
 from .environment import Environment
 from .runner import OUTPUT_KEEP, ProcessResult, RunOptions, run_limited, signal_name
 from .sandbox import Sandbox
@@ -122,6 +123,9 @@ class Execution:
         for name, text in demo.files:
             (run_dir / name).write_text(text, encoding="utf-8")
         command = [self.python, SCRIPT_FILE, *demo.args]
+        if demo.tried_over_time:  # a server, a program run until Ctrl-C, one typed at in a terminal
+            result = try_over_time(self, run_dir, number, demo, command)
+            return replace(result, trimmed=trim_folder(run_dir))
         if not demo.window_seconds:
             record = self.run(command, run_dir, RunOptions(stdin=demo.stdin))
             trimmed = trim_folder(run_dir)
@@ -138,7 +142,8 @@ class Execution:
             record = self.run(command, run_dir, options, ((screen.socket,), ()))
         relative = shot.relative_to(self.workspace_root.resolve()).as_posix() if shot.exists() else None
         kind = kind_of(record, window=True)
-        return DemoResult(demo.name, record, kind, demo.args, demo.stdin, relative, trim_folder(run_dir))
+        result = DemoResult(demo.name, record, kind, demo.args, demo.stdin, relative, trim_folder(run_dir))
+        return replace(result, taken=display.taken_at(shot) if relative else None)
 
 
 def options_timeout(options: RunOptions, timeout: float) -> float:

@@ -10,8 +10,9 @@
   the root is made read-only, so writing anywhere but the run folder and the private ``/tmp`` fails;
 - has a private ``/tmp`` (a tmpfs, gone when it ends), its own ``/proc`` and a minimal ``/dev``;
 - runs in new PID, IPC, UTS (and, when the kernel allows, cgroup) namespaces, so it sees none of the
-  tool's processes and cannot read ``/proc/<tool pid>/environ``; and with no network (a new network
-  namespace with only a down loopback) unless ``network=True``;
+  tool's processes and cannot read ``/proc/<tool pid>/environ``; and with no network unless
+  ``network=True``: a new network namespace whose only interface is its own loopback, which bwrap
+  brings up (a server in it answers requests sent from inside the same sandbox, :mod:`demo_kinds`);
 - has no capabilities (``--cap-drop ALL``: run by root, bwrap would otherwise keep almost all of
   them), a new session (no ``TIOCSTI`` typing into the terminal), and dies with its parent;
 - when its main process ends, bwrap exits and so does bwrap's init inside (``--die-with-parent``

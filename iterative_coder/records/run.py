@@ -15,6 +15,7 @@ from ..names import ACCEPTANCE as TESTS_FILE
 from ..names import SCRIPT_IN_RUN as SCRIPT_FILE
 from .embedded import embed, extract
 from .environment import EnvironmentRecord, environment_from, environment_section
+from .trial import TRIAL_PROBLEMS, Trial, trial_kind, trial_lines, trial_problem, trial_words
 
 RUN_RECORD_KIND = "run"
 RUN_RECORD_FORMAT = 2
@@ -24,7 +25,7 @@ ENDED, EXITED, CRASHED, KILLED, WINDOW, NO_DISPLAY, WAITED, TIMED_OUT, TOO_MANY,
     "ended", "exited", "crashed", "killed", "window shown", "no display", "waited for input",
     "timed out", "too many processes", "not run",
 )  # fmt: skip
-PROBLEM_KINDS = frozenset({CRASHED, KILLED, TIMED_OUT, TOO_MANY})
+PROBLEM_KINDS = frozenset({CRASHED, KILLED, TIMED_OUT, TOO_MANY}) | TRIAL_PROBLEMS
 NO_DISPLAY_REASON = "it opens a window and no virtual display is available (install the xvfb package)"
 
 
@@ -73,10 +74,15 @@ class DemoResult:
     stdin: str = ""
     screenshot: str | None = None  # the screen's PNG, relative to the workspace
     trimmed: int = 0  # bytes of files it left that were removed to keep its folder within the cap
+    trial: Trial | None = None  # how it was tried while it ran: requests, Ctrl-C, keys
+    taken: str | None = None  # the local time the screenshot was taken, ``14:03:27 CET``
 
     def describe(self) -> str:
         """The outcome in words: ``window shown for 3 s``, ``crashed with IndexError``..."""
         command = self.command
+        trial_said = trial_words(self.kind, command.exit_code, self.trial) if self.trial else None
+        if trial_said:
+            return trial_said
         words = {
             ENDED: "ended (exit 0)",
             EXITED: command.description,
@@ -95,6 +101,8 @@ class DemoResult:
         """Why this run rules out approval, or None."""
         if self.kind not in PROBLEM_KINDS:
             return None
+        if self.trial is not None and self.kind in TRIAL_PROBLEMS:
+            return trial_problem(self.kind, self.command.exit_code, self.trial)
         return {
             CRASHED: f"the script crashed with {self.command.crash}",
             KILLED: f"the script was killed by {self.command.killed_by}",
@@ -253,8 +261,13 @@ def not_run(version: int, environment: EnvironmentRecord) -> RunRecord:
     return RunRecord(version, (demo,), environment=environment)
 
 
-def kind_of(command: CommandRecord, window: bool = False) -> str:
-    """What a command's ending means for a demo run (``window``: the program opens one)."""
+def kind_of(command: CommandRecord, window: bool = False, trial: Trial | None = None) -> str:
+    """What a command's ending means for a demo run (``window``: the program opens one; ``trial``: how
+    it was tried while it ran)."""
+    crashed = command.too_many_processes or command.timed_out or bool(command.crash or command.killed_by)
+    tried = trial_kind(crashed, command.exit_code, trial) if trial else None
+    if tried:
+        return tried
     if command.too_many_processes:
         return TOO_MANY
     if command.timed_out:
@@ -299,6 +312,8 @@ def _demo_json(demo: DemoResult) -> dict[str, Any]:
         "screenshot": demo.screenshot,
         "trimmed": demo.trimmed,
         "command": _command_json(demo.command),
+        "trial": demo.trial.to_json() if demo.trial else None,
+        "taken": demo.taken,
     }
 
 
@@ -311,6 +326,8 @@ def _demo_from(data: dict[str, Any]) -> DemoResult:
         stdin=str(data.get("stdin", "")),
         screenshot=data.get("screenshot") or None,
         trimmed=int(data.get("trimmed", 0)),
+        trial=Trial.from_json(data["trial"]) if data.get("trial") else None,
+        taken=str(data["taken"]) if data.get("taken") else None,
     )
 
 
@@ -337,7 +354,10 @@ def _demo_section(number: int, demo: DemoResult) -> list[str]:
     lines = _command_section(f"Demo {number}, {demo.name}: `{command}` ({typed})", demo.command)
     lines[2:2] = [f"- outcome: {demo.describe()}"]
     if demo.screenshot:
-        lines += [f"Screenshot: `{demo.screenshot}`", ""]
+        taken = f" (taken at {demo.taken} local time)" if demo.taken else ""
+        lines += [f"Screenshot: `{demo.screenshot}`{taken}", ""]
+    if demo.trial:
+        lines += trial_lines(demo.trial)
     if demo.trimmed:
         removed = f"{demo.trimmed:,} bytes of its largest files were removed"
         lines += [f"It left more than 100 MB in its folder: {removed}.", ""]

@@ -115,13 +115,11 @@ async def _typed(asking: Asking, answer: str) -> Answer | None:
         return None
     if is_approval(answer):
         return await _approval(asking, normalized(answer) == OVERRIDE)
-    send = await send_one_word(asking.manager, answer, f"the {asking.title} as a change request")
+    title = asking.title
+    send = await send_one_word(asking.manager, answer, f"the {title} as a change request", title)
     if send is None:
         return Answer("ended")
-    if send:
-        return Answer("change", answer)
-    asking.ui.info(f"Nothing sent to the {asking.title}.")
-    return None
+    return Answer("change", answer) if send else None
 
 
 async def _approve(asking: Asking, _arguments: str) -> Answer | None:

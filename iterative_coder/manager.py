@@ -57,6 +57,10 @@ class Manager:
         content = str(getattr(response.chat_message, "content", ""))
         return None if content == self.END_OF_INPUT else content.strip()
 
+    def tell(self, text: str) -> None:
+        """A line for the person, e.g. what their answer was taken to mean."""
+        self._ui.info(text)
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -293,18 +297,14 @@ async def _answer(turn: Turn, answer: str) -> str | None:
     if not answer or (turn.approved and is_assent(answer)):
         return _go_on(turn)
     if is_assent(answer):  # "approve" on a review that does not approve: not feedback
-        meant = await confirmed(ctx.manager, DONE_QUESTION)
+        meant = await confirmed(ctx.manager, DONE_QUESTION, "Not accepted, and nothing sent to the Coder")
         if meant is None:
             return "ended"
-        if meant:
-            return await _done(turn, "")
-        ctx.ui.info("Nothing sent to the Coder.")
-        return None
-    send = await send_one_word(ctx.manager, answer, "the Coder as feedback")
+        return await _done(turn, "") if meant else None
+    send = await send_one_word(ctx.manager, answer, "the Coder as feedback", "Coder")
     if send is None:
         return "ended"
     if not send:
-        ctx.ui.info("Nothing sent to the Coder.")
         return None
     path = ctx.workspace.write(feedback_name(turn.version), answer + "\n")
     later = "when you resume with a higher --max-iterations" if turn.at_limit else "next"

@@ -9,6 +9,7 @@ from autogen_agentchat.messages import MultiModalMessage
 from autogen_core import Image
 
 from .agents import Task, call_and_record, sees_images
+from .answers import is_always, is_yes, said_back
 from .demo import demo_for
 from .extract import parse_python
 from .guard import guarded
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from .context import SessionContext
 
 RUN_QUESTION = "Run the generated code? [y/N/a(lways)]"
+NOT_RUN_NEXT = "The Reviewer judges the code without a run; at your turn, /run runs it at your keyboard."
 NOT_RUN = "The script was not run: the Manager did not allow running generated code."
 
 
@@ -47,10 +49,13 @@ async def may_run(ctx: SessionContext) -> bool:
     """Whether generated code may run now; in ``ask`` mode the Manager decides."""
     if ctx.execute != "ask" or not ctx.settings.interactive:
         return ctx.execute == "always"
-    answer = (await ctx.manager.ask(RUN_QUESTION) or "").strip().lower()
-    if answer in {"a", "always"}:
+    answer = await ctx.manager.ask(RUN_QUESTION)
+    if is_always(answer):
         ctx.execute = "always"
-    return answer in {"y", "yes", "a", "always"}
+    if is_always(answer) or is_yes(answer):
+        return True
+    ctx.ui.info(f"{said_back('Not run', answer)} {NOT_RUN_NEXT}")
+    return False
 
 
 async def run_version(ctx: SessionContext, version: int, script: str) -> RunRecord:

@@ -42,7 +42,7 @@ def test_approve_at_a_revise_review_asks_whether_done_was_meant_through_the_cli(
     cli.answer("approve")
     cli.expect(DONE_QUESTION)
     cli.answer("n")
-    cli.expect("Nothing sent to the Coder.")
+    cli.expect("Not accepted, and nothing sent to the Coder.")
     cli.answer("/review")
     cli.expect("REVIEW-MARKER-1")  # the review again, after the question
     cli.answer("/help")

@@ -27,11 +27,13 @@ _AGREEMENTS = (
 
 async def run_session(ctx: SessionContext) -> SessionEnd:
     """Run the session in the context's workspace to its end; every step is saved as it happens."""
+    raise_to = ""  # the option that lets a resumed session get past this stop
     try:
         reason, version, why = await _run(ctx)
     except BudgetReached as exc:
         ctx.ui.warn(str(exc))
         reason, version, why = "budget", ctx.workspace.latest_script_version(), ""
+        raise_to = exc.raise_to
     ending = ENDINGS[reason]
     if ending.summary:
         show_summary(ctx.workspace, ctx.session, ctx.ui)
@@ -44,6 +46,8 @@ async def run_session(ctx: SessionContext) -> SessionEnd:
             f"Reached the iteration limit ({limit}) without acceptance. To go on: "
             f"{resume_command(root)} --max-iterations {2 * limit}"
         )
+    elif raise_to:  # the same: resumed with the same budget, it would stop again at once
+        ctx.ui.warn(f"{ending.message} To go on: {resume_command(root)} {raise_to}")
     elif reason != "finished":
         ctx.ui.info(f"{why or ending.message} {go_on_line(ctx.workspace)}")
     return SessionEnd(reason)

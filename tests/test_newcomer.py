@@ -3,14 +3,17 @@ terminal of 80x24 where the screen matters, asserting what is on the screen and 
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
-from drive import start_workspace
+from drive import run_main, start_workspace
 from fake_openai import FakeOpenAIServer
-from scripted import good_script, review
+from scripted import PLAN_1, TESTS, good_script, review, script
 
+from iterative_coder.accounting import Budget, BudgetReached
 from iterative_coder.answers import ALWAYS, YES, is_always, is_yes, said_back
+from iterative_coder.records.calls import CallRecord
 
 SMALL = (24, 80)  # rows, columns: the smallest terminal a person is likely to use
 
@@ -75,3 +78,36 @@ def test_the_run_question_takes_the_same_words_and_says_a_no_back(
     assert (ws / "run_v1.md").exists() and not (ws / "run_v2.md").exists()
     assert not (ws / "run_v3.md").exists()
     assert "The script was not run" in fake_server.requests_for("reviewer")[1].text
+
+
+def test_after_a_budget_stop_the_suggested_command_goes_on(
+    fake_server: FakeOpenAIServer, tmp_path: Path, model_env: dict[str, str]
+) -> None:
+    fake_server.enqueue("planner", PLAN_1)
+    fake_server.enqueue("tester", TESTS)
+    fake_server.enqueue("coder", script(1), good_script(2))
+    fake_server.enqueue("reviewer", review(1, "REVISE"), review(2, "APPROVE"))
+    yes = ["--yes", "--execute", "never"]
+    first = run_main(["--task", "count words", *yes, "--budget-tokens", "3000"], tmp_path, model_env)
+    assert first.returncode == 1 and "Token budget reached" in first.stdout, first.stdout
+    hint = next(line for line in first.stdout.splitlines() if "To go on:" in line)
+    assert hint.startswith("Stopped: the budget is reached. To go on: python -m iterative_coder --resume ")
+    command = shlex.split(hint.split("To go on: ", 1)[1])
+    assert command[:3] == ["python", "-m", "iterative_coder"] and "--budget-tokens" in command
+    assert int(command[command.index("--budget-tokens") + 1]) >= 6000  # at least twice the old budget
+    requests = len(fake_server.requests)
+
+    again = run_main([*command[3:], *yes], tmp_path, model_env)  # exactly what it said, without a person
+    assert len(fake_server.requests) > requests, again.stdout  # it went on: a model was asked again
+    assert "Token budget reached" not in again.stdout.split("Resuming", 1)[-1].split("\n", 2)[0]
+    assert again.returncode == 0 and "Accepted script_v2.py as final." in again.stdout, again.stdout
+
+
+def test_a_usd_budget_stop_names_a_larger_usd_budget() -> None:
+    spent = [CallRecord("coder", 1, "m", 100, 100, seconds=1.0, cost_usd=0.25)]
+    with pytest.raises(BudgetReached) as caught:
+        Budget(usd=0.30).check(spent, role="coder", prompt_chars=4000, price=(0.5, 1.0))
+    assert caught.value.raise_to == "--budget-usd 2.05"  # $0.25 spent + three calls of about $0.60
+    with pytest.raises(BudgetReached) as unknown:
+        Budget(usd=1.0).check([], role="coder", prompt_chars=0, price=None)
+    assert unknown.value.raise_to == ""  # more money would not help: a price is unknown

@@ -64,11 +64,10 @@ async def run_version(ctx: SessionContext, version: int, script: str) -> RunReco
     demos, problem = demo_for(ctx.workspace.read(DEMO), script)
     if problem:
         ctx.ui.warn(problem)
-    execution = ctx.execution
-    with ctx.ui.working("Runner", f"is running {script_name(version)} and its tests"):
-        record = await guarded(
-            ctx, lambda: run_in_folder(execution, version, script, tests if has_tests(tests) else None, demos)
-        )
+    execution, tests = ctx.execution, tests if has_tests(tests) else None
+    what = f"{script_name(version)} and its tests" if tests else script_name(version)
+    with ctx.ui.working("Runner", f"is running {what}"):
+        record = await guarded(ctx, lambda: run_in_folder(execution, version, script, tests, demos))
     ctx.workspace.write(run_name(version), write_run(record, script_name(version)))
     failing = [outcome.name for outcome in record.failing]
     more = f" and {len(failing) - 3} more" if len(failing) > 3 else ""

@@ -105,7 +105,7 @@ def test_without_a_person_unusable_tests_are_asked_again_then_skipped(
     assert result.returncode == 0, result.stderr
     assert len(fake_server.requests_for("tester")) == 3
     assert "could not be used: it held no usable content" in fake_server.requests_for("tester")[1].text
-    assert "The Tester gave no usable tests; going on without acceptance tests." in result.stderr
+    assert "The Tester gave no usable tests in 3 tries" in result.stderr
     assert "def test" not in (tmp_path / "workspace" / "acceptance_test.py").read_text()
 
 

@@ -13,6 +13,7 @@ from scripted import PLAN_1, TESTS, good_script, review, script
 
 from iterative_coder.accounting import Budget, BudgetReached
 from iterative_coder.answers import ALWAYS, YES, is_always, is_yes, said_back
+from iterative_coder.demo import read_demo
 from iterative_coder.records.calls import CallRecord
 
 SMALL = (24, 80)  # rows, columns: the smallest terminal a person is likely to use
@@ -111,3 +112,36 @@ def test_a_usd_budget_stop_names_a_larger_usd_budget() -> None:
     with pytest.raises(BudgetReached) as unknown:
         Budget(usd=1.0).check([], role="coder", prompt_chars=0, price=None)
     assert unknown.value.raise_to == ""  # more money would not help: a price is unknown
+
+
+DEMO_JSON = '{"runs": [{"name": "count a file", "args": ["words.txt"], "files": {"words.txt": "a b c\\n"}}]}'
+
+
+def test_unusable_tests_under_yes_are_kept_as_drafts_and_the_history_says_what_happened(
+    fake_server: FakeOpenAIServer, tmp_path: Path, model_env: dict[str, str]
+) -> None:
+    broken = f"Here are the tests.\n\n```python\nimport script\n\ndef test_x(:\n    pass\n```\n{DEMO_JSON}\n"
+    fake_server.enqueue("planner", PLAN_1)
+    fake_server.enqueue("tester", broken, "I would test it by hand.", broken.replace("test_x", "test_y"))
+    fake_server.enqueue("coder", good_script(1))
+    fake_server.enqueue("reviewer", review(1, "APPROVE"))
+    result = run_main(["--task", "count words", "--yes", "--execute", "always"], tmp_path, model_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    ws = tmp_path / "workspace"
+    tests = (ws / "acceptance_test.py").read_text()
+    assert "/skip" not in tests and "chose" not in tests  # nobody chose anything
+    assert "no usable tests in 3 tries" in tests and "acceptance_test.rejected.py" in tests
+    rejected = (ws / "acceptance_test.rejected.py").read_text()
+    assert "def test_x(:" in rejected and "def test_y(:" in rejected
+    assert "I would test it by hand." in rejected
+    assert rejected.count("# ---- Draft ") == 3
+    assert "Draft 2 of 3, not used: it held no usable content" in rejected
+    (demo,) = read_demo((ws / "demo.json").read_text())  # the demo outlived the tests
+    assert demo.args == ("words.txt",)
+    assert "words.txt" in (ws / "run_v1.md").read_text()  # and the run used it
+    screen = words(result.stdout)
+    assert "The Tester gave no usable tests in 3 tries" in screen and "acceptance_test.rejected.py" in screen
+    assert "and its tests" not in screen  # the Runner ran no tests
+
+    again = run_main(["--resume", "workspace", "--yes"], tmp_path, model_env)  # the history reads back
+    assert again.returncode == 0 and "This session is finished" in again.stdout

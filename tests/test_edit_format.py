@@ -211,3 +211,20 @@ def test_three_versions_in_diff_mode_are_whole_files_byte_for_byte(
     assert f"{versions[2]['coder_output_tokens']:,} edits" in next(
         x for x in table.splitlines() if x[:3] == "v3 "
     )
+
+
+def test_a_diff_sent_when_edit_blocks_were_asked_is_refused_in_the_words_of_what_was_asked(
+    fake_server, tmp_path: Path
+) -> None:
+    fix = count_fix("book")
+    diff = (
+        "Here is the change.\n\n```diff\n--- a/script_v1.py\n+++ b/script_v1.py\n@@ -1,3 +1,3 @@\n"
+        "-import sys\n+import sys  # changed\n import json\n```\n"
+    )
+    fake_server.enqueue("coder", diff, edits_reply(fix))
+    written, ui = write_v2(fake_server, tmp_path)
+    assert written and (tmp_path / "script_v2.py").read_text() == fix.on(SCRIPT)
+    said = "it is a unified diff, not the SEARCH/REPLACE edit blocks that were asked for"
+    assert ui.texts("warn") == [f"The Coder's reply was not saved: {said}; asking once more for edit blocks."]
+    assert f"Your last reply was not saved: {said}." in fake_server.requests_for("coder")[1].text
+    assert "not the whole file" not in " ".join(ui.texts("warn")) + fake_server.requests_for("coder")[1].text

@@ -8,7 +8,7 @@ prompts' ``/help`` is laid out here too (:func:`help_lines`). Nothing here impor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -58,6 +58,24 @@ def said_back(if_no: str, answer: str | None) -> str:
         return f"{if_no}."
     shown = answer if len(answer) <= _SHOWN_CHARS else answer[: _SHOWN_CHARS - 1] + "…"
     return f'{if_no}: "{shown}" is not a yes (y, yes or ok).'
+
+
+def as_command(answer: str, known: Collection[str]) -> tuple[str, str] | None:
+    """The command an answer gives, as (name, arguments), or None when it is text for an agent.
+
+    A line is a command when its first word is a slash word naming one of ``known`` (this prompt's
+    commands), whatever follows (``/run data.txt``; case and closing punctuation aside: ``/Done.``),
+    or when it is a slash word alone with no other slash in it (``/frob``: an unknown command, said
+    so). Anything else is text: a first word that is a path (``/tmp/data.txt makes it crash``, or
+    ``/tmp/data.txt`` alone), or an unknown slash word with more words after it (``/usr is full``).
+    """
+    if not answer.startswith("/"):
+        return None
+    first, *rest = answer.split(None, 1)
+    name, arguments = normalized(first), rest[0] if rest else ""
+    if name in known or (not arguments and "/" not in name[1:]):
+        return name, arguments
+    return None
 
 
 def one_word(answer: str) -> bool:

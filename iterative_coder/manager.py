@@ -17,7 +17,7 @@ from autogen_agentchat.agents import UserProxyAgent
 from autogen_agentchat.messages import TextMessage
 from autogen_core import CancellationToken
 
-from .answers import confirmed, help_lines, is_assent, normalized, send_one_word
+from .answers import as_command, confirmed, help_lines, is_assent, send_one_word
 from .editor import EditorUnavailable, edit_text
 from .guard import guarded
 from .names import ACCEPTANCE, feedback_name, review_name, run_name, script_name
@@ -327,13 +327,13 @@ async def manager_turn(ctx: SessionContext, version: int, review: Review | None)
         answer = await ctx.manager.ask(_question(turn))
         if answer is None:
             return "ended"
-        if answer.startswith("/"):
-            name, _, arguments = answer.partition(" ")
-            command = _BY_NAME.get(normalized(name))
-            if command is None:
-                ctx.ui.warn(f"Unknown command {normalized(name)}; /help lists the commands.")
+        command = as_command(answer, _BY_NAME)
+        if command is not None:
+            name, arguments = command
+            if name not in _BY_NAME:
+                ctx.ui.warn(f"Unknown command {name}; /help lists the commands.")
                 continue
-            outcome = await command.handler(turn, arguments)
+            outcome = await _BY_NAME[name].handler(turn, arguments)
         else:
             outcome = await _answer(turn, answer)
         if outcome is not None:

@@ -12,7 +12,7 @@ from fake_openai import FakeOpenAIServer
 from scripted import PLAN_1, TESTS, good_script, review, script
 
 from iterative_coder.accounting import Budget, BudgetReached
-from iterative_coder.answers import ALWAYS, YES, is_always, is_yes, said_back
+from iterative_coder.answers import ALWAYS, YES, as_command, is_always, is_yes, said_back
 from iterative_coder.demo import read_demo
 from iterative_coder.records.calls import CallRecord
 
@@ -145,3 +145,46 @@ def test_unusable_tests_under_yes_are_kept_as_drafts_and_the_history_says_what_h
 
     again = run_main(["--resume", "workspace", "--yes"], tmp_path, model_env)  # the history reads back
     assert again.returncode == 0 and "This session is finished" in again.stdout
+
+
+KNOWN = ("/run", "/done", "/stop", "/help")
+
+
+@pytest.mark.parametrize(
+    ("typed", "command"),
+    [
+        ("/done", ("/done", "")),
+        ("/Done.", ("/done", "")),
+        ("/run data.txt --top 3", ("/run", "data.txt --top 3")),
+        ("/frob", ("/frob", "")),  # unknown, alone: a command the prompt says it does not know
+        ("/tmp/data.txt makes the clock crash when passed as an argument", None),  # a path
+        ("/tmp/data.txt", None),  # a path alone is text too (one word: confirmed before it is sent)
+        ("/usr is full", None),  # an unknown slash word with more words: text
+        ("/show plan", None),
+        ("run /tmp/data.txt", None),
+    ],
+)
+def test_what_is_a_command(typed: str, command: tuple[str, str] | None) -> None:
+    assert as_command(typed, KNOWN) == command
+
+
+def test_feedback_that_starts_with_a_path_reaches_the_coder(
+    fake_server: FakeOpenAIServer, run_cli, tmp_path: Path
+) -> None:
+    (tmp_path / "ws").mkdir()
+    start_workspace(tmp_path / "ws")
+    fake_server.enqueue("coder", script(1), script(2))
+    fake_server.enqueue("reviewer", review(1, "REVISE"), review(2, "REVISE"))
+    cli = run_cli("--resume", "ws", "--execute", "never", "--max-iterations", "2", dimensions=SMALL)
+    cli.expect("Your turn on version 1")
+    cli.answer("/frob")
+    cli.expect("Unknown command /frob")
+    feedback = "/tmp/data.txt makes the clock crash when passed as an argument"
+    cli.answer(feedback)
+    cli.expect("Feedback saved")
+    cli.expect("That was the last iteration")
+    cli.answer("/stop")
+    assert cli.wait_exit() == 0
+    assert "Unknown command /tmp" not in cli.output
+    assert (tmp_path / "ws" / "feedback_v1.md").read_text() == feedback + "\n"
+    assert feedback in fake_server.requests_for("coder")[1].text

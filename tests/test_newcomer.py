@@ -7,8 +7,9 @@ import shlex
 from pathlib import Path
 
 import pytest
+from conftest import WAIT
 from drive import run_main, start_workspace
-from fake_openai import FakeOpenAIServer
+from fake_openai import FakeOpenAIServer, Fault
 from scripted import PLAN_1, TESTS, good_script, review, script
 
 from iterative_coder.accounting import Budget, BudgetReached
@@ -188,3 +189,27 @@ def test_feedback_that_starts_with_a_path_reaches_the_coder(
     assert "Unknown command /tmp" not in cli.output
     assert (tmp_path / "ws" / "feedback_v1.md").read_text() == feedback + "\n"
     assert feedback in fake_server.requests_for("coder")[1].text
+
+
+def test_keys_typed_while_the_tool_works_leave_nothing_on_screen_and_one_line_says_so(
+    fake_server: FakeOpenAIServer, run_cli, tmp_path: Path
+) -> None:
+    (tmp_path / "ws").mkdir()
+    start_workspace(tmp_path / "ws")
+    fake_server.enqueue("coder", good_script(1))
+    fake_server.enqueue("reviewer", review(1, "REVISE"))
+    paused = Fault("pause")
+    fake_server.inject(paused, role="reviewer")
+    cli = run_cli("--resume", "ws", "--execute", "never", "--max-iterations", "1", dimensions=SMALL)
+    try:
+        assert paused.arrived.wait(WAIT), "the Reviewer's reply never started"
+        cli.child.send("hello\r")  # typed while the review streams
+    finally:
+        paused.release.set()
+    cli.expect("Ignored what was typed while the tool worked")
+    cli.expect("That was the last iteration")
+    cli.answer("/stop")
+    assert cli.wait_exit() == 0
+    assert "hello" not in cli.output  # never echoed: not on the spinner's line, not in the scrollback
+    assert words(cli.output).count("Ignored what was typed") == 1
+    assert not (tmp_path / "ws" / "feedback_v1.md").exists()

@@ -10,7 +10,7 @@ from .loop import IterationLoop
 from .names import TASK, resume_command, script_name
 from .planning import ask_request, run_planning, run_test_agreement
 from .resume import Step
-from .status import history, models_by_role, version_rows
+from .status import history, models_by_role, models_line, version_rows
 from .workspace import Workspace, WorkspaceError
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def show_summary(workspace: Workspace, session: SessionLog, ui: UI) -> None:
         ui.info(f"Latest script (not accepted): {workspace.path(script_name(rows[-1].version))}")
     models = models_by_role(session)
     if models:
-        ui.info("Models: " + "; ".join(f"{role} {', '.join(names)}" for role, names in models.items()))
+        ui.info("Models: " + models_line(models))
     ui.info(f"Used: {totals(session.calls).describe()} in {len(session.calls)} model calls.")
 
 

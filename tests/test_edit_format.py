@@ -26,7 +26,7 @@ from scripted import PLAN_1, TESTS, review
 from iterative_coder.coding import EDIT_LINES, write_version
 from iterative_coder.records.calls import CallRecord
 from iterative_coder.settings import Settings
-from iterative_coder.status import history, render_text
+from iterative_coder.status import history
 from iterative_coder.workspace import Workspace
 
 SCRIPT = program(150)
@@ -206,11 +206,12 @@ def test_three_versions_in_diff_mode_are_whole_files_byte_for_byte(
     ]
     assert versions[2]["coder_output_tokens"] * 4 < versions[0]["coder_output_tokens"]
     assert json.loads((workspace / "session.json").read_text())["settings"]["edit_format"] == "diff"
-    table = render_text(history(Workspace(workspace)))
-    assert "coder output" in table
-    assert f"{versions[2]['coder_output_tokens']:,} edits" in next(
-        x for x in table.splitlines() if x[:3] == "v3 "
+    report = history(Workspace(workspace))  # status --json: the Coder's output and how it came
+    assert (report.versions[2].coder_output_tokens, report.versions[2].answered) == (
+        versions[2]["coder_output_tokens"],
+        "edits",
     )
+    assert report.versions[2].coder_output == f"{versions[2]['coder_output_tokens']:,} edits"
 
 
 def test_a_diff_sent_when_edit_blocks_were_asked_is_refused_in_the_words_of_what_was_asked(

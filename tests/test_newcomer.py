@@ -213,3 +213,28 @@ def test_keys_typed_while_the_tool_works_leave_nothing_on_screen_and_one_line_sa
     assert "hello" not in cli.output  # never echoed: not on the spinner's line, not in the scrollback
     assert words(cli.output).count("Ignored what was typed") == 1
     assert not (tmp_path / "ws" / "feedback_v1.md").exists()
+
+
+def test_status_fits_80_columns_says_what_its_times_measure_and_each_fact_once(
+    fake_server: FakeOpenAIServer, run_cli, tmp_path: Path, model_env: dict[str, str]
+) -> None:
+    fake_server.enqueue("planner", PLAN_1)
+    fake_server.enqueue("tester", TESTS)
+    fake_server.enqueue("coder", script(1), good_script(2))
+    fake_server.enqueue("reviewer", review(1, "REVISE"), review(2, "REVISE"))
+    args = ["--task", "count words", "--yes", "--execute", "always", "--max-iterations", "2"]
+    assert run_main(args, tmp_path, model_env).returncode == 1
+    cli = run_cli("status", "workspace", dimensions=SMALL)
+    assert cli.wait_exit() == 0
+    lines = cli.output.replace("\r\n", "\n").splitlines()
+    assert lines and all(len(line) <= 80 for line in lines), [line for line in lines if len(line) > 80]
+    header = next(line for line in lines if line.startswith("version"))
+    assert words(header) == "version verdict open tests run tokens cost model s run s"
+    assert "Models: gpt-4o-mini (planner, tester, coder, reviewer)" in lines
+    v1 = next(line for line in lines if line.startswith("v1 "))
+    assert v1.split()[:5] == ["v1", "REVISE", "1", "1/2", "IndexError"]  # the tests once; the run in short
+    assert v1.count("1/2") == 1 and "passed" not in v1
+    run_seconds = float(v1.split()[-1])
+    run_record = (tmp_path / "workspace" / "run_v1.md").read_text()
+    assert f"{run_seconds:.1f} s" in run_record  # "run s" is the program's time, as run_v1.md says it
+    assert "Seconds: model s, the models' replies; run s, the program's demo runs." in lines

@@ -89,6 +89,18 @@ class DemoResult:
         }
         return words.get(self.kind, command.description)
 
+    def short(self) -> str:
+        """The outcome in a word or two, for a table cell: ``exit 0``, ``IndexError``, ``timed out``."""
+        command = self.command
+        words = {
+            ENDED: "exit 0",
+            EXITED: f"exit {command.exit_code}",
+            CRASHED: str(command.crash),
+            KILLED: f"killed ({command.killed_by})",
+            WINDOW: "window",
+        }
+        return words.get(self.kind, self.kind)
+
     def problem(self) -> str | None:
         """Why this run rules out approval, or None."""
         if self.kind not in PROBLEM_KINDS:
@@ -175,6 +187,19 @@ class RunRecord:
                 problems.append(problem if len(self.demos) == 1 else f"{problem} (demo {demo.name!r})")
         return problems
 
+    @property
+    def outcome(self) -> str:
+        """How the demo runs ended, each different ending once: ``exit 0``, ``exit 0, IndexError``
+        (a 0.1 file: its summary)."""
+        if self.legacy_summary:
+            return self.legacy_summary
+        return ", ".join(dict.fromkeys(demo.short() for demo in self.demos))
+
+    @property
+    def seconds(self) -> float:
+        """How long the demo runs took together."""
+        return sum(demo.command.seconds for demo in self.demos)
+
     def summary(self) -> str:
         """``tests 5/7 passed · ended (exit 0) · 0.4 s``."""
         if self.legacy_summary:
@@ -188,7 +213,7 @@ class RunRecord:
             else:
                 parts.append(f"tests did not run ({self.tests.description})")
         parts += [demo.describe() for demo in self.demos]
-        parts.append(f"{sum(demo.command.seconds for demo in self.demos):.1f} s")
+        parts.append(f"{self.seconds:.1f} s")
         return " · ".join(parts)
 
     def to_json(self) -> dict[str, Any]:

@@ -216,18 +216,20 @@ def _save(ctx: SessionContext, version: int, extracted: ExtractedCode, reply: st
     path = ctx.workspace.write(script_name(version), code)
     if extracted.note:
         ctx.ui.info(extracted.note)
-    ctx.ui.show_code(script_name(version), code)
+    previous = ctx.workspace.read(script_name(version - 1)) if version > 1 else None
+    unchanged = previous is not None and same_code(previous, code)
+    if not unchanged:  # the same script again is said in a line, not shown in full again
+        ctx.ui.show_code(script_name(version), code)
     words = words_line(reply, "Coder")
     if words:
         ctx.ui.info(words)
-    if version > 1:
-        previous = ctx.workspace.read(script_name(version - 1)) or ""
+    if unchanged:
+        ctx.ui.warn(
+            f"The Coder sent {script_name(version - 1)} unchanged again as {script_name(version)}; the "
+            "Reviewer is asked whether its points still stand."
+        )
+    elif previous is not None:
         ctx.ui.info(f"{script_name(version)}: {diff_summary(previous, code)} (/diff shows all)")
-        if same_code(previous, code):
-            ctx.ui.warn(
-                f"The Coder sent {script_name(version)} unchanged again; the Reviewer is asked whether its "
-                "points still stand."
-            )
     if extracted.syntax_error:
         ctx.ui.warn(f"{path.name} does not parse ({extracted.syntax_error}); the Reviewer is told.")
     else:

@@ -260,16 +260,23 @@ def tests_check(ctx: SessionContext) -> Check:
 def tests_of(ctx: SessionContext, demo: list[tuple[DemoRun, ...] | None]) -> Callable[[str], str | None]:
     """Shows the Tester's reply and takes the test file from it (and into ``demo`` the demo runs)."""
 
+    shown: list[str] = []  # what was shown of the last draft: the same again is said in one line
+
     def show_tests(reply: str) -> str | None:
         demo[0] = demo_from_reply(reply) or demo[0]
         extracted = extract_code(reply)
         if extracted.code is None:
             ctx.ui.warn("The Tester's reply held no Python code; say what you want, or /skip.")
             return None
+        words = words_line(reply, "Tester")
+        now = [extracted.code, write_demo(demo[0]) if demo[0] is not None else "", words or ""]
+        if now == shown:
+            ctx.ui.info(f"The Tester sent the same {ACCEPTANCE} again.")
+            return extracted.code
+        shown[:] = now
         ctx.ui.show_code(ACCEPTANCE, extracted.code)
         if demo[0] is not None:
-            ctx.ui.show_code(DEMO, write_demo(demo[0]))
-        words = words_line(reply, "Tester")
+            ctx.ui.show_code(DEMO, now[1])
         if words:
             ctx.ui.info(words)
         return extracted.code

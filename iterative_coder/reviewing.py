@@ -168,8 +168,7 @@ async def review_version(ctx: SessionContext, version: int, *, extra: str = "") 
     if not manager_feedback(ctx, version):
         review.feedback = None  # a row on feedback that was never given is not kept
     elif review.feedback is None or review.feedback.status == NOT_ASSESSED:
-        review.feedback = FeedbackCheck(NOT_ASSESSED)
-        review.notes.append("The Reviewer did not say whether the Manager's feedback is done.")
+        review.feedback = FeedbackCheck(NOT_ASSESSED)  # its section says so: no note repeats it
     problems = run.problems() if run else []
     if error:
         problems.append(f"the script does not parse ({error})")

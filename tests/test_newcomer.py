@@ -3,6 +3,7 @@ terminal of 80x24 where the screen matters, asserting what is on the screen and 
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 
@@ -238,3 +239,24 @@ def test_status_fits_80_columns_says_what_its_times_measure_and_each_fact_once(
     run_record = (tmp_path / "workspace" / "run_v1.md").read_text()
     assert f"{run_seconds:.1f} s" in run_record  # "run s" is the program's time, as run_v1.md says it
     assert "Seconds: model s, the models' replies; run s, the program's demo runs." in lines
+
+
+def test_the_same_refused_tests_again_are_said_in_one_line_not_a_second_panel(
+    fake_server: FakeOpenAIServer, run_cli, tmp_path: Path
+) -> None:
+    draft = (
+        "Here they are.\n\n```python\nimport script\n\n\ndef test_req1(:\n"
+        "    assert script.count_words('a b') == 2\n```\n\nThese tests cover requirements 1 to 2.\n"
+    )
+    fake_server.enqueue("planner", PLAN_1)
+    fake_server.enqueue("tester", draft, draft)
+    cli = run_cli("--task", "count words", "--execute", "never", dimensions=SMALL)
+    cli.expect('Reply "approve" to accept this plan')
+    cli.answer("approve")
+    cli.expect("The Tester sent the same acceptance_test.py again.")
+    cli.expect("Reply")
+    cli.answer("/stop")
+    assert cli.wait_exit() == 0
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", cli.output)  # without colours and cursor moves
+    assert screen.count("╭─ acceptance_test.py ") == 1, screen  # one panel of the refused tests
+    assert words(screen).count("Tester: These tests cover requirements 1 to 2.") == 1

@@ -141,6 +141,7 @@ async def _edit(asking: Asking, _arguments: str) -> Answer | None:
     if not text:
         asking.ui.info("Nothing was written in the editor; nothing sent.")
         return None
+    asking.ui.info(f"From the editor:\n{text}")  # what is sent, seen before it goes
     return await _typed(asking, text)
 
 

@@ -211,6 +211,7 @@ async def _edit(turn: Turn, _arguments: str) -> str | None:
     if not text:
         turn.ctx.ui.info("Nothing was written in the editor; nothing sent.")
         return None
+    turn.ctx.ui.info(f"From the editor:\n{text}")  # what is sent, seen before it goes
     return await _answer(turn, text)
 
 

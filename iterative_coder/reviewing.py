@@ -72,6 +72,7 @@ async def run_version(ctx: SessionContext, version: int, script: str) -> RunReco
     failing = [outcome.name for outcome in record.failing]
     more = f" and {len(failing) - 3} more" if len(failing) > 3 else ""
     details = f"\nfailing: {', '.join(failing[:3])}{more}" if failing else ""
+    details += "".join(f"\n{why}" for why in record.exit_reasons())
     details += "".join(f"\nscreenshot: {ctx.workspace.root / shot}" for shot in record.screenshots)
     ctx.ui.show_result(run_name(version), record.summary() + details, record.ok)
     return record

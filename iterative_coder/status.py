@@ -155,6 +155,7 @@ class History:
     def to_json(self) -> dict[str, Any]:
         """The same data as plain JSON types."""
         data = asdict(self)
+        data["stall"] = data["stalled"]  # "stall", as the run's --json says it; "stalled" for 0.1-era readers
         data["versions"] = [
             {**asdict(row), "tests": row.tests, "cost_usd": json_usd(row.cost_usd)} for row in self.versions
         ]

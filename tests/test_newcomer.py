@@ -3,6 +3,7 @@ terminal of 80x24 where the screen matters, asserting what is on the screen and 
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -12,11 +13,14 @@ from conftest import WAIT
 from drive import run_main, start_workspace
 from fake_openai import FakeOpenAIServer, Fault
 from scripted import PLAN_1, TESTS, good_script, review, script
+from workspaces import make_workspace
 
 from iterative_coder.accounting import Budget, BudgetReached
 from iterative_coder.answers import ALWAYS, YES, as_command, is_always, is_yes, said_back
 from iterative_coder.demo import read_demo
 from iterative_coder.records.calls import CallRecord
+from iterative_coder.session import SessionLog
+from iterative_coder.workspace import Workspace
 
 SMALL = (24, 80)  # rows, columns: the smallest terminal a person is likely to use
 
@@ -260,3 +264,63 @@ def test_the_same_refused_tests_again_are_said_in_one_line_not_a_second_panel(
     screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", cli.output)  # without colours and cursor moves
     assert screen.count("╭─ acceptance_test.py ") == 1, screen  # one panel of the refused tests
     assert words(screen).count("Tester: These tests cover requirements 1 to 2.") == 1
+
+
+def test_one_name_for_each_thing(
+    fake_server: FakeOpenAIServer, run_cli, tmp_path: Path, model_env: dict[str, str]
+) -> None:
+    # The stall: "stall" in status --json as in the run's --json; "stalled" kept for 0.1-era readers.
+    ws = make_workspace(tmp_path / "stuck", 3, last_verdict="REVISE")
+    session = SessionLog.load(Workspace(ws))
+    session.mark_stalled(3, "No progress for 3 versions: the same points stay open.")
+    data = json.loads(run_main(["status", str(ws), "--json"], tmp_path, model_env).stdout)
+    assert data["stall"] == data["stalled"] == "No progress for 3 versions: the same points stay open."
+
+    # A file given as the workspace: the same words for --resume as for --workspace.
+    (tmp_path / "afile").write_text("not a folder\n")
+    for option in ("--resume", "--workspace"):
+        result = run_main([option, "afile"], tmp_path, model_env)
+        assert result.returncode == 2 and f"{option} afile is a file, not a folder." in result.stderr
+
+    # A new session in a finished workspace names the command that works on from a version.
+    done = make_workspace(tmp_path / "done", 2)
+    finished = SessionLog.load(Workspace(done))
+    finished.mark_finished(2, "accepted")
+    result = run_main(["--workspace", "done", "--task", "x"], tmp_path, model_env)
+    assert result.returncode == 2 and "--resume done --from-version 2" in result.stderr
+
+    # --from-version: where the later versions went is said under the session's header.
+    fake_server.enqueue("coder", good_script(2))
+    fake_server.enqueue("reviewer", review(2, "APPROVE"))
+    args = ["--resume", "done", "--from-version", "1", "--yes", "--execute", "always"]
+    branched = run_main(args, tmp_path, model_env)
+    lines = branched.stdout.splitlines()
+    assert lines[0].startswith("Workspace: done") and lines[1].startswith("Later versions moved to ")
+
+    # An exit code other than 0 in the run's panel comes with what was run and what the program said.
+    run = (tmp_path / "done" / "run_v2.md").read_text()
+    assert "exit 2" in run
+    assert "run with no arguments and no input: exit 2 (it said: usage: count FILE)" in branched.stdout
+
+
+def test_edit_shows_the_feedback_it_sends(
+    fake_server: FakeOpenAIServer, run_cli, tmp_path: Path, model_env: dict[str, str]
+) -> None:
+    editor = tmp_path / "editor.sh"
+    editor.write_text("#!/bin/sh\nprintf 'Count words case-insensitively.\\n' >> \"$1\"\n")
+    editor.chmod(0o755)
+    (tmp_path / "ws").mkdir()
+    start_workspace(tmp_path / "ws")
+    fake_server.enqueue("coder", script(1), script(2))
+    fake_server.enqueue("reviewer", review(1, "REVISE"), review(2, "REVISE"))
+    env = {**model_env, "EDITOR": str(editor)}
+    cli = run_cli("--resume", "ws", "--execute", "never", "--max-iterations", "2", env=env, dimensions=SMALL)
+    cli.expect("Your turn on version 1")
+    cli.answer("/edit")
+    cli.expect("From the editor:")
+    cli.expect("Count words case-insensitively.")
+    cli.expect("Feedback saved")
+    cli.expect("That was the last iteration")
+    cli.answer("/stop")
+    assert cli.wait_exit() == 0
+    assert (tmp_path / "ws" / "feedback_v1.md").read_text() == "Count words case-insensitively.\n"

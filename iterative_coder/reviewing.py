@@ -17,7 +17,7 @@ from .names import ACCEPTANCE, DEMO, PLAN, feedback_name, review_name, run_name,
 from .prompt_files import render_prompt
 from .records.embedded import prose_of
 from .records.review import NOT_ASSESSED, REVISE, FeedbackCheck, Review, read_review, write_review
-from .records.run import RunRecord, read_run, write_run
+from .records.run import EXITED, RunRecord, read_run, write_run
 from .review import enforce_consistency, parse_reply, requirement_numbers, verdict_alone
 from .runs import run_version as run_in_folder
 
@@ -72,10 +72,29 @@ async def run_version(ctx: SessionContext, version: int, script: str) -> RunReco
     failing = [outcome.name for outcome in record.failing]
     more = f" and {len(failing) - 3} more" if len(failing) > 3 else ""
     details = f"\nfailing: {', '.join(failing[:3])}{more}" if failing else ""
-    details += "".join(f"\n{why}" for why in record.exit_reasons())
+    details += "".join(f"\n{why}" for why in exit_reasons(record))
     details += "".join(f"\nscreenshot: {ctx.workspace.root / shot}" for shot in record.screenshots)
     ctx.ui.show_result(run_name(version), record.summary() + details, record.ok)
     return record
+
+
+def exit_reasons(record: RunRecord) -> list[str]:
+    """For each demo run that ended with an exit code other than 0: what was run and the last line
+    the program wrote (its own reason, e.g. ``usage: count FILE``)."""
+    reasons = []
+    for demo in record.demos:
+        if demo.kind != EXITED:
+            continue
+        command = demo.command
+        said = _last_line(command.stderr) or _last_line(command.stdout)
+        reasons.append(f"{demo.name}: exit {command.exit_code}" + (f" (it said: {said})" if said else ""))
+    return reasons
+
+
+def _last_line(text: str) -> str:
+    """The last line of a program's output that is not blank, or ""."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 async def _evidence(ctx: SessionContext, version: int, script: str) -> tuple[RunRecord | None, str]:

@@ -13,7 +13,7 @@ from .accounting import Totals, totals
 from .names import PLAN, TASK, feedback_name, resume_command, review_name, run_name, script_name
 from .records.calls import CallRecord
 from .records.review import read_review
-from .records.run import read_run
+from .records.run import CRASHED, ENDED, EXITED, KILLED, WINDOW, DemoResult, RunRecord, read_run
 from .session import SessionLog
 from .textsafe import clean_terminal_text as clean
 from .workspace import Workspace, WorkspaceLock
@@ -106,12 +106,32 @@ def version_rows(workspace: Workspace, session: SessionLog) -> list[VersionRow]:
                 cached_tokens=spent.cached_tokens,
                 cost_usd=spent.cost,
                 seconds=round(spent.seconds, 2),
-                run_outcome=run.outcome if run else None,
+                run_outcome=run_outcome(run) if run else None,
                 run_seconds=round(run.seconds, 2) if run else None,
                 **_coder_answer([c for c in calls_by_version.get(version, []) if c.role == "coder"]),
             )
         )
     return rows
+
+
+def run_outcome(run: RunRecord) -> str:
+    """How a version's demo runs ended, each different ending once, in a word or two for a table cell:
+    ``exit 0``, ``exit 0, IndexError`` (a 0.1 file: its summary)."""
+    if run.legacy_summary:
+        return run.legacy_summary
+    return ", ".join(dict.fromkeys(_short(demo) for demo in run.demos))
+
+
+def _short(demo: DemoResult) -> str:
+    command = demo.command
+    words = {
+        ENDED: "exit 0",
+        EXITED: f"exit {command.exit_code}",
+        CRASHED: str(command.crash),
+        KILLED: f"killed ({command.killed_by})",
+        WINDOW: "window",
+    }
+    return words.get(demo.kind, demo.kind)
 
 
 def _coder_answer(calls: list[CallRecord]) -> dict[str, Any]:

@@ -121,7 +121,7 @@ def _run_from_arguments(args: argparse.Namespace) -> int:
                 notes.append(f"{directory} holds a session that never got past its request: going on.")
             if settings.from_version:
                 notes.append(_branch(workspace, session, settings))
-            return run_session_process(settings, workspace, session, roles, ui, notes)
+            return run_session_process(settings, session, roles, ui, notes)
     except ConfigError as exc:
         raise UsageError(str(exc), "configuration") from None
     except WorkspaceError as exc:
@@ -203,14 +203,15 @@ def make_ui(settings: Settings) -> TerminalUI:
 
 def run_session_process(
     settings: Settings,
-    workspace: Workspace,
     session: SessionLog,
     roles: dict[str, list[ModelEntry]],
     ui: TerminalUI | None = None,
     notes: Sequence[str] = (),
 ) -> int:
-    """Build the UI (unless given), the clients and the context, run the session on an event loop;
-    the exit code. ``notes``: lines on what happened before the start, shown under the header."""
+    """Build the UI (unless given), the clients and the context, run the session (in the session's
+    workspace) on an event loop; the exit code. ``notes``: lines on what happened before the start,
+    shown under the header."""
+    workspace = session.workspace
     # AutoGen logs through the standard machinery; keep that off the person's screen.
     logging.getLogger().addHandler(logging.NullHandler())
     ui = ui or make_ui(settings)

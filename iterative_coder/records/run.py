@@ -89,18 +89,6 @@ class DemoResult:
         }
         return words.get(self.kind, command.description)
 
-    def short(self) -> str:
-        """The outcome in a word or two, for a table cell: ``exit 0``, ``IndexError``, ``timed out``."""
-        command = self.command
-        words = {
-            ENDED: "exit 0",
-            EXITED: f"exit {command.exit_code}",
-            CRASHED: str(command.crash),
-            KILLED: f"killed ({command.killed_by})",
-            WINDOW: "window",
-        }
-        return words.get(self.kind, self.kind)
-
     def problem(self) -> str | None:
         """Why this run rules out approval, or None."""
         if self.kind not in PROBLEM_KINDS:
@@ -187,26 +175,6 @@ class RunRecord:
                 problems.append(problem if len(self.demos) == 1 else f"{problem} (demo {demo.name!r})")
         return problems
 
-    def exit_reasons(self) -> list[str]:
-        """For each demo run that ended with an exit code other than 0: what was run and the last line
-        the program wrote (its own reason, e.g. ``usage: count FILE``)."""
-        reasons = []
-        for demo in self.demos:
-            if demo.kind != EXITED:
-                continue
-            command = demo.command
-            said = _last_line(command.stderr) or _last_line(command.stdout)
-            reasons.append(f"{demo.name}: exit {command.exit_code}" + (f" (it said: {said})" if said else ""))
-        return reasons
-
-    @property
-    def outcome(self) -> str:
-        """How the demo runs ended, each different ending once: ``exit 0``, ``exit 0, IndexError``
-        (a 0.1 file: its summary)."""
-        if self.legacy_summary:
-            return self.legacy_summary
-        return ", ".join(dict.fromkeys(demo.short() for demo in self.demos))
-
     @property
     def seconds(self) -> float:
         """How long the demo runs took together."""
@@ -263,12 +231,6 @@ class RunRecord:
             ),
             tests_unloadable=str(data["tests_unloadable"]) if data.get("tests_unloadable") else None,
         )
-
-
-def _last_line(text: str) -> str:
-    """The last line of a program's output that is not blank, or ""."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
 
 
 def kind_of(command: CommandRecord, window: bool = False) -> str:

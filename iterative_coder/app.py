@@ -85,7 +85,7 @@ async def _run(ctx: SessionContext) -> tuple[str, int, str]:
     outcome, version = await loop.run(start)
     if outcome == "stalled" and loop.stall:
         ctx.session.mark_stalled(version, loop.stall)
-    return outcome, version, (loop.stall or "") if outcome == "stalled" else ""
+    return outcome, version, ""  # a stall's sentence was said as it happened: the ending's line follows
 
 
 def show_summary(workspace: Workspace, session: SessionLog, ui: UI) -> None:

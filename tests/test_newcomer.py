@@ -4,8 +4,14 @@ terminal of 80x24 where the screen matters, asserting what is on the screen and 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -196,16 +202,25 @@ def test_feedback_that_starts_with_a_path_reaches_the_coder(
     assert feedback in fake_server.requests_for("coder")[1].text
 
 
+RESUMED_AT_V1 = ("--resume", "ws", "--execute", "never", "--max-iterations", "1")
+
+
+def review_held_half_way(server: FakeOpenAIServer, ws: Path) -> Fault:
+    """A workspace at version 1 whose review will stream half-way, then wait for the fault's release."""
+    ws.mkdir()
+    start_workspace(ws)
+    server.enqueue("coder", good_script(1))
+    server.enqueue("reviewer", review(1, "REVISE"))
+    paused = Fault("pause")
+    server.inject(paused, role="reviewer")
+    return paused
+
+
 def test_keys_typed_while_the_tool_works_leave_nothing_on_screen_and_one_line_says_so(
     fake_server: FakeOpenAIServer, run_cli, tmp_path: Path
 ) -> None:
-    (tmp_path / "ws").mkdir()
-    start_workspace(tmp_path / "ws")
-    fake_server.enqueue("coder", good_script(1))
-    fake_server.enqueue("reviewer", review(1, "REVISE"))
-    paused = Fault("pause")
-    fake_server.inject(paused, role="reviewer")
-    cli = run_cli("--resume", "ws", "--execute", "never", "--max-iterations", "1", dimensions=SMALL)
+    paused = review_held_half_way(fake_server, tmp_path / "ws")
+    cli = run_cli(*RESUMED_AT_V1, dimensions=SMALL)
     try:
         assert paused.arrived.wait(WAIT), "the Reviewer's reply never started"
         cli.child.send("hello\r")  # typed while the review streams
@@ -324,3 +339,58 @@ def test_edit_shows_the_feedback_it_sends(
     cli.answer("/stop")
     assert cli.wait_exit() == 0
     assert (tmp_path / "ws" / "feedback_v1.md").read_text() == "Count words case-insensitively.\n"
+
+
+class Tmux:
+    """The CLI in a tmux window of 80x24 on a server of its own, read as a person sees it."""
+
+    def __init__(self, folder: Path, env: dict[str, str], args: list[str]) -> None:
+        self._sockets = tempfile.mkdtemp(prefix="tmux-")  # short: a socket path has at most 107 bytes
+        self.socket = os.path.join(self._sockets, "s")
+        command = shlex.join([sys.executable, "-m", "iterative_coder", *args])
+        self.tmux(
+            "new-session", "-d", "-x", "80", "-y", "24", "-c", str(folder), f"{command}; sleep 600", env=env
+        )
+
+    def tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
+        done = subprocess.run(
+            ["tmux", "-S", self.socket, *args], capture_output=True, text=True, timeout=WAIT, env=env
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def screen(self) -> str:
+        """What the window shows, with its scrollback."""
+        return self.tmux("capture-pane", "-p", "-S", "-")
+
+    def wait_for(self, text: str) -> str:
+        """The screen once ``text`` is on it (bounded)."""
+        deadline = time.monotonic() + WAIT
+        while text not in (shown := self.screen()):
+            assert time.monotonic() < deadline, f"{text!r} never showed:\n{shown}"
+            time.sleep(0.05)
+        return shown
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-S", self.socket, "kill-server"], capture_output=True, timeout=WAIT)
+        shutil.rmtree(self._sockets, ignore_errors=True)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+def test_keys_typed_during_a_stream_leave_no_debris_on_an_80x24_screen(
+    fake_server: FakeOpenAIServer, tmp_path: Path, model_env: dict[str, str]
+) -> None:
+    paused = review_held_half_way(fake_server, tmp_path / "ws")
+    window = Tmux(tmp_path, {**model_env, "TERM": "xterm-256color"}, list(RESUMED_AT_V1))
+    try:
+        assert paused.arrived.wait(WAIT), f"the Reviewer's reply never started:\n{window.screen()}"
+        window.tmux("send-keys", "-l", "hello there")
+        window.tmux("send-keys", "Enter")
+        paused.release.set()
+        shown = window.wait_for("That was the last iteration")
+        assert "hello" not in shown  # not on the spinner's line, not in the scrollback
+        assert "is reviewing" not in shown  # no stale preview or spinner line left behind
+        assert shown.count("Ignored what was typed while the tool worked") == 1
+    finally:
+        paused.release.set()
+        window.close()

@@ -66,7 +66,7 @@ def _waiting(fd: int) -> int:
 class KeysWhileWorking:
     """Keys typed while the tool works (an agent streams, a program runs) are never an answer: they are
     not echoed onto the screen, where they would land on the spinner's line and stay there, and are
-    dropped when the work ends; :meth:`ignored` says whether any were, once, for the next question."""
+    dropped when the work ends; :meth:`ignored` says how many were, once, for the next question."""
 
     def __init__(self) -> None:
         self._dropped = 0

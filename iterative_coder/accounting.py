@@ -8,6 +8,7 @@ unknown: it is never invented. Cached prompt tokens without a cached price cost 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -99,7 +100,23 @@ def totals(calls: Iterable[CallRecord]) -> Totals:
 
 
 class BudgetReached(Exception):
-    """The next call would take the session over its budget; the message says which and how far."""
+    """The next call would take the session over its budget; the message says which and how far, and
+    ``raise_to`` is the option that gets past it (``--budget-tokens 20000``), or "" when a larger
+    budget would not help (a price is unknown)."""
+
+    def __init__(self, message: str, raise_to: str = "") -> None:
+        super().__init__(message)
+        self.raise_to = raise_to
+
+
+HEADROOM_CALLS = 3  # a raised budget allows about this many more calls the size of the next one
+
+
+def raised_budget(limit: float, spent: float, next_call: float, step: float) -> float:
+    """A budget that gets past this stop: twice the old one, or room for :data:`HEADROOM_CALLS` more
+    calls like the next, whichever is more, rounded up to a whole ``step``."""
+    wanted = max(2 * limit, spent + HEADROOM_CALLS * next_call)
+    return math.ceil(wanted / step) * step
 
 
 @dataclass(frozen=True)
@@ -129,9 +146,11 @@ class Budget:
         completion = max(earlier, default=DEFAULT_COMPLETION_ESTIMATE)
         prompt = prompt_chars // CHARS_PER_TOKEN
         if self.tokens is not None and spent.tokens + prompt + completion > self.tokens:
+            raised = raised_budget(self.tokens, spent.tokens, prompt + completion, 1000)
             raise BudgetReached(
                 f"Token budget reached: {spent.tokens:,} of {self.tokens:,} tokens spent, and the next "
-                f"{role} call would need about {prompt + completion:,}."
+                f"{role} call would need about {prompt + completion:,}.",
+                f"--budget-tokens {int(raised)}",
             )
         if self.usd is not None:
             if spent.cost is None or price is None:
@@ -141,7 +160,9 @@ class Budget:
                 )
             estimate = cost_of(prompt, completion, price) or 0.0
             if spent.cost + estimate > self.usd:
+                raised = raised_budget(self.usd, spent.cost, estimate, 0.01)
                 raise BudgetReached(
                     f"USD budget reached: ${spent.cost:.4f} of ${self.usd:.4f} spent, and the next {role} "
-                    f"call would cost about ${estimate:.4f}."
+                    f"call would cost about ${estimate:.4f}.",
+                    f"--budget-usd {raised:.2f}",
                 )

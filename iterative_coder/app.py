@@ -11,7 +11,7 @@ from .names import TASK, resume_command, script_name
 from .planning import ask_request, run_planning, run_test_agreement
 from .resume import Step
 from .script_metadata import how_to_run
-from .status import history, models_by_role, version_rows
+from .status import history, models_by_role, models_line, version_rows
 from .workspace import Workspace, WorkspaceError
 
 if TYPE_CHECKING:
@@ -28,11 +28,13 @@ _AGREEMENTS = (
 
 async def run_session(ctx: SessionContext) -> SessionEnd:
     """Run the session in the context's workspace to its end; every step is saved as it happens."""
+    raise_to = ""  # the option that lets a resumed session get past this stop
     try:
         reason, version, why = await _run(ctx)
     except BudgetReached as exc:
         ctx.ui.warn(str(exc))
         reason, version, why = "budget", ctx.workspace.latest_script_version(), ""
+        raise_to = exc.raise_to
     ending = ENDINGS[reason]
     if ending.summary:
         show_summary(ctx.workspace, ctx.session, ctx.ui)
@@ -45,6 +47,8 @@ async def run_session(ctx: SessionContext) -> SessionEnd:
             f"Reached the iteration limit ({limit}) without acceptance. To go on: "
             f"{resume_command(root)} --max-iterations {2 * limit}"
         )
+    elif raise_to:  # the same: resumed with the same budget, it would stop again at once
+        ctx.ui.warn(f"{ending.message} To go on: {resume_command(root)} {raise_to}")
     elif reason != "finished":
         ctx.ui.info(f"{why or ending.message} {go_on_line(ctx.workspace)}")
     return SessionEnd(reason)
@@ -82,7 +86,7 @@ async def _run(ctx: SessionContext) -> tuple[str, int, str]:
     outcome, version = await loop.run(start)
     if outcome == "stalled" and loop.stall:
         ctx.session.mark_stalled(version, loop.stall)
-    return outcome, version, (loop.stall or "") if outcome == "stalled" else ""
+    return outcome, version, ""  # a stall's sentence was said as it happened: the ending's line follows
 
 
 def show_summary(workspace: Workspace, session: SessionLog, ui: UI) -> None:
@@ -116,7 +120,7 @@ def show_summary(workspace: Workspace, session: SessionLog, ui: UI) -> None:
         ui.info(f"Latest script (not accepted): {workspace.path(script_name(rows[-1].version))}")
     models = models_by_role(session)
     if models:
-        ui.info("Models: " + "; ".join(f"{role} {', '.join(names)}" for role, names in models.items()))
+        ui.info("Models: " + models_line(models))
     ui.info(f"Used: {totals(session.calls).describe()} in {len(session.calls)} model calls.")
 
 

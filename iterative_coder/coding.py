@@ -21,7 +21,7 @@ from .edit_replies import (
     read_answer,
 )
 from .extract import ExtractedCode, words_line
-from .fragments import EDIT_BLOCKS, NO_CODE, Context, Refusal
+from .fragments import DIFF, EDIT_BLOCKS, NO_CODE, Context, Refusal
 from .names import ACCEPTANCE, PLAN, feedback_name, review_name, run_name, script_name
 from .prompt_files import render_prompt
 from .records.review import read_review
@@ -41,6 +41,12 @@ DECLARE_ASKS = 2  # asks to declare the packages a script imports; then it is sa
 # all edit replies fail once (another try) and a quarter twice (then the whole file as well).
 EDIT_LINES = 60
 _EDIT_FORM_REFUSALS = (NOT_APPLIED, MALFORMED, BROKEN)
+# What came instead of the edit blocks asked for: a refusal's own words are for a request for the
+# whole file ("a diff, not the whole file"), which was not the request.
+_INSTEAD_OF_EDITS = {
+    DIFF: "it is a unified diff, not the SEARCH/REPLACE edit blocks that were asked for",
+    NO_CODE: "it held no SEARCH/REPLACE edit blocks and no Python code",
+}
 
 
 def asks_for_edits(edit_format: str, previous: str | None) -> bool:
@@ -166,6 +172,7 @@ def _edits_again(ctx: SessionContext, state: _Asking, answer: Answer) -> str:
     with what was wrong, then the request for the whole file (said on the screen)."""
     refusal = answer.refusal
     assert refusal is not None
+    why = _INSTEAD_OF_EDITS.get(refusal.reason, refusal.why)
     state.edit_tries += 1
     applied = answer.applied if refusal.reason == NOT_APPLIED else None
     state.base = applied.partial if applied else state.context.previous
@@ -174,11 +181,11 @@ def _edits_again(ctx: SessionContext, state: _Asking, answer: Answer) -> str:
             said = f"The Coder's edit blocks did not apply ({failures_line(applied)}); asking once more, "
             ctx.ui.warn(said + "with the lines nearest to each.")
             return state.edit_rules + "\n\n" + failed_blocks_prompt(applied)
-        ctx.ui.warn(f"The Coder's reply was not saved: {refusal.why}; asking once more for edit blocks.")
-        retry = render_prompt("coder_edits_again", reason=refusal.why, previous_name=state.previous_name)
+        ctx.ui.warn(f"The Coder's reply was not saved: {why}; asking once more for edit blocks.")
+        retry = render_prompt("coder_edits_again", reason=why, previous_name=state.previous_name)
         return state.edit_rules + "\n\n" + retry
     ctx.ui.warn(
-        f"The Coder's edits could not be used twice (the last time: {refusal.why}); asking for the whole "
+        f"The Coder's edits could not be used twice (the last time: {why}); asking for the whole "
         f"{state.script_name} instead."
     )
     state.edits, state.base = False, state.context.previous
@@ -235,18 +242,20 @@ def _save(ctx: SessionContext, version: int, extracted: ExtractedCode, reply: st
     path = ctx.workspace.write(script_name(version), code)
     if extracted.note:
         ctx.ui.info(extracted.note)
-    ctx.ui.show_code(script_name(version), code)
+    previous = ctx.workspace.read(script_name(version - 1)) if version > 1 else None
+    unchanged = previous is not None and same_code(previous, code)
+    if not unchanged:  # the same script again is said in a line, not shown in full again
+        ctx.ui.show_code(script_name(version), code)
     words = words_line(reply, "Coder")
     if words:
         ctx.ui.info(words)
-    if version > 1:
-        previous = ctx.workspace.read(script_name(version - 1)) or ""
+    if unchanged:
+        ctx.ui.warn(
+            f"The Coder sent {script_name(version - 1)} unchanged again as {script_name(version)}; the "
+            "Reviewer is asked whether its points still stand."
+        )
+    elif previous is not None:
         ctx.ui.info(f"{script_name(version)}: {diff_summary(previous, code)} (/diff shows all)")
-        if same_code(previous, code):
-            ctx.ui.warn(
-                f"The Coder sent {script_name(version)} unchanged again; the Reviewer is asked whether its "
-                "points still stand."
-            )
     if extracted.syntax_error:
         ctx.ui.warn(f"{path.name} does not parse ({extracted.syntax_error}); the Reviewer is told.")
     else:

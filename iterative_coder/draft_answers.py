@@ -1,7 +1,8 @@
 """The Manager's answer to a draft (a plan, acceptance tests): an approval, a change request for the
 agent, or a command of these prompts.
 
-An answer starting with ``/`` is always a command and never reaches an agent. The commands are one
+A command never reaches an agent; what is a command is :func:`answers.as_command`'s rule (a path
+such as ``/tmp/data.txt ...`` is text, not a command). The commands are one
 table (:data:`COMMANDS`): the dispatcher, the question, ``/help`` and the line for an unknown command
 all come from it.
 """
@@ -12,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .answers import help_lines, is_assent, normalized, send_one_word
+from .answers import as_command, help_lines, is_assent, normalized, send_one_word
 from .editor import EditorUnavailable, edit_text
 
 if TYPE_CHECKING:
@@ -115,13 +116,11 @@ async def _typed(asking: Asking, answer: str) -> Answer | None:
         return None
     if is_approval(answer):
         return await _approval(asking, normalized(answer) == OVERRIDE)
-    send = await send_one_word(asking.manager, answer, f"the {asking.title} as a change request")
+    title = asking.title
+    send = await send_one_word(asking.manager, answer, f"the {title} as a change request", title)
     if send is None:
         return Answer("ended")
-    if send:
-        return Answer("change", answer)
-    asking.ui.info(f"Nothing sent to the {asking.title}.")
-    return None
+    return Answer("change", answer) if send else None
 
 
 async def _approve(asking: Asking, _arguments: str) -> Answer | None:
@@ -142,6 +141,7 @@ async def _edit(asking: Asking, _arguments: str) -> Answer | None:
     if not text:
         asking.ui.info("Nothing was written in the editor; nothing sent.")
         return None
+    asking.ui.info(f"From the editor:\n{text}")  # what is sent, seen before it goes
     return await _typed(asking, text)
 
 
@@ -188,9 +188,9 @@ async def answer_draft(asking: Asking) -> Answer:
         answer = await asking.manager.ask(asking.prompt.question)
         if answer is None:
             return Answer("ended")
-        if answer.startswith("/"):
-            name, _, arguments = answer.partition(" ")
-            name = normalized(name)
+        command = as_command(answer, asking.prompt.commands)
+        if command is not None:
+            name, arguments = command
             if name not in asking.prompt.commands:
                 asking.ui.warn(asking.prompt.unknown(name))
                 continue

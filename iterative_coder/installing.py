@@ -7,7 +7,7 @@ import contextlib
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from .answers import is_yes
+from .answers import is_always, is_yes, said_back
 from .execution.environment import CODER, ENV_FOLDER, MANAGER, Environment, is_ready, prepare, source
 from .execution.guard import guarded
 from .names import ACCEPTANCE, PLAN, RUNS_FOLDER, script_name
@@ -83,9 +83,11 @@ async def _install_refusal(ctx: SessionContext, requested: tuple[str, ...], name
             if not ctx.settings.interactive:
                 return not_run + "needs consent; nothing was installed. Use --execute always to allow it."
             question = INSTALL_QUESTION.format(packages=packages, source=source(), script=name)
-            answer = (await ctx.manager.ask(question) or "").strip().lower()
-            ctx.install_always = answer in {"a", "always"}
+            answer = await ctx.manager.ask(question)
+            ctx.install_always = is_always(answer)
             ctx.install_answers[requested] = ctx.install_always or is_yes(answer)
+            if not ctx.install_answers[requested]:
+                ctx.ui.info(said_back("Nothing installed", answer))
         if not ctx.install_answers[requested]:
             return not_run + "was not allowed; nothing was installed."
     return None

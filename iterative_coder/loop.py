@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .accounting import totals
-from .answers import is_yes
+from .answers import confirmed
 from .coding import reviewer_note, write_version
 from .convergence import STALL_VERSIONS, VersionEvidence, stall_reason
 from .manager import manager_turn, show_review
@@ -89,7 +89,7 @@ class IterationLoop:
         self.ctx.ui.warn(stall)
         if not self.ctx.settings.interactive:
             return False
-        return is_yes(await self.ctx.manager.ask(GO_ON_QUESTION))
+        return bool(await confirmed(self.ctx.manager, GO_ON_QUESTION, "Not going on"))
 
     def _report_spending(self, version: int) -> None:
         calls = self.ctx.session.calls

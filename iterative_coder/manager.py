@@ -18,7 +18,7 @@ from autogen_agentchat.agents import UserProxyAgent
 from autogen_agentchat.messages import TextMessage
 from autogen_core import CancellationToken
 
-from .answers import confirmed, help_lines, is_assent, normalized, send_one_word
+from .answers import as_command, confirmed, help_lines, is_assent, send_one_word
 from .editor import EditorUnavailable, edit_text
 from .execution.demo import opens_window
 from .execution.guard import guarded
@@ -59,6 +59,10 @@ class Manager:
         )
         content = str(getattr(response.chat_message, "content", ""))
         return None if content == self.END_OF_INPUT else content.strip()
+
+    def tell(self, text: str) -> None:
+        """A line for the person, e.g. what their answer was taken to mean."""
+        self._ui.info(text)
 
 
 @dataclass(frozen=True)
@@ -230,6 +234,7 @@ async def _edit(turn: Turn, _arguments: str) -> str | None:
     if not text:
         turn.ctx.ui.info("Nothing was written in the editor; nothing sent.")
         return None
+    turn.ctx.ui.info(f"From the editor:\n{text}")  # what is sent, seen before it goes
     return await _answer(turn, text)
 
 
@@ -316,18 +321,14 @@ async def _answer(turn: Turn, answer: str) -> str | None:
     if not answer or (turn.approved and is_assent(answer)):
         return _go_on(turn)
     if is_assent(answer):  # "approve" on a review that does not approve: not feedback
-        meant = await confirmed(ctx.manager, DONE_QUESTION)
+        meant = await confirmed(ctx.manager, DONE_QUESTION, "Not accepted, and nothing sent to the Coder")
         if meant is None:
             return "ended"
-        if meant:
-            return await _done(turn, "")
-        ctx.ui.info("Nothing sent to the Coder.")
-        return None
-    send = await send_one_word(ctx.manager, answer, "the Coder as feedback")
+        return await _done(turn, "") if meant else None
+    send = await send_one_word(ctx.manager, answer, "the Coder as feedback", "Coder")
     if send is None:
         return "ended"
     if not send:
-        ctx.ui.info("Nothing sent to the Coder.")
         return None
     path = ctx.workspace.write(feedback_name(turn.version), answer + "\n")
     later = "when you resume with a higher --max-iterations" if turn.at_limit else "next"
@@ -350,13 +351,13 @@ async def manager_turn(ctx: SessionContext, version: int, review: Review | None)
         answer = await ctx.manager.ask(_question(turn))
         if answer is None:
             return "ended"
-        if answer.startswith("/"):
-            name, _, arguments = answer.partition(" ")
-            command = _BY_NAME.get(normalized(name))
-            if command is None:
-                ctx.ui.warn(f"Unknown command {normalized(name)}; /help lists the commands.")
+        command = as_command(answer, _BY_NAME)
+        if command is not None:
+            name, arguments = command
+            if name not in _BY_NAME:
+                ctx.ui.warn(f"Unknown command {name}; /help lists the commands.")
                 continue
-            outcome = await command.handler(turn, arguments)
+            outcome = await _BY_NAME[name].handler(turn, arguments)
         else:
             outcome = await _answer(turn, answer)
         if outcome is not None:

@@ -9,6 +9,9 @@ from pathlib import Path
 TASK = "task.md"
 PLAN = "plan.md"
 ACCEPTANCE = "acceptance_test.py"
+# The Tester's drafts that could not be used, kept for a person to open (never run or imported: the
+# second dot keeps pytest and ``import`` off it).
+ACCEPTANCE_REJECTED = "acceptance_test.rejected.py"
 DEMO = "demo.json"  # how a person would try the program, agreed with the tests
 SESSION = "session.json"
 LOG = "log.jsonl"
@@ -20,7 +23,7 @@ SCRIPT_IN_RUN = "script.py"  # the module name the acceptance tests import: ``im
 MANUAL_SUFFIX = "-manual"  # runs/v3-manual: the Manager's /run
 TESTS_SUFFIX = "-tests"  # runs/v3-tests: the acceptance tests, apart from the program's own folder
 
-FIXED_NAMES = frozenset({TASK, PLAN, ACCEPTANCE, DEMO, SESSION, LOG})
+FIXED_NAMES = frozenset({TASK, PLAN, ACCEPTANCE, ACCEPTANCE_REJECTED, DEMO, SESSION, LOG})
 VERSIONED = re.compile(r"^(script|review|feedback|run)_v([1-9][0-9]*)\.(py|md)$")
 EXTENSIONS = {"script": "py", "review": "md", "feedback": "md", "run": "md"}
 _RUN_FOLDER = re.compile(rf"^v([1-9][0-9]*)(?:{MANUAL_SUFFIX}|{TESTS_SUFFIX})?$")

@@ -18,7 +18,7 @@ from .execution.demo import DemoRun, demo_from_reply, write_demo
 from .execution.guard import guarded
 from .execution.test_check import collection_problem, static_problem
 from .extract import extract_code, words_line
-from .names import ACCEPTANCE, DEMO, PLAN, TASK
+from .names import ACCEPTANCE, ACCEPTANCE_REJECTED, DEMO, PLAN, TASK
 from .prompt_files import PROMPTS_DIR, render_prompt
 from .review import requirement_numbers
 from .roles import ROLES
@@ -117,6 +117,24 @@ async def ask_request(manager: Manager) -> str | None:
 Check = Callable[[str], Awaitable[Flaw | None]]
 
 
+@dataclass(frozen=True)
+class Rejected:
+    """A draft that could not be used without a person (the reply itself when it held none), and why."""
+
+    draft: str
+    problem: str
+
+
+def rejected_file(drafts: list[Rejected]) -> str:
+    """The Tester's unusable drafts as one file a person can read: each under a comment with why it
+    was not used."""
+    parts = [render_prompt("acceptance_rejected", count=len(drafts)).rstrip()]
+    for number, rejected in enumerate(drafts, start=1):
+        parts.append(f"# ---- Draft {number} of {len(drafts)}, not used: {rejected.problem} ----")
+        parts.append(rejected.draft.rstrip())
+    return "\n\n".join(parts) + "\n"
+
+
 class Agreement:
     """A conversation with one agent until the Manager approves what it drafted."""
 
@@ -130,6 +148,7 @@ class Agreement:
         self.activity = activity
         self.version = version
         self.sent_back = False  # a flawed draft goes back to the agent once without asking
+        self.rejected: list[Rejected] = []  # without a person: the drafts that could not be used
 
     @staticmethod
     def unusable(draft: str | None, cut_off: bool) -> str | None:
@@ -176,6 +195,7 @@ class Agreement:
                 problem = self.unusable(draft, reply.cut_off) or blocking
                 if problem is None:
                     return "approved", draft
+                self.rejected.append(Rejected(draft or reply.text, problem))
                 if retries == 0:
                     return "ended", None
                 retries -= 1
@@ -242,16 +262,23 @@ def tests_check(ctx: SessionContext) -> Check:
 def tests_of(ctx: SessionContext, demo: list[tuple[DemoRun, ...] | None]) -> Callable[[str], str | None]:
     """Shows the Tester's reply and takes the test file from it (and into ``demo`` the demo runs)."""
 
+    shown: list[str] = []  # what was shown of the last draft: the same again is said in one line
+
     def show_tests(reply: str) -> str | None:
         demo[0] = demo_from_reply(reply) or demo[0]
         extracted = extract_code(reply)
         if extracted.code is None:
             ctx.ui.warn("The Tester's reply held no Python code; say what you want, or /skip.")
             return None
+        words = words_line(reply, "Tester")
+        now = [extracted.code, write_demo(demo[0]) if demo[0] is not None else "", words or ""]
+        if now == shown:
+            ctx.ui.info(f"The Tester sent the same {ACCEPTANCE} again.")
+            return extracted.code
+        shown[:] = now
         ctx.ui.show_code(ACCEPTANCE, extracted.code)
         if demo[0] is not None:
-            ctx.ui.show_code(DEMO, write_demo(demo[0]))
-        words = words_line(reply, "Tester")
+            ctx.ui.show_code(DEMO, now[1])
         if words:
             ctx.ui.info(words)
         return extracted.code
@@ -269,19 +296,31 @@ async def run_test_agreement(ctx: SessionContext) -> AgreementOutcome:
     message = render_prompt("tester_task", plan=(workspace.read(PLAN) or "").strip())
     outcome, tests = await talk.run(message, tests_of(ctx, demo), TESTS_DRAFT_PROMPT, tests_check(ctx))
     if auto_approve and outcome == "ended":
-        ui.warn("The Tester gave no usable tests; going on without acceptance tests.")
-        outcome = "/skip"
-    if outcome == "/skip":
+        tests, outcome = _without_usable_tests(ctx, talk.rejected), "unusable"
+    elif outcome == "/skip":
         tests = (PROMPTS_DIR / "acceptance_skipped.py").read_text(encoding="utf-8")
     elif outcome != "approved" or tests is None:
         return "ended" if outcome == "ended" else "stopped"
-    if outcome == "approved" and demo[0] is not None:  # before the tests: their file marks the step done
-        workspace.write(DEMO, write_demo(demo[0]))
+    if demo[0] is not None and outcome != "/skip":  # before the tests: their file marks the step done
+        workspace.write(DEMO, write_demo(demo[0]))  # how to try the program outlives lost tests
     path = workspace.write(ACCEPTANCE, tests)
     ui.info(
         f"Acceptance tests saved to {path}." if outcome == "approved" else f"No acceptance tests; see {path}."
     )
     return "approved"
+
+
+def _without_usable_tests(ctx: SessionContext, rejected: list[Rejected]) -> str:
+    """Without a person, no usable tests came: keep the drafts in their own file, say so, and return
+    the acceptance test file that says what happened."""
+    last = rejected[-1].problem if rejected else "no reply could be used"
+    path = ctx.workspace.write(ACCEPTANCE_REJECTED, rejected_file(rejected))
+    ctx.ui.warn(
+        f"The Tester gave no usable tests in {len(rejected)} tries (the last: {last}); going on without "
+        f"acceptance tests. Its drafts are in {path}."
+    )
+    tries = len(rejected)
+    return render_prompt("acceptance_unusable", tries=tries, problem=last, rejected=ACCEPTANCE_REJECTED)
 
 
 async def fix_tests(ctx: SessionContext, version: int, reason: str) -> str:

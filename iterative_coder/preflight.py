@@ -6,9 +6,19 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from .names import LOG, SESSION, TASK, resume_command
+from .names import LOG, SESSION, TASK, resume_command, script_name
+from .session import SessionLog
 from .settings import UsageError
 from .workspace import Workspace
+
+
+def refuse_a_file(directory: Path, option: str) -> None:
+    """Refuse a file named where the workspace folder belongs, in the same words for each option."""
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(
+            f"{option} {directory} is a file, not a folder. Name the workspace folder instead.",
+            "workspace_unusable",
+        )
 
 
 def check_workspace(directory: Path, resuming: bool) -> None:
@@ -16,6 +26,7 @@ def check_workspace(directory: Path, resuming: bool) -> None:
     workspace = Workspace(directory)
     start = f"python -m iterative_coder --workspace {shlex.quote(str(directory))}"
     if resuming:
+        refuse_a_file(directory, "--resume")
         if not directory.is_dir():
             raise UsageError(
                 f"--resume {directory}: no such folder. Start a new session with: {start}",
@@ -34,14 +45,18 @@ def check_workspace(directory: Path, resuming: bool) -> None:
                 "workspace_unusable",
             )
         return
-    if directory.exists() and not directory.is_dir():
-        raise UsageError(
-            f"--workspace {directory} is a file, not a folder. Pick a folder.", "workspace_unusable"
-        )
+    refuse_a_file(directory, "--workspace")
     if workspace.has_session():
+        finished = SessionLog.load(workspace).finished_version
+        go_on = (
+            f"Continue it with: {resume_command(directory)}"
+            if finished is None  # a finished one only shows its summary again when resumed
+            else f"It is finished ({script_name(finished)} accepted); to work on from a version: "
+            f"{resume_command(directory)} --from-version {finished}"
+        )
         raise UsageError(
-            f"{directory} already holds a session; nothing was changed. Continue it with: "
-            f"{resume_command(directory)}  (or pick another --workspace)",
+            f"{directory} already holds a session; nothing was changed. {go_on}  (or pick another "
+            "--workspace)",
             "workspace_unusable",
         )
 

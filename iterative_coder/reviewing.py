@@ -10,6 +10,7 @@ from autogen_agentchat.messages import MultiModalMessage
 from autogen_core import Image
 
 from .agents import Task, call_and_record, sees_images
+from .answers import is_always, is_yes, said_back
 from .execution.demo import demo_for
 from .execution.guard import guarded
 from .execution.offline import network_failure, outputs
@@ -20,7 +21,7 @@ from .names import ACCEPTANCE, DEMO, PLAN, feedback_name, review_name, run_name,
 from .prompt_files import render_prompt
 from .records.embedded import prose_of
 from .records.review import NOT_ASSESSED, REVISE, FeedbackCheck, Review, read_review, write_review
-from .records.run import RunRecord, not_run, read_run, write_run
+from .records.run import EXITED, RunRecord, not_run, read_run, write_run
 from .review import enforce_consistency, parse_reply, requirement_numbers, verdict_alone
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from .context import SessionContext
 
 RUN_QUESTION = "Run the generated code? [y/N/a(lways)]"
+NOT_RUN_NEXT = "The Reviewer judges the code without a run; at your turn, /run runs it at your keyboard."
 NOT_RUN = "The script was not run: the Manager did not allow running generated code."
 
 
@@ -50,10 +52,13 @@ async def may_run(ctx: SessionContext) -> bool:
     """Whether generated code may run now; in ``ask`` mode the Manager decides."""
     if ctx.execute != "ask" or not ctx.settings.interactive:
         return ctx.execute == "always"
-    answer = (await ctx.manager.ask(RUN_QUESTION) or "").strip().lower()
-    if answer in {"a", "always"}:
+    answer = await ctx.manager.ask(RUN_QUESTION)
+    if is_always(answer):
         ctx.execute = "always"
-    return answer in {"y", "yes", "a", "always"}
+    if is_always(answer) or is_yes(answer):
+        return True
+    ctx.ui.info(f"{said_back('Not run', answer)} {NOT_RUN_NEXT}")
+    return False
 
 
 async def run_version(ctx: SessionContext, version: int, script: str) -> RunRecord | str:
@@ -75,6 +80,7 @@ async def run_version(ctx: SessionContext, version: int, script: str) -> RunReco
     failing = [outcome.name for outcome in record.failing]
     more = f" and {len(failing) - 3} more" if len(failing) > 3 else ""
     details = f"\nfailing: {', '.join(failing[:3])}{more}" if failing else ""
+    details += "".join(f"\n{why}" for why in exit_reasons(record))
     details += "".join(f"\nscreenshot: {ctx.workspace.root / shot}" for shot in record.screenshots)
     for trial in (demo.trial for demo in record.demos if demo.trial and demo.trial.screen):
         details += f"\nscreen ({ctx.workspace.root / str(trial.screen)}):\n{trial.screen_text}"
@@ -87,11 +93,29 @@ async def _run_in_environment(ctx: SessionContext, version: int, script: str) ->
     demos, problem = demo_for(ctx.workspace.read(DEMO), script)
     if problem:
         ctx.ui.warn(problem)
-    execution = with_environment(ctx.execution, ctx)
-    with ctx.ui.working("Runner", f"is running {script_name(version)} and its tests"):
-        return await guarded(
-            ctx, lambda: run_in_folder(execution, version, script, tests if has_tests(tests) else None, demos)
-        )
+    execution, tests = with_environment(ctx.execution, ctx), tests if has_tests(tests) else None
+    what = f"{script_name(version)} and its tests" if tests else script_name(version)
+    with ctx.ui.working("Runner", f"is running {what}"):
+        return await guarded(ctx, lambda: run_in_folder(execution, version, script, tests, demos))
+
+
+def exit_reasons(record: RunRecord) -> list[str]:
+    """For each demo run that ended with an exit code other than 0: what was run and the last line
+    the program wrote (its own reason, e.g. ``usage: count FILE``)."""
+    reasons = []
+    for demo in record.demos:
+        if demo.kind != EXITED:
+            continue
+        command = demo.command
+        said = _last_line(command.stderr) or _last_line(command.stdout)
+        reasons.append(f"{demo.name}: exit {command.exit_code}" + (f" (it said: {said})" if said else ""))
+    return reasons
+
+
+def _last_line(text: str) -> str:
+    """The last line of a program's output that is not blank, or ""."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 async def _evidence(ctx: SessionContext, version: int, script: str) -> tuple[RunRecord | None, str]:
@@ -195,8 +219,7 @@ async def review_version(ctx: SessionContext, version: int, *, extra: str = "") 
     if not manager_feedback(ctx, version):
         review.feedback = None  # a row on feedback that was never given is not kept
     elif review.feedback is None or review.feedback.status == NOT_ASSESSED:
-        review.feedback = FeedbackCheck(NOT_ASSESSED)
-        review.notes.append("The Reviewer did not say whether the Manager's feedback is done.")
+        review.feedback = FeedbackCheck(NOT_ASSESSED)  # its section says so: no note repeats it
     problems = run.problems() if run else []
     if error:
         problems.append(f"the script does not parse ({error})")

@@ -5,6 +5,7 @@ Used by ``python -m iterative_coder status DIR`` and by the summary at the end o
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -12,25 +13,19 @@ from .accounting import Totals, totals
 from .names import PLAN, TASK, feedback_name, resume_command, review_name, run_name, script_name
 from .records.calls import CallRecord
 from .records.review import read_review
-from .records.run import read_run
+from .records.run import CRASHED, ENDED, EXITED, KILLED, WINDOW, DemoResult, RunRecord, read_run
 from .script_metadata import how_to_run
 from .session import SessionLog
 from .textsafe import clean_terminal_text as clean
 from .workspace import Workspace, WorkspaceLock
 
-# The columns of status's table. "prompt (cached)": prompt tokens (those the provider served from its cache).
-TABLE_HEADER = (
-    "version",
-    "verdict",
-    "open points",
-    "tests",
-    "run",
-    "tokens",
-    "prompt (cached)",
-    "cost",
-    "time",
-    "coder output (tokens)",
-)
+# The columns of status's table, made to fit 80 columns: each fact once (the tests in "tests" only),
+# each time said what it measures. Prompt and cached tokens and the Coder's output are in --json.
+TABLE_HEADER = ("version", "verdict", "open", "tests", "run", "tokens", "cost", "model s", "run s")
+RUN_COLUMN = TABLE_HEADER.index("run")
+SCREEN_COLUMNS = 80  # the narrowest terminal status is laid out for
+MIN_RUN_WIDTH = 10
+TIMES_LEGEND = "Seconds: model s, the models' replies; run s, the program's demo runs."
 USD_DECIMALS = 8  # in JSON, as each call's cost in session.json (agents.py); screens show 4
 
 
@@ -58,6 +53,8 @@ class VersionRow:
     coder_output_tokens: int = 0  # what the Coder's calls for this version generated
     answered: str | None = None  # how the saved script came: "edits" or "whole" (None: not recorded)
     fallback: bool = False  # edit blocks were asked for and failed, so the whole file was asked for
+    run_outcome: str | None = None  # how the demo runs ended, in short (``exit 0``, ``IndexError``)
+    run_seconds: float | None = None  # how long the demo runs took (``seconds`` is the models' time)
 
     @property
     def coder_output(self) -> str:
@@ -110,10 +107,32 @@ def version_rows(workspace: Workspace, session: SessionLog) -> list[VersionRow]:
                 cached_tokens=spent.cached_tokens,
                 cost_usd=spent.cost,
                 seconds=round(spent.seconds, 2),
+                run_outcome=run_outcome(run) if run else None,
+                run_seconds=round(run.seconds, 2) if run else None,
                 **_coder_answer([c for c in calls_by_version.get(version, []) if c.role == "coder"]),
             )
         )
     return rows
+
+
+def run_outcome(run: RunRecord) -> str:
+    """How a version's demo runs ended, each different ending once, in a word or two for a table cell:
+    ``exit 0``, ``exit 0, IndexError`` (a 0.1 file: its summary)."""
+    if run.legacy_summary:
+        return run.legacy_summary
+    return ", ".join(dict.fromkeys(_short(demo) for demo in run.demos))
+
+
+def _short(demo: DemoResult) -> str:
+    command = demo.command
+    words = {
+        ENDED: "exit 0",
+        EXITED: f"exit {command.exit_code}",
+        CRASHED: str(command.crash),
+        KILLED: f"killed ({command.killed_by})",
+        WINDOW: "window",
+    }
+    return words.get(demo.kind, demo.kind)
 
 
 def _coder_answer(calls: list[CallRecord]) -> dict[str, Any]:
@@ -158,6 +177,7 @@ class History:
     def to_json(self) -> dict[str, Any]:
         """The same data as plain JSON types."""
         data = asdict(self)
+        data["stall"] = data["stalled"]  # "stall", as the run's --json says it; "stalled" for 0.1-era readers
         data["versions"] = [
             {**asdict(row), "tests": row.tests, "cost_usd": json_usd(row.cost_usd)} for row in self.versions
         ]
@@ -206,28 +226,15 @@ def render_text(report: History) -> str:
     lines = [f"Workspace: {clean(report.workspace)}", f"Task: {clean(report.task) or '(none)'}"]
     lines.append(f"Plan: {clean(report.plan_title or '') or '(not agreed yet)'}")
     if report.models:
-        models = "; ".join(f"{role} {', '.join(m)}" for role, m in report.models.items())
-        lines.append("Models: " + clean(models))
-    header = TABLE_HEADER
-    rows = [
-        (
-            f"v{row.version}",
-            clean(row.verdict or "not reviewed"),
-            "-" if row.open_points is None else str(row.open_points),
-            row.tests,
-            clean(row.run or "not run"),
-            f"{row.tokens:,}",
-            f"{row.prompt_tokens:,} ({row.cached_tokens:,})",
-            "unknown" if row.cost_usd is None else f"${row.cost_usd:.4f}",
-            f"{row.seconds:.1f} s",
-            row.coder_output,
-        )
-        for row in report.versions
-    ]
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
-    for cells in (header, *rows):
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip())
-    lines.append(f"Total: {report.total.describe()} in {report.total.calls} model calls")
+        models = "Models: " + clean(models_line(report.models))
+        lines += textwrap.wrap(models, SCREEN_COLUMNS - 1, subsequent_indent="  ", break_long_words=False)
+    lines += _table([_cells(row) for row in report.versions])
+    if report.versions:
+        lines.append(TIMES_LEGEND)
+    total = report.total
+    lines.append(f"Total: {total.describe()} in {total.calls} model calls")
+    cached = f"{total.cached_tokens:,} from the provider's cache"
+    lines.append(f"Prompt tokens: {total.prompt_tokens:,} ({cached})")
     if report.first_good_version is not None:
         lines.append(f"First version approved with every test passing: v{report.first_good_version}")
     lines.append(clean(report.next_step) + ".")
@@ -240,3 +247,45 @@ def render_text(report: History) -> str:
     elif not report.finished:
         lines.append(f"Resume with: {clean(report.resume_command)}")
     return "\n".join(lines)
+
+
+def models_line(models: dict[str, list[str]]) -> str:
+    """Each model once, with the roles it answered for: ``gpt-4o (planner, reviewer); gpt-4o-mini
+    (tester, coder)``."""
+    roles: dict[str, list[str]] = {}
+    for role, names in models.items():
+        for name in names:
+            roles.setdefault(name, []).append(role)
+    return "; ".join(f"{name} ({', '.join(used_by)})" for name, used_by in roles.items())
+
+
+def _cells(row: VersionRow) -> tuple[str, ...]:
+    """One version's cells, in the order of :data:`TABLE_HEADER`."""
+    return (
+        f"v{row.version}",
+        clean(row.verdict or "-"),
+        "-" if row.open_points is None else str(row.open_points),
+        row.tests,
+        clean(row.run_outcome or "not run"),
+        f"{row.tokens:,}",
+        "unknown" if row.cost_usd is None else f"${row.cost_usd:.4f}",
+        f"{row.seconds:.1f}",
+        "-" if row.run_seconds is None else f"{row.run_seconds:.1f}",
+    )
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    """The header and rows aligned, within :data:`SCREEN_COLUMNS`: the run column takes what is left
+    and a longer outcome is cut with "…", so no cell wraps."""
+    widths = [max(len(cell) for cell in column) for column in zip(TABLE_HEADER, *rows, strict=True)]
+    others = sum(widths) - widths[RUN_COLUMN] + 2 * (len(widths) - 1)
+    widths[RUN_COLUMN] = min(widths[RUN_COLUMN], max(MIN_RUN_WIDTH, SCREEN_COLUMNS - 1 - others))
+    lines = []
+    for cells in (TABLE_HEADER, *rows):
+        fitted = [_cut(cell, width).ljust(width) for cell, width in zip(cells, widths, strict=True)]
+        lines.append("  ".join(fitted).rstrip())
+    return lines
+
+
+def _cut(cell: str, width: int) -> str:
+    return cell if len(cell) <= width else cell[: width - 1] + "…"

@@ -212,13 +212,23 @@ class PlainStreamView:
 
 
 class StreamViews:
-    """Several views of one reply (the transcript file's progress line and the terminal's live view,
-    when stdout is redirected to a file): each gets every piece."""
+    """The views of one reply (the transcript file's progress line and the terminal's live view, when
+    stdout is redirected to a file): each gets every piece, while ``keys`` is entered."""
 
-    def __init__(self, views: list[LiveStreamView | PlainStreamView]) -> None:
+    def __init__(
+        self,
+        views: list[LiveStreamView | PlainStreamView],
+        keys: contextlib.AbstractContextManager[None] | None = None,
+    ) -> None:
         self._views = views
+        self._keys = keys  # what to do with keys typed while the views show (hide them)
         self._entered = contextlib.ExitStack()
         self.active = False
+
+    @property
+    def views(self) -> tuple[LiveStreamView | PlainStreamView, ...]:
+        """The views, one for each place the output goes."""
+        return tuple(self._views)
 
     def chunk(self, text: str) -> None:
         """Show a piece of the reply in every view."""
@@ -231,6 +241,8 @@ class StreamViews:
             view.restart(status)
 
     def __enter__(self) -> StreamViews:
+        if self._keys is not None:
+            self._entered.enter_context(self._keys)
         for view in self._views:
             self._entered.enter_context(view)
         self.active = True

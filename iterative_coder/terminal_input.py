@@ -21,11 +21,13 @@ at a terminal, as it costs start-up time.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import os
 import stat
 import sys
 import threading
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 PROMPT = "> "
@@ -36,15 +38,79 @@ PROMPT_STYLE = "bold fg:ansidefault"
 CLOSE_SECONDS = 2.0
 
 
-def discard_typed_ahead() -> None:
+def discard_typed_ahead() -> int:
     """Drop what was typed at the terminal before a question appeared (an Enter pressed while an agent
-    streamed, lines meant for something else), so it cannot answer a question not yet seen."""
+    streamed, lines meant for something else), so it cannot answer a question not yet seen; how many
+    characters were dropped (whole lines only, as the terminal counts them in line mode)."""
     if not sys.stdin.isatty():
-        return
+        return 0
     with contextlib.suppress(ImportError, OSError, ValueError):
         import termios
 
+        waiting = _waiting(sys.stdin.fileno())
         termios.tcflush(sys.stdin.fileno(), termios.TCIFLUSH)
+        return waiting
+    return 0
+
+
+def _waiting(fd: int) -> int:
+    """How many characters the terminal holds unread."""
+    import fcntl
+    import termios
+
+    count = array.array("i", [0])
+    fcntl.ioctl(fd, termios.FIONREAD, count)
+    return count[0]
+
+
+class KeysWhileWorking:
+    """Keys typed while the tool works (an agent streams, a program runs) are never an answer: they are
+    not echoed onto the screen, where they would land on the spinner's line and stay there, and are
+    dropped when the work ends; :meth:`ignored` says how many were, once, for the next question."""
+
+    def __init__(self) -> None:
+        self._dropped = 0
+
+    @contextlib.contextmanager
+    def hidden(self) -> Iterator[None]:
+        """Echo and line editing off on the person's terminal while inside (Ctrl-C still interrupts);
+        what was typed meanwhile is dropped on the way out and the terminal is put back as it was."""
+        fd, saved = _foreground_terminal()
+        if saved is None:
+            yield
+            return
+        import termios
+
+        quiet = list(saved)
+        quiet[3] &= ~(termios.ECHO | termios.ICANON)  # not in line mode: every key typed is counted
+        try:
+            termios.tcsetattr(fd, termios.TCSANOW, quiet)
+            yield
+        finally:
+            with contextlib.suppress(OSError, termios.error):
+                self._dropped += _waiting(fd)
+                termios.tcflush(fd, termios.TCIFLUSH)
+            with contextlib.suppress(OSError, termios.error):
+                termios.tcsetattr(fd, termios.TCSANOW, saved)
+
+    def ignored(self) -> int:
+        """How many keys were dropped since the last call."""
+        dropped, self._dropped = self._dropped, 0
+        return dropped
+
+
+def _foreground_terminal() -> tuple[int, list[Any] | None]:
+    """stdin's descriptor and its terminal settings, when it is a terminal this process may change
+    (in the foreground: a background job changing it would be stopped by SIGTTOU); else None."""
+    try:
+        import termios
+
+        fd = sys.stdin.fileno()
+        if not os.isatty(fd) or os.tcgetpgrp(fd) != os.getpgrp():
+            return -1, None
+        return fd, termios.tcgetattr(fd)
+    except (ImportError, OSError, ValueError, AttributeError):
+        return -1, None
 
 
 def _is_terminal(stream: object) -> bool:

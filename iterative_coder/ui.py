@@ -36,9 +36,16 @@ from rich.table import Table
 from rich.text import Text
 
 from .stream_view import HOLD_LIMIT, LiveStreamView, PlainStreamView, StreamCleaner, StreamViews
-from .terminal_input import LineReader, discard_typed_ahead, dumb_terminal, redirected_to_file
+from .terminal_input import (
+    KeysWhileWorking,
+    LineReader,
+    discard_typed_ahead,
+    dumb_terminal,
+    redirected_to_file,
+)
 from .textsafe import clean_terminal_text as clean
 
+IGNORED_KEYS = "Ignored what was typed while the tool worked: only an answer to a question counts."
 __all__ = ["HOLD_LIMIT", "UI", "StreamCleaner", "StreamView", "TerminalUI", "discard_typed_ahead"]
 
 
@@ -113,8 +120,9 @@ class TerminalUI:
         self.plain = plain_output_wanted(output) if plain is None else plain
         self.console = _console(output, self.plain)
         self.stream_text = stream_text
-        self._view: LiveStreamView | PlainStreamView | StreamViews | None = None
+        self._view: StreamViews | None = None
         self._reader = LineReader()
+        self._keys = KeysWhileWorking()
         self._question_console: Console | None = None
         # The person's terminal, when the output goes to a file they cannot read meanwhile.
         self._mirror: tuple[Console, bool] | None = None
@@ -186,7 +194,7 @@ class TerminalUI:
             PlainStreamView(console, role, activity) if plain else LiveStreamView(console, role, activity)
             for console, plain in self._screens()
         ]
-        self._view = views[0] if len(views) == 1 else StreamViews(views)
+        self._view = StreamViews(views, self._keys.hidden())
         return self._view
 
     def status(self, text: str) -> None:
@@ -196,12 +204,14 @@ class TerminalUI:
             self.warn(text)
 
     def ask(self, prompt: str) -> str | None:
-        discard_typed_ahead()  # only what is typed once the question shows answers it
+        ignored = discard_typed_ahead() + self._keys.ignored()  # only what is typed from now on answers
         console = self._questions()
         # What was shown before the question leaves first (into a pipe, it may still lag behind).
         for stream in (self.console.file, sys.stdout):
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
+        if ignored:  # said where the person types, as the question is
+            console.print(Text(IGNORED_KEYS))
         console.print(Text(clean(prompt), style="bold"))
         return self._reader.read(console.file)
 

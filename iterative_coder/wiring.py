@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,7 +40,7 @@ from .endings import (
 from .errors import is_file_problem
 from .execution.strays import stop_strays
 from .names import CACHE_FOLDER, TASK
-from .preflight import check_workspace, not_begun
+from .preflight import check_workspace, not_begun, refuse_a_file
 from .roles import ROLE_NAMES
 from .secrets_env import make_memory_private, move_secrets_out_of_environ
 from .session import SessionLog
@@ -92,6 +92,8 @@ def _run_from_arguments(args: argparse.Namespace) -> int:
     make_memory_private()
     directory = Path(args.resume or args.workspace or DEFAULT_WORKSPACE)
     try:
+        if args.resume:  # before its session.json is read: a file there is named as such
+            refuse_a_file(directory, "--resume")
         continuing = not args.resume and not_begun(directory, args.task)
         saved = SessionLog.load(Workspace(directory)).settings if args.resume or continuing else {}
         settings = resolve_settings(args, saved, person_at_terminal=sys.stdin.isatty())
@@ -108,18 +110,18 @@ def _run_from_arguments(args: argparse.Namespace) -> int:
         if not settings.resuming:
             workspace.root.mkdir(parents=True, exist_ok=True)
         with _dropped_if_left_empty(workspace.root, created), WorkspaceLock(workspace):
-            for line in stop_strays(workspace.root):  # what a tool killed during a run left running
-                _say(settings, line)
+            # What happened before the session starts, said under its Workspace: line, by its UI.
+            notes = stop_strays(workspace.root)  # what a tool killed during a run left running
             if not settings.resuming and workspace.has_session():  # another process started one meanwhile
                 check_workspace(settings.workspace, settings.resuming)
             # Read again now that no other process can write it; a new session starts afresh (a
             # session.json without task.md is left by a session that never got its request).
             session = SessionLog.load(workspace) if settings.resuming else SessionLog(workspace)
             if continuing:
-                _say(settings, f"{directory} holds a session that never got past its request: going on.")
+                notes.append(f"{directory} holds a session that never got past its request: going on.")
             if settings.from_version:
-                _branch(workspace, session, settings)
-            return run_session_process(settings, workspace, session, roles, ui)
+                notes.append(_branch(workspace, session, settings))
+            return run_session_process(settings, session, roles, ui, notes)
     except ConfigError as exc:
         raise UsageError(str(exc), "configuration") from None
     except WorkspaceError as exc:
@@ -184,16 +186,12 @@ def chosen_models(settings: Settings, entries: list[ModelEntry]) -> dict[str, st
     return chosen
 
 
-def _branch(workspace: Workspace, session: SessionLog, settings: Settings) -> None:
+def _branch(workspace: Workspace, session: SessionLog, settings: Settings) -> str:
+    """Set the versions after ``--from-version`` aside; the line that says where they went."""
     version = settings.from_version or 0
     branch = workspace.branch_from(version)
     session.clear_finished()
-    _say(settings, f"Later versions moved to {branch}; going on from script_v{version}.py.")
-
-
-def _say(settings: Settings, line: str) -> None:
-    """A line before the session's UI is made (on stderr under ``--json``: stdout is the JSON's)."""
-    print(line, file=sys.stderr if settings.json else sys.stdout)
+    return f"Later versions moved to {branch}; going on from script_v{version}.py."
 
 
 def make_ui(settings: Settings) -> TerminalUI:
@@ -205,13 +203,15 @@ def make_ui(settings: Settings) -> TerminalUI:
 
 def run_session_process(
     settings: Settings,
-    workspace: Workspace,
     session: SessionLog,
     roles: dict[str, list[ModelEntry]],
     ui: TerminalUI | None = None,
+    notes: Sequence[str] = (),
 ) -> int:
-    """Build the UI (unless given), the clients and the context, run the session on an event loop;
-    the exit code."""
+    """Build the UI (unless given), the clients and the context, run the session (in the session's
+    workspace) on an event loop; the exit code. ``notes``: lines on what happened before the start,
+    shown under the header."""
+    workspace = session.workspace
     # AutoGen logs through the standard machinery; keep that off the person's screen.
     logging.getLogger().addHandler(logging.NullHandler())
     ui = ui or make_ui(settings)
@@ -232,6 +232,8 @@ def run_session_process(
         ui.info(
             f"Workspace: {workspace.root}  ·  models: " + ", ".join(f"{r} {m}" for r, m in firsts.items())
         )
+    for note in notes:  # what happened before the start (versions set aside), under the header
+        ui.info(note)
     if settings.network:
         ui.info("The program's runs may use the network (--network, kept for this session).")
     end = _run_on_event_loop(settings, workspace, session, roles, ui)

@@ -53,14 +53,16 @@ def model_env(clean_env: dict[str, str], fake_server: FakeOpenAIServer) -> dict[
 class Cli:
     """The real CLI in a pseudo-terminal, driven as a person would drive it."""
 
-    def __init__(self, args: list[str], cwd: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self, args: list[str], cwd: Path, env: dict[str, str], dimensions: tuple[int, int] = (50, 200)
+    ) -> None:
         self.transcript = io.StringIO()
         self.child = TerminalProcess(
             [sys.executable, "-m", "iterative_coder", *args],
             cwd=cwd,
             env=env,
             timeout=WAIT,
-            size=(50, 200),
+            size=dimensions,  # (rows, columns)
         )
         self.child.logfile_read = self.transcript
 
@@ -85,11 +87,11 @@ class Cli:
 
 @pytest.fixture
 def run_cli(tmp_path: Path, model_env: dict[str, str]) -> Iterator:
-    """Start the CLI in a pty in ``tmp_path``: ``run_cli(*args, env=None)``."""
+    """Start the CLI in a pty in ``tmp_path``: ``run_cli(*args, env=None, dimensions=(50, 200))``."""
     started: list[Cli] = []
 
-    def start(*args: str, env: dict[str, str] | None = None) -> Cli:
-        cli = Cli(list(args), tmp_path, env if env is not None else model_env)
+    def start(*args: str, env: dict[str, str] | None = None, dimensions: tuple[int, int] = (50, 200)) -> Cli:
+        cli = Cli(list(args), tmp_path, env if env is not None else model_env, dimensions)
         started.append(cli)
         return cli
 

@@ -71,6 +71,10 @@ class TerminalProcess(fdspawn):
         """Press Ctrl-C (the terminal's interrupt character): a SIGINT unless the program reads keys raw."""
         self.send(termios.tcgetattr(self.child_fd)[6][termios.VINTR].decode())
 
+    def sendeof(self) -> None:
+        """Press Ctrl-D (the terminal's end-of-file character): end of input for a line being read."""
+        self.send(termios.tcgetattr(self.child_fd)[6][termios.VEOF].decode())
+
     def kill(self, signal_number: int) -> None:
         """Send the program a signal."""
         if self.process.poll() is None:

@@ -105,7 +105,7 @@ def test_without_a_person_unusable_tests_are_asked_again_then_skipped(
     assert result.returncode == 0, result.stderr
     assert len(fake_server.requests_for("tester")) == 3
     assert "could not be used: it held no usable content" in fake_server.requests_for("tester")[1].text
-    assert "The Tester gave no usable tests; going on without acceptance tests." in result.stderr
+    assert "The Tester gave no usable tests in 3 tries" in result.stderr
     assert "def test" not in (tmp_path / "workspace" / "acceptance_test.py").read_text()
 
 
@@ -228,6 +228,8 @@ def test_status_shows_the_history_without_a_model(tmp_path: Path, clean_env) -> 
         "coder_output_tokens": 50,
         "answered": None,
         "fallback": False,
+        "run_outcome": "exit 0",
+        "run_seconds": 0.1,
         "cost_usd": 0.00009,
         "seconds": 1.0,
         "tests": "0/1",
@@ -289,6 +291,6 @@ def test_role_tags_and_flags_pick_each_roles_model(fake_server, tmp_path: Path, 
         "reviewer": ["m-plan"],
     }
     status = run_main(["status", "workspace"], tmp_path, clean_env).stdout
-    assert "Models: planner m-plan; tester m-default; coder m-code; reviewer m-plan" in status
+    assert "Models: m-plan (planner, reviewer); m-default (tester); m-code (coder)" in status
     bad = run_main([*YES, "--coder-model", "nope", "--workspace", "other"], tmp_path, clean_env)
     assert bad.returncode == 2 and "--coder-model nope: no entry with that model" in bad.stderr

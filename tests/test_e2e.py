@@ -96,7 +96,8 @@ def test_plan_iterate_stop_resume_finish(
     cli.answer("")
     cli.expect("Accepted script_v4.py as final")
     assert cli.wait_exit() == 0
-    assert "Summary" in cli.output and "Used: " in cli.output and "Models: planner gpt-4o-mini" in cli.output
+    assert "Summary" in cli.output and "Used: " in cli.output
+    assert "Models: gpt-4o-mini (planner, tester, coder, reviewer)" in cli.output
 
     assert (ws / "review_v4.md").read_text().startswith("Verdict: APPROVE\n")
     session = json.loads((ws / "session.json").read_text())

@@ -26,7 +26,7 @@ from scripted import PLAN_1, TESTS, review
 from iterative_coder.coding import EDIT_LINES, write_version
 from iterative_coder.records.calls import CallRecord
 from iterative_coder.settings import Settings
-from iterative_coder.status import history, render_text
+from iterative_coder.status import history
 from iterative_coder.workspace import Workspace
 
 SCRIPT = program(150)
@@ -206,8 +206,26 @@ def test_three_versions_in_diff_mode_are_whole_files_byte_for_byte(
     ]
     assert versions[2]["coder_output_tokens"] * 4 < versions[0]["coder_output_tokens"]
     assert json.loads((workspace / "session.json").read_text())["settings"]["edit_format"] == "diff"
-    table = render_text(history(Workspace(workspace)))
-    assert "coder output" in table
-    assert f"{versions[2]['coder_output_tokens']:,} edits" in next(
-        x for x in table.splitlines() if x[:3] == "v3 "
+    report = history(Workspace(workspace))  # status --json: the Coder's output and how it came
+    assert (report.versions[2].coder_output_tokens, report.versions[2].answered) == (
+        versions[2]["coder_output_tokens"],
+        "edits",
     )
+    assert report.versions[2].coder_output == f"{versions[2]['coder_output_tokens']:,} edits"
+
+
+def test_a_diff_sent_when_edit_blocks_were_asked_is_refused_in_the_words_of_what_was_asked(
+    fake_server, tmp_path: Path
+) -> None:
+    fix = count_fix("book")
+    diff = (
+        "Here is the change.\n\n```diff\n--- a/script_v1.py\n+++ b/script_v1.py\n@@ -1,3 +1,3 @@\n"
+        "-import sys\n+import sys  # changed\n import json\n```\n"
+    )
+    fake_server.enqueue("coder", diff, edits_reply(fix))
+    written, ui = write_v2(fake_server, tmp_path)
+    assert written and (tmp_path / "script_v2.py").read_text() == fix.on(SCRIPT)
+    said = "it is a unified diff, not the SEARCH/REPLACE edit blocks that were asked for"
+    assert ui.texts("warn") == [f"The Coder's reply was not saved: {said}; asking once more for edit blocks."]
+    assert f"Your last reply was not saved: {said}." in fake_server.requests_for("coder")[1].text
+    assert "not the whole file" not in " ".join(ui.texts("warn")) + fake_server.requests_for("coder")[1].text

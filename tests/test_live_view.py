@@ -97,7 +97,8 @@ def test_no_color_at_a_terminal_keeps_the_live_view(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr("sys.stdout", Tty())
     ui = TerminalUI()
     assert not ui.plain and ui.console.no_color
-    assert isinstance(ui.working("Planner", "is drafting the plan"), LiveStreamView)
+    (view,) = ui.working("Planner", "is drafting the plan").views
+    assert isinstance(view, LiveStreamView)
 
 
 def test_plain_output_shows_a_progress_line_and_no_raw_reply() -> None:

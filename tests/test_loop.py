@@ -181,9 +181,10 @@ def test_the_same_script_twice_is_reviewed_and_an_approval_accepts_it(fake_serve
     assert (outcome, version) == ("accepted", 2)
     assert "# unchanged, on purpose" in (tmp_path / "script_v2.py").read_text()
     assert (
-        "The Coder sent script_v2.py unchanged again; the Reviewer is asked whether its points still stand."
-        in ui.texts("warn")
+        "The Coder sent script_v1.py unchanged again as script_v2.py; the Reviewer is asked whether its "
+        "points still stand." in ui.texts("warn")
     )
+    assert [text.split("\n")[0] for text in ui.texts("code")] == ["script_v1.py"]  # not shown again in full
     told = fake_server.requests_for("reviewer")[1].text
     assert "# This version is unchanged" in told and "Say whether its points still stand" in told
     assert not any(text.startswith("No progress") for text in ui.texts("warn"))  # approval wins

@@ -21,7 +21,7 @@ def helps(ui) -> list[list[str]]:
 def test_help_lists_the_commands_one_a_line_with_this_versions_names(fake_server, tmp_path: Path) -> None:
     fake_server.enqueue("coder", script(1), script(2))
     fake_server.enqueue("reviewer", review(1, "REVISE"), review(2, "APPROVE"))
-    _, _, ui = run_loop(fake_server, tmp_path, ["/help", "/frob x", "/run", "", "/help", "/stop"])
+    _, _, ui = run_loop(fake_server, tmp_path, ["/help", "/frob", "/run", "", "/help", "/stop"])
     revise_help, approve_help = helps(ui)
     shown = [command for command in COMMANDS if command.name != "/fix-tests"]  # the tests load
     assert len(revise_help) == 3 + len(shown)  # Enter, approval words, other text, each command

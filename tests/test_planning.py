@@ -88,7 +88,7 @@ def test_slash_answers_at_the_test_prompt_are_commands_that_never_reach_the_test
     fake_server, tmp_path
 ) -> None:
     fake_server.enqueue("tester", "```python\nimport script\n\n\ndef test_req1():\n    assert script\n```")
-    _, ui = agree_tests(fake_server, tmp_path, ["/show tests", "/help", "/Skip."])
+    _, ui = agree_tests(fake_server, tmp_path, ["/show", "/help", "/Skip."])
     assert len(fake_server.requests_for("tester")) == 1
     assert ui.texts("warn") == ["Unknown command /show. Here: /approve, /edit, /skip, /stop, /help."]
     (shown,) = [text.splitlines() for text in ui.texts("info") if text.startswith("Enter ")]

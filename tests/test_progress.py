@@ -218,4 +218,6 @@ def test_a_stall_says_what_did_not_move_in_json_and_status(fake_server, tmp_path
     status = run_main(["status", "workspace"], tmp_path, model_env)
     assert f"Stopped: {sentence}" in status.stdout
     as_json = run_main(["status", "workspace", "--json"], tmp_path, model_env)
-    assert json.loads(as_json.stdout)["stalled"] == sentence
+    assert json.loads(as_json.stdout)["stall"] == json.loads(as_json.stdout)["stalled"] == sentence
+    assert result.stderr.count(sentence) == 1  # said once, then "Stopped: no progress."
+    assert "Stopped: no progress. Resume with: " in result.stderr

@@ -31,7 +31,7 @@ def test_approve_at_a_revise_review_asks_whether_done_was_meant_through_the_cli(
     fake_server.enqueue("reviewer", review(1, "REVISE"))
     cli = run_cli("--task", "count words", "--execute", "never")
     cli.expect('Reply "approve" to accept this plan')
-    cli.answer("/show plan")
+    cli.answer("/show")
     cli.expect("Unknown command /show. Here: /approve, /edit, /stop, /help.")
     cli.answer("/help")
     cli.expect("a change request for the Planner")
@@ -42,7 +42,7 @@ def test_approve_at_a_revise_review_asks_whether_done_was_meant_through_the_cli(
     cli.answer("approve")
     cli.expect(DONE_QUESTION)
     cli.answer("n")
-    cli.expect("Nothing sent to the Coder.")
+    cli.expect("Not accepted, and nothing sent to the Coder.")
     cli.answer("/review")
     cli.expect("REVIEW-MARKER-1")  # the review again, after the question
     cli.answer("/help")
@@ -100,7 +100,7 @@ def test_slash_answers_at_the_plan_prompt_are_commands_and_edit_writes_the_chang
     root = tmp_path / "workspace"
     fake_server.enqueue("planner", PLAN_1, PLAN_1)
     Workspace(root).write(TASK, "count words\n")
-    ui = RecordingUI(["/skip", "/show plan", "/edit", "/approve"])
+    ui = RecordingUI(["/skip", "/show", "/edit", "/approve"])
     assert in_session(fake_server, root, ui, Settings(), run_planning) == "approved"
     unknown = "Unknown command {}. Here: /approve, /edit, /stop, /help."  # /skip is the test prompt's
     assert ui.texts("warn") == [unknown.format("/skip"), unknown.format("/show")]

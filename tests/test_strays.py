@@ -131,7 +131,8 @@ def test_the_next_start_in_the_workspace_stops_what_the_killed_run_left(
         record_run(ws, token, stray.pid, ws / "runs" / "v1" / "demo-1")
         result = run_main(["--resume", "workspace"], tmp_path, model_env)
         assert result.returncode == 0, result.stdout + result.stderr
-        first = result.stdout.splitlines()[0]
+        header, first = result.stdout.splitlines()[:2]  # said under the session's header
+        assert header.startswith("Workspace: workspace")
         assert first == "Stopped 1 process left running by an earlier run (runs/v1/demo-1)."
         assert "This session is finished" in result.stdout
         assert stray.wait(timeout=WAIT) == -signal.SIGKILL

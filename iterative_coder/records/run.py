@@ -194,6 +194,11 @@ class RunRecord:
                 problems.append(problem if len(self.demos) == 1 else f"{problem} (demo {demo.name!r})")
         return problems
 
+    @property
+    def seconds(self) -> float:
+        """How long the demo runs took together."""
+        return sum(demo.command.seconds for demo in self.demos)
+
     def summary(self) -> str:
         """``tests 5/7 passed · ended (exit 0) · 0.4 s``."""
         if self.legacy_summary:
@@ -211,7 +216,7 @@ class RunRecord:
             else:
                 parts.append(f"tests did not run ({self.tests.description})")
         parts += [demo.describe() for demo in self.demos]
-        parts.append(f"{sum(demo.command.seconds for demo in self.demos):.1f} s")
+        parts.append(f"{self.seconds:.1f} s")
         return " · ".join(parts)
 
     def to_json(self) -> dict[str, Any]:

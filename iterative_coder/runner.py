@@ -146,6 +146,7 @@ class RunOptions:
     attached: bool = False  # the person's terminal: their keyboard and screen, nothing captured
     window_seconds: float | None = None  # a window program: watched this long instead of the timeout
     workspace: Path | None = None  # the workspace whose runs/.running records the run while it runs
+    pass_fds: tuple[int, ...] = ()  # descriptors the program inherits (a results channel's write end)
 
 
 def sandbox_environment(run_dir: Path, display: str | None = None) -> dict[str, str]:
@@ -251,7 +252,7 @@ def _start(
             env={**sandbox_environment(cwd, options.display), strays.ENV_NAME: token},
             **_streams(options),
             start_new_session=True,
-            pass_fds=(go_read,),
+            pass_fds=(go_read, *options.pass_fds),
         )
     except BaseException:
         os.close(go_write)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import display
+from .bounds import UnreadableFile, read_regular_file
 from .config import redact
 from .demo import DemoRun
 from .names import ACCEPTANCE as TESTS_FILE
@@ -23,11 +24,13 @@ from .names import SCRIPT_IN_RUN as SCRIPT_FILE
 from .records.run import NO_DISPLAY, CommandRecord, DemoResult, RunRecord, TestOutcome, kind_of
 from .runner import OUTPUT_KEEP, ProcessResult, RunOptions, run_limited, signal_name
 from .sandbox import Sandbox
+from .test_channel import OutcomeChannel, tampering
 from .test_check import collection_problem, first_error
 from .textsafe import clean_terminal_text
 from .workspace import inner_folder
 
 REPORT_FILE = "report.xml"
+REPORT_PREFIX = "iterative-coder-report-"  # the temporary folders of the junit reports
 Binds = tuple[Sequence[Path], Sequence[Path]]  # read-only and writable paths a sandboxed run also sees
 _EXCEPTION_NAME = re.compile(r"^([A-Za-z_][\w.]*)")
 
@@ -148,16 +151,26 @@ def run_version(
     (tests_dir / SCRIPT_FILE).write_text(script_text, encoding="utf-8")
     (tests_dir / TESTS_FILE).write_text(tests_text, encoding="utf-8")
     (tests_dir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-    with tempfile.TemporaryDirectory(prefix="iterative-coder-report-") as reports:
+    with tempfile.TemporaryDirectory(prefix=REPORT_PREFIX) as reports, OutcomeChannel() as channel:
         report = Path(reports) / REPORT_FILE
-        command = [*_pytest_command(report), TESTS_FILE]
-        tests = execution.run(command, tests_dir, binds=((), (Path(reports),)))
-        cases = read_cases(report, tests_dir)
+        command = channel.command([*_pytest_arguments(report), TESTS_FILE])
+        options = RunOptions(pass_fds=(channel.write_fd,))
+        tests = execution.run(command, tests_dir, options, binds=((), (Path(reports),)))
+        streamed = channel.finish()
+        cases = report_cases(report, tests_dir)
+    tampered = tampering(streamed, tests, cases if isinstance(cases, str) else _tests_of(cases))
+    if tampered or isinstance(cases, str):  # what was streamed is all the tool can believe
+        finished = streamed.exit_status is not None
+        cases = [(outcome, False) for outcome in streamed.outcomes()] if finished else []
     outcomes = tuple(outcome for outcome, _ in cases)
-    unloadable = unloadable_tests(execution, tests, cases, tests_text)
+    unloadable = None if tampered else unloadable_tests(execution, tests, cases, tests_text)
     if unloadable:  # the collection error is the file's, not a failing test of this version
         outcomes = tuple(outcome for outcome, collection in cases if not collection)
-    return RunRecord(version, tuple(results), tests, outcomes, tests_unloadable=unloadable)
+    return RunRecord(version, tuple(results), tests, outcomes, tests_unloadable=unloadable, tampered=tampered)
+
+
+def _tests_of(cases: list[tuple[TestOutcome, bool]]) -> list[TestOutcome]:
+    return [outcome for outcome, collection in cases if not collection]
 
 
 NOT_COLLECTED = (2, 4, 5)  # pytest's exit codes for interrupted (collection errors), usage error, no tests
@@ -175,13 +188,11 @@ def unloadable_tests(
     return problem.detail if problem else None
 
 
-def _pytest_command(report: Path) -> list[str]:
-    """pytest that no file in the folder can change: safe path (no current folder on ``sys.path``, so a
-    planted ``pytest.py`` is not imported), no conftest.py, no plugins from the cache, the report
-    written outside the folder."""
-    safe_path = ["-P"] if sys.version_info >= (3, 11) else ["-I"]
-    return [sys.executable, *safe_path, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--noconftest",
-            "-c", "pytest.ini", f"--junitxml={report}"]  # fmt: skip
+def _pytest_arguments(report: Path) -> list[str]:
+    """pytest's arguments, so that no file in the folder can change how it runs: no conftest.py, no
+    plugins from the cache, the report written outside the folder. (The command runs it with a safe
+    path, :meth:`OutcomeChannel.command`: a planted ``pytest.py`` is not imported.)"""
+    return ["-q", "-p", "no:cacheprovider", "--noconftest", "-c", "pytest.ini", f"--junitxml={report}"]
 
 
 ATTACHED_TIMEOUT = 7 * 24 * 3600.0  # the person is at the keyboard: they end it
@@ -275,20 +286,27 @@ def fresh_run_dir(workspace_root: Path, version: int, suffix: str = "") -> Path:
 
 def read_junit(path: Path) -> list[TestOutcome]:
     """The test outcomes of a pytest junit XML report (none when it is missing or unreadable)."""
-    return [outcome for outcome, _ in read_cases(path)]
+    cases = report_cases(path)
+    return [] if isinstance(cases, str) else [outcome for outcome, _ in cases]
 
 
 COLLECTION_FAILURE = "collection failure"  # the message of the error pytest reports for a file it cannot load
 
 
-def read_cases(path: Path, folder: Path | None = None) -> list[tuple[TestOutcome, bool]]:
+REPORT_CAP = 64 * 1024**2  # bytes of a junit report read; 200,000 test cases measured 40 MB
+
+
+def report_cases(path: Path, folder: Path | None = None) -> list[tuple[TestOutcome, bool]] | str:
     """Each test case of a pytest junit XML report, and whether it stands for a file pytest could not
     collect (its message is then pytest's first error line, e.g. ``ImportError: ...``, with the path
-    of the ``folder`` the tests ran in taken out)."""
+    of the ``folder`` the tests ran in taken out). Why it cannot be read instead (``is missing``, ``is
+    not a regular file``...): it is read only when it is a regular file, and only so large."""
     try:
-        root = ElementTree.parse(path).getroot()
-    except (OSError, ElementTree.ParseError):
-        return []
+        root = ElementTree.fromstring(read_regular_file(path, REPORT_CAP))
+    except UnreadableFile as error:
+        return str(error)
+    except (ElementTree.ParseError, RecursionError):
+        return "is not a junit report"
     cases = []
     for case in root.iter("testcase"):
         name = case.get("name") or "?"

@@ -8,6 +8,8 @@ Markdown is for the person and the Reviewer. Files written before records existe
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -24,6 +26,11 @@ ENDED, EXITED, CRASHED, KILLED, WINDOW, NO_DISPLAY, WAITED, TIMED_OUT, TOO_MANY 
     "timed out", "too many processes",
 )  # fmt: skip
 PROBLEM_KINDS = frozenset({CRASHED, KILLED, TIMED_OUT, TOO_MANY})
+RESULTS = ("passed", "failed", "error", "skipped")
+FAILING = frozenset({"failed", "error"})
+# A run keeps this many outcomes by name, the first and last failures among them, and counts the rest:
+# 200,000 failing cases once made a 160 MB run_v1.md and 77-million-character prompts.
+OUTCOMES_KEPT, FIRST_FAILURES, LAST_FAILURES = 100, 40, 10
 NO_DISPLAY_REASON = "it opens a window and no virtual display is available (install the xvfb package)"
 
 
@@ -113,6 +120,18 @@ class RunRecord:
     # pytest's first error when acceptance_test.py itself does not load (it does not collect, even
     # against a stand-in script): a problem of the test file, not of the version.
     tests_unloadable: str | None = None
+    # Why the test results cannot be believed (the report rewritten, the process ended early...):
+    # the outcomes are then only what the tests reported as they ran, and the version is not approved.
+    tampered: str | None = None
+    # How many outcomes of each result are counted but not kept by name (see :data:`OUTCOMES_KEPT`).
+    omitted: tuple[tuple[str, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.outcomes) > OUTCOMES_KEPT:
+            kept, omitted = bounded_outcomes(self.outcomes)
+            counts = Counter(dict(self.omitted)) + omitted
+            object.__setattr__(self, "outcomes", kept)
+            object.__setattr__(self, "omitted", tuple(sorted(counts.items())))
 
     @property
     def script(self) -> CommandRecord:
@@ -121,12 +140,13 @@ class RunRecord:
 
     def count(self, result: str) -> int:
         """How many tests had ``result``."""
-        return sum(1 for outcome in self.outcomes if outcome.result == result)
+        kept = sum(1 for outcome in self.outcomes if outcome.result == result)
+        return kept + dict(self.omitted).get(result, 0)
 
     @property
     def tests_ran(self) -> int:
         """How many tests ran (skips aside)."""
-        return sum(1 for outcome in self.outcomes if outcome.result != "skipped")
+        return sum(self.count(result) for result in RESULTS if result != "skipped")
 
     @property
     def tests_did_not_run(self) -> bool:
@@ -141,17 +161,23 @@ class RunRecord:
     @property
     def ok(self) -> bool:
         """No demo run has a problem and, when there are tests, every one passed."""
-        return not any(demo.problem() for demo in self.demos) and (self.tests is None or self.all_tests_pass)
+        tests_ok = self.tests is None or (self.all_tests_pass and not self.tampered)
+        return not any(demo.problem() for demo in self.demos) and tests_ok
 
     @property
     def failing(self) -> list[TestOutcome]:
         """The failing and erroring tests."""
-        return [o for o in self.outcomes if o.result in {"failed", "error"}]
+        return [o for o in self.outcomes if o.result in FAILING]
 
     @property
     def unloadable_sentence(self) -> str:
         """``acceptance_test.py itself does not load: <pytest's reason>``."""
         return f"{TESTS_FILE} itself does not load: {self.tests_unloadable}"
+
+    @property
+    def tampered_sentence(self) -> str:
+        """``the test results were tampered with: <how>``."""
+        return f"the test results were tampered with: {self.tampered}"
 
     @property
     def screenshots(self) -> list[str]:
@@ -162,7 +188,7 @@ class RunRecord:
         """What rules out approval: failing acceptance tests, tests that could not run, a crash, a
         signal, a limit, a program that should have ended and did not. A test file that does not load
         is not the version's fault, and is not among them."""
-        problems = []
+        problems = [self.tampered_sentence] if self.tampered else []
         if self.tests_ran and not self.all_tests_pass:
             problems.append(
                 f"{self.tests_ran - self.count('passed')} of {self.tests_ran} acceptance tests fail"
@@ -179,7 +205,7 @@ class RunRecord:
         """``tests 5/7 passed · ended (exit 0) · 0.4 s``."""
         if self.legacy_summary:
             return self.legacy_summary
-        parts = []
+        parts = [self.tampered_sentence] if self.tampered else []
         if self.tests is not None:
             if self.tests_unloadable:
                 parts.append(self.unloadable_sentence)
@@ -201,6 +227,8 @@ class RunRecord:
             "tests": None if self.tests is None else _command_json(self.tests),
             "outcomes": [asdict(outcome) for outcome in self.outcomes],
             "tests_unloadable": self.tests_unloadable,
+            "tampered": self.tampered,
+            "omitted": dict(self.omitted),
         }
 
     @classmethod
@@ -225,7 +253,23 @@ class RunRecord:
                 for o in data.get("outcomes", [])
             ),
             tests_unloadable=str(data["tests_unloadable"]) if data.get("tests_unloadable") else None,
+            tampered=str(data["tampered"]) if data.get("tampered") else None,
+            omitted=tuple((str(result), int(n)) for result, n in dict(data.get("omitted") or {}).items()),
         )
+
+
+def bounded_outcomes(outcomes: tuple[TestOutcome, ...]) -> tuple[tuple[TestOutcome, ...], Counter[str]]:
+    """The outcomes kept by name, in their order: the first and last failures, then others up to
+    :data:`OUTCOMES_KEPT`; and how many of each result were left out."""
+    failing = [index for index, outcome in enumerate(outcomes) if outcome.result in FAILING]
+    if len(failing) > FIRST_FAILURES + LAST_FAILURES:
+        failing = failing[:FIRST_FAILURES] + failing[-LAST_FAILURES:]
+    chosen = set(failing)
+    others = (index for index, outcome in enumerate(outcomes) if outcome.result not in FAILING)
+    chosen.update(itertools.islice(others, max(0, OUTCOMES_KEPT - len(chosen))))
+    kept = tuple(outcome for index, outcome in enumerate(outcomes) if index in chosen)
+    omitted = Counter(outcome.result for index, outcome in enumerate(outcomes) if index not in chosen)
+    return kept, omitted
 
 
 def kind_of(command: CommandRecord, window: bool = False) -> str:
@@ -319,6 +363,8 @@ def _demo_section(number: int, demo: DemoResult) -> list[str]:
 
 
 def _tests_table(record: RunRecord) -> list[str]:
+    lines = [f"**The {record.tampered_sentence}.** Listed is what the tests reported as they ran.", ""]
+    lines = lines if record.tampered else []
     if record.tests_unloadable:
         return [
             f"{record.unloadable_sentence}.",
@@ -328,12 +374,14 @@ def _tests_table(record: RunRecord) -> list[str]:
             "",
         ]
     if not record.outcomes:
-        return ["No test results (no tests were collected, or the run was stopped).", ""]
-    kinds = ("passed", "failed", "error", "skipped")
-    counts = ", ".join(f"{record.count(kind)} {kind}" for kind in kinds if record.count(kind))
-    lines = [f"Tests: {counts}.", "", "| test | result | message |", "|---|---|---|"]
+        return [*lines, "No test results (no tests were collected, or the run was stopped).", ""]
+    counts = ", ".join(f"{record.count(kind)} {kind}" for kind in RESULTS if record.count(kind))
+    lines += [f"Tests: {counts}.", "", "| test | result | message |", "|---|---|---|"]
     for outcome in record.outcomes:
         lines.append(f"| {outcome.name} | {outcome.result} | {outcome.message.replace('|', chr(92) + '|')} |")
+    if record.omitted:
+        left = ", ".join(f"{count:,} {result}" for result, count in record.omitted)
+        lines += ["", f"Not listed: {left} (the first and last failures are)."]
     return [*lines, ""]
 
 

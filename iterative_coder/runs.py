@@ -24,13 +24,13 @@ from .names import SCRIPT_IN_RUN as SCRIPT_FILE
 from .records.run import NO_DISPLAY, CommandRecord, DemoResult, RunRecord, TestOutcome, kind_of
 from .runner import OUTPUT_KEEP, ProcessResult, RunOptions, run_limited, signal_name
 from .sandbox import Sandbox
-from .test_channel import OutcomeChannel, tampering
+from .test_channel import OutcomeChannel, report_folder_prefix, tampering
 from .test_check import collection_problem, first_error
 from .textsafe import clean_terminal_text
+from .trees import files_under, remove_tree
 from .workspace import inner_folder
 
 REPORT_FILE = "report.xml"
-REPORT_PREFIX = "iterative-coder-report-"  # the temporary folders of the junit reports
 Binds = tuple[Sequence[Path], Sequence[Path]]  # read-only and writable paths a sandboxed run also sees
 _EXCEPTION_NAME = re.compile(r"^([A-Za-z_][\w.]*)")
 
@@ -151,7 +151,7 @@ def run_version(
     (tests_dir / SCRIPT_FILE).write_text(script_text, encoding="utf-8")
     (tests_dir / TESTS_FILE).write_text(tests_text, encoding="utf-8")
     (tests_dir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-    with tempfile.TemporaryDirectory(prefix=REPORT_PREFIX) as reports, OutcomeChannel() as channel:
+    with tempfile.TemporaryDirectory(prefix=report_folder_prefix()) as reports, OutcomeChannel() as channel:
         report = Path(reports) / REPORT_FILE
         command = channel.command([*_pytest_arguments(report), TESTS_FILE])
         options = RunOptions(pass_fds=(channel.write_fd,))
@@ -260,9 +260,7 @@ RUN_FOLDER_CAP = 100 * 1024**2  # what a run may leave in its folder; the larges
 def trim_folder(folder: Path, cap: int = RUN_FOLDER_CAP) -> int:
     """Remove the largest files under ``folder`` until it holds at most ``cap`` bytes (links are
     removed, never followed); the bytes removed."""
-    files = [
-        (path.lstat().st_size, path) for path in folder.rglob("*") if path.is_file() or path.is_symlink()
-    ]
+    files = list(files_under(folder))
     total = sum(size for size, _ in files)
     removed = 0
     for size, path in sorted(files, reverse=True):
@@ -279,7 +277,7 @@ def fresh_run_dir(workspace_root: Path, version: int, suffix: str = "") -> Path:
     if run_dir.is_symlink() or run_dir.is_file():
         run_dir.unlink()  # the link itself, never what it points to
     elif run_dir.exists():
-        shutil.rmtree(run_dir)
+        remove_tree(run_dir)
     run_dir.mkdir()
     return run_dir
 

@@ -16,9 +16,11 @@ results can see. The Reviewer still reads the code.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+import tempfile
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,7 +28,9 @@ from pathlib import Path
 
 from . import outcome_plugin
 from .records.run import CommandRecord, TestOutcome
+from .trees import remove_tree
 
+REPORT_PREFIX = "iterative-coder-report-"  # + the tool's pid + "-": the temporary report folders
 LINE_CAP = 4096  # bytes of one event line; the plugin's are far shorter
 EVENT_CAP = 1_000_000  # events kept; more is a flood
 _DRAIN_SECONDS = 2.0  # how long the reader may take to see the end of the pipe after the run
@@ -135,6 +139,35 @@ class OutcomeChannel:
         self._close_write()
         if not self._thread.is_alive():
             os.close(self._read)
+
+
+def report_folder_prefix() -> str:
+    """The prefix of this process's temporary report folders (with its pid: :func:`remove_stale_reports`)."""
+    return f"{REPORT_PREFIX}{os.getpid()}-"
+
+
+def remove_stale_reports(folder: Path | None = None) -> int:
+    """Remove the temporary report folders whose tool is gone (killed with SIGKILL, it could not);
+    how many. Folders of a tool still running, here or in another workspace, are left."""
+    removed = 0
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{REPORT_PREFIX}*-*"):
+        pid = path.name.removeprefix(REPORT_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)) or path.is_symlink() or not path.is_dir():
+            continue
+        with contextlib.suppress(OSError):
+            remove_tree(path)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def tampering(streamed: Streamed, tests: CommandRecord, report: list[TestOutcome] | str) -> str | None:

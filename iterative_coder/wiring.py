@@ -45,6 +45,7 @@ from .secrets_env import make_memory_private, move_secrets_out_of_environ
 from .session import SessionLog
 from .settings import DEFAULT_WORKSPACE, Settings, UsageError, resolve_settings
 from .strays import stop_strays
+from .test_channel import remove_stale_reports
 from .workspace import Workspace, WorkspaceError, WorkspaceLock, inner_folder
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ def _run_from_arguments(args: argparse.Namespace) -> int:
         with _dropped_if_left_empty(workspace.root, created), WorkspaceLock(workspace):
             for line in stop_strays(workspace.root):  # what a tool killed during a run left running
                 _say(settings, line)
+            remove_stale_reports()  # and the empty report folders it could not remove
             if not settings.resuming and workspace.has_session():  # another process started one meanwhile
                 check_workspace(settings.workspace, settings.resuming)
             # Read again now that no other process can write it; a new session starts afresh (a

@@ -350,3 +350,18 @@ def test_modes_and_a_missing_or_broken_bwrap(tmp_path: Path, monkeypatch: pytest
         find_sandbox("on")
     assert calls.read_text() == "x\n"  # probed once, then remembered
     sandbox_module._probe.cache_clear()
+
+
+def test_the_private_tmp_is_sized(sandbox: Sandbox, area: Path) -> None:
+    assert sandbox.sized_tmp, "the installed bwrap takes --size"
+    code = (
+        "import os\nst = os.statvfs('/tmp')\nprint(st.f_blocks * st.f_frsize)\n"
+        "chunk = b'x' * (1 << 20)\ntry:\n    for n in range(3):\n"
+        "        with open(f'/tmp/f{n}', 'wb') as f:\n"
+        "            for _ in range(60):\n                f.write(chunk)\n    print('filled')\n"
+        "except OSError as error:\n    print('refused', error.errno)\n"
+    )
+    done = run(sandbox, code, run_dir_of(area))
+    size, outcome = done.stdout.split("\n", 1)
+    assert int(size) == sandbox_module.TMP_SIZE
+    assert outcome.startswith("refused 28")  # ENOSPC: no more than TMP_SIZE in /tmp

@@ -67,6 +67,7 @@ def test_a_program_that_leaves_1500_nested_folders_does_not_wedge_the_workspace(
     (tmp_path / "review_v1.md").unlink()  # run version 1 again, over the nested folders it left
     run_loop(fake_server, tmp_path, ["/stop"], execute="always", sandbox=mode, run_timeout=TIMEOUT)
     assert "ended (exit 0)" in (tmp_path / "run_v1.md").read_text()
+    remove_tree(tmp_path / "runs")  # pytest's own clean-up of old test folders recurses
 
 
 def test_a_history_file_replaced_by_a_folder_or_a_link_is_put_back(fake_server, tmp_path: Path) -> None:

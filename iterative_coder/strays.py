@@ -102,7 +102,7 @@ def _read(path: Path) -> list[RunMark]:
         return []
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         return []
     entries = data.get("runs") if isinstance(data, dict) else None
     return [mark for entry in entries or [] if (mark := _mark(entry)) is not None]

@@ -3,6 +3,7 @@ replaced by folders or links, report folders a killed tool left, 200,000 test ca
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,9 +13,13 @@ import pytest
 from drive import run_loop, start_workspace
 from test_hostile import APPROVE, MODES, TIMEOUT, fenced
 
+from iterative_coder.demo import demo_for, inferred_demo
 from iterative_coder.records.run import CommandRecord, DemoResult, RunRecord, TestOutcome, read_run, write_run
+from iterative_coder.review import parse_review
 from iterative_coder.runs import fresh_run_dir, trim_folder
+from iterative_coder.strays import recorded_runs, stop_strays
 from iterative_coder.test_channel import REPORT_PREFIX, remove_stale_reports
+from iterative_coder.textsafe import clean_terminal_text, plain_text
 from iterative_coder.trees import remove_tree
 
 
@@ -124,3 +129,40 @@ def test_200000_test_cases_make_a_bounded_run_record() -> None:
     assert [o.name for o in back.failing][:2] == ["test_1", "test_3"] and back.failing[
         -1
     ].name == "test_199999"
+
+
+WEDGING_DEMOS = {
+    "NaN seconds": ({"window_seconds": float("nan")}, '"window_seconds" must be a number or null'),
+    "NUL in an argument": ({"args": ["a\u0000b"]}, '"args" and "stdin" cannot hold a NUL character'),
+    "a file named tmp": ({"files": {"tmp": "x"}}, '"files" may not name tmp'),
+    "the script replaced": ({"files": {"script.py": "print(1)"}}, '"files" may not name script.py'),
+    "a 300-character file name": ({"files": {"f" * 300: "x"}}, '"files" names must be plain file names'),
+    "a lone surrogate in a name": ({"files": {"\ud800": "x"}}, '"files" names must be plain file names'),
+}
+
+
+@pytest.mark.parametrize("case", list(WEDGING_DEMOS))
+def test_a_demo_json_that_would_wedge_the_workspace_is_refused_in_one_line(case: str) -> None:
+    run, said = WEDGING_DEMOS[case]
+    text = json.dumps({"runs": [{"name": "try it", **run}]})
+    runs, problem = demo_for(text, "print('hi')\n")
+    assert runs == inferred_demo("print('hi')\n")
+    assert problem is not None and said in problem and "\n" not in problem
+
+
+def test_json_nested_thousands_deep_is_refused_where_it_is_read(tmp_path: Path) -> None:
+    deep = "[" * 200_000 + "]" * 200_000
+    assert demo_for('{"runs": ' + deep + "}", "x = 1\n")[1] == (
+        "demo.json could not be used (it is nested too deeply); ran the inferred demo instead"
+    )
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / ".running").write_text(deep)
+    assert recorded_runs(tmp_path) == [] and stop_strays(tmp_path) == []
+    assert parse_review('Here is my review: {"verdict": ' + deep + "}").verdict == "REVISE"
+
+
+def test_a_lone_surrogate_and_bidi_controls_are_made_plain_and_visible() -> None:
+    assert plain_text("a\ud800b") == "a\ufffdb"
+    shown = clean_terminal_text("access = 'user\u202e \u2066// admin\u2069\u2066'\u200b")
+    assert shown == "access = 'user<U+202E> <U+2066>// admin<U+2069><U+2066>'<U+200B>"
+    assert clean_terminal_text("family \U0001f468\u200d\U0001f469") == "family \U0001f468\u200d\U0001f469"

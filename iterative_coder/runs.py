@@ -24,6 +24,7 @@ from .names import SCRIPT_IN_RUN as SCRIPT_FILE
 from .records.run import NO_DISPLAY, CommandRecord, DemoResult, RunRecord, TestOutcome, kind_of
 from .runner import OUTPUT_KEEP, ProcessResult, RunOptions, run_limited, signal_name
 from .sandbox import Sandbox
+from .sandbox_fds import sandbox_fds
 from .test_channel import OutcomeChannel, report_folder_prefix, tampering
 from .test_check import collection_problem, first_error
 from .textsafe import clean_terminal_text
@@ -88,11 +89,16 @@ class Execution:
         """Run ``command`` in ``run_dir`` within the limits (and the sandbox, which also shows the
         read-only and writable ``binds``); its record, redacted."""
         options = replace(options or RunOptions(), workspace=self.workspace_root)  # recorded while it runs
-        if self.sandbox is not None:
-            command = self.sandbox.wrap(command, run_dir, extra_ro=binds[0], extra_rw=binds[1])
-            options = replace(options, sandboxed=True)
         timeout = options_timeout(options, self.timeout)
-        return self.redacted(command_record(run_limited(command, run_dir, timeout, options), timeout))
+        if self.sandbox is None:
+            return self.redacted(command_record(run_limited(command, run_dir, timeout, options), timeout))
+        with sandbox_fds() as fds:
+            wrap = {"extra_ro": binds[0], "extra_rw": binds[1], "fds": (fds.seccomp, fds.info)}
+            command = self.sandbox.wrap(command, run_dir, **wrap)  # type: ignore[arg-type]
+            options = replace(options, sandboxed=True, pass_fds=(*options.pass_fds, *fds.passed))
+            result = run_limited(command, run_dir, timeout, options)
+            fds.end_sandbox()  # whatever is left in its PID namespace, found by bwrap's word
+        return self.redacted(command_record(result, timeout))
 
     def redacted(self, record: CommandRecord) -> CommandRecord:
         """The record with keys and terminal control sequences taken out of what the program printed."""

@@ -145,12 +145,12 @@ def processes_of_run(token: str, group: int) -> list[int]:
     """The live processes whose environment holds the run's token and that are in its process group
     or in another PID namespace than ours (Linux /proc; empty elsewhere)."""
     needle = f"{ENV_NAME}={token}".encode()
-    ours = _pid_namespace("self")
+    ours = pid_namespace("self")
     found = []
     for pid, info in process_table().items():
         if pid == os.getpid():
             continue
-        if info.group != group and _pid_namespace(str(pid)) in (None, ours):
+        if info.group != group and pid_namespace(str(pid)) in (None, ours):
             continue
         try:
             with open(f"/proc/{pid}/environ", "rb") as handle:
@@ -162,7 +162,7 @@ def processes_of_run(token: str, group: int) -> list[int]:
     return found
 
 
-def _pid_namespace(pid: str) -> str | None:
+def pid_namespace(pid: str) -> str | None:
     try:
         return os.readlink(f"/proc/{pid}/ns/pid")
     except OSError:

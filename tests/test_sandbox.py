@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import platform
 import shutil
 import signal
 import socket
@@ -25,6 +26,7 @@ import pytest
 from processes import alive
 
 from iterative_coder import sandbox as sandbox_module
+from iterative_coder import seccomp
 from iterative_coder.sandbox import (
     Sandbox,
     SandboxUnavailable,
@@ -33,6 +35,7 @@ from iterative_coder.sandbox import (
     signal_of,
     unavailable_reason,
 )
+from iterative_coder.sandbox_fds import sandbox_fds
 from iterative_coder.strays import ENV_NAME, new_token, stop_run
 
 WAIT = 20  # every wait is bounded by this many seconds; none is a sleep used as synchronisation
@@ -365,3 +368,40 @@ def test_the_private_tmp_is_sized(sandbox: Sandbox, area: Path) -> None:
     size, outcome = done.stdout.split("\n", 1)
     assert int(size) == sandbox_module.TMP_SIZE
     assert outcome.startswith("refused 28")  # ENOSPC: no more than TMP_SIZE in /tmp
+
+
+PTRACE_INIT = (
+    "import ctypes, errno, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+    "attach = libc.ptrace(16, 1, 0, 0)  # PTRACE_ATTACH to bwrap's init\n"
+    "print('ptrace', attach, errno.errorcode.get(ctypes.get_errno()))\n"
+    "written = libc.syscall(311, 1, 0, 0, 0, 0, 0)  # process_vm_writev into init (x86-64's number)\n"
+    "print('process_vm_writev', written, errno.errorcode.get(ctypes.get_errno()))\n"
+    "child = os.fork()\nif child == 0:\n    os._exit(3)\nprint('fork', os.waitpid(child, 0)[1] >> 8)\n"
+)
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the calls are made by their x86-64 numbers")
+def test_the_program_cannot_ptrace_the_sandbox_init(sandbox: Sandbox, area: Path) -> None:
+    with sandbox_fds() as fds:
+        command = sandbox.wrap(
+            [sys.executable, "-c", PTRACE_INIT], run_dir_of(area), fds=(fds.seccomp, fds.info)
+        )
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(run_dir_of(area))}
+        done = subprocess.run(
+            command, env=env, pass_fds=fds.passed, capture_output=True, text=True, timeout=WAIT
+        )
+        init = fds.end_sandbox()
+    assert done.stdout.splitlines() == ["ptrace -1 EPERM", "process_vm_writev -1 EPERM", "fork 3"], (
+        done.stderr
+    )
+    assert isinstance(init, int) and init > 1
+    deadline = time.monotonic() + 5
+    while alive(init) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not alive(init)
+
+
+def test_the_seccomp_program_refuses_exactly_the_listed_calls() -> None:
+    program = seccomp.filter_program("x86_64")
+    assert program is not None and len(program) == 8 * 12
+    assert seccomp.filter_program("sparc") is None

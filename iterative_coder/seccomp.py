@@ -5,9 +5,9 @@ and outlive the run. bwrap loads a filter from a descriptor (``--seccomp FD``): 
 an array of ``struct sock_filter`` (``u16 code, u8 jt, u8 jf, u32 k``). The calls below fail with
 EPERM; everything else is allowed.
 
-Written here with :mod:`struct` rather than with libseccomp's Python bindings: those are not on PyPI
-as a maintained package (``seccomp`` is built with libseccomp's sources; ``pyseccomp`` needs the
-library's development files), and the program is a dozen instructions. Only x86-64 and AArch64 are
+Written here with :mod:`struct` rather than with a library: libseccomp's own Python bindings are
+not published on PyPI, ``pyseccomp`` (ctypes over libseccomp.so) had its last release in 2021 and
+needs the shared library installed, and the program is a dozen instructions. Only x86-64 and AArch64 are
 known; on another machine there is no filter (:func:`filter_program` returns None and the sandbox
 runs without it).
 """

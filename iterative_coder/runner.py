@@ -203,7 +203,9 @@ def run_limited(
     try:
         timed_out, too_many = _watch(process, started, timeout, sandboxed)
         if timed_out and options.on_timeout is not None:
+            before = time.monotonic()
             options.on_timeout()
+            started += time.monotonic() - before  # the time at the limit (a screenshot) is not the program's
     finally:
         # The program's children may outlive it (background jobs): they are stopped too.
         if process.poll() is not None:

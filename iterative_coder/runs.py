@@ -121,15 +121,17 @@ class Execution:
             record = CommandRecord("not run", None, 0.0)
             return DemoResult(demo.name, record, NO_DISPLAY, demo.args, demo.stdin)
         shot = run_dir.parent / f"screen-{number}.png"
-        with display.virtual_display() as screen:
+        said: list[str | None] = []  # why there is no screenshot, once it was tried
+        with display.virtual_display(self.workspace_root, run_dir) as screen:
             options = RunOptions(
-                stdin=demo.stdin, display=screen.name, on_timeout=lambda: screen.screenshot(shot)
+                stdin=demo.stdin, display=screen.name, on_timeout=lambda: said.append(screen.screenshot(shot))
             )
             options = replace(options, window_seconds=demo.window_seconds)
             record = self.run(command, run_dir, options, ((screen.socket,), ()))
         relative = shot.relative_to(self.workspace_root.resolve()).as_posix() if shot.exists() else None
         kind = kind_of(record, window=True)
-        return DemoResult(demo.name, record, kind, demo.args, demo.stdin, relative, trim_folder(run_dir))
+        result = DemoResult(demo.name, record, kind, demo.args, demo.stdin, relative, trim_folder(run_dir))
+        return replace(result, no_screenshot=None if relative else next(filter(None, said), None))
 
 
 def options_timeout(options: RunOptions, timeout: float) -> float:

@@ -79,6 +79,7 @@ class DemoResult:
     stdin: str = ""
     screenshot: str | None = None  # the screen's PNG, relative to the workspace
     trimmed: int = 0  # bytes of files it left that were removed to keep its folder within the cap
+    no_screenshot: str | None = None  # why a window run has no screenshot (``the display did not answer``)
 
     def describe(self) -> str:
         """The outcome in words: ``window shown for 3 s``, ``crashed with IndexError``..."""
@@ -316,6 +317,7 @@ def _demo_json(demo: DemoResult) -> dict[str, Any]:
         "args": list(demo.args),
         "stdin": demo.stdin,
         "screenshot": demo.screenshot,
+        "no_screenshot": demo.no_screenshot,
         "trimmed": demo.trimmed,
         "command": _command_json(demo.command),
     }
@@ -329,6 +331,7 @@ def _demo_from(data: dict[str, Any]) -> DemoResult:
         args=tuple(str(a) for a in data.get("args", [])),
         stdin=str(data.get("stdin", "")),
         screenshot=data.get("screenshot") or None,
+        no_screenshot=str(data["no_screenshot"]) if data.get("no_screenshot") else None,
         trimmed=int(data.get("trimmed", 0)),
     )
 
@@ -353,6 +356,8 @@ def _demo_section(number: int, demo: DemoResult) -> list[str]:
     lines[2:2] = [f"- outcome: {demo.describe()}"]
     if demo.screenshot:
         lines += [f"Screenshot: `{demo.screenshot}`", ""]
+    elif demo.no_screenshot:
+        lines += [f"No screenshot: {demo.no_screenshot}.", ""]
     if demo.trimmed:
         removed = f"{demo.trimmed:,} bytes of its largest files were removed"
         lines += [f"It left more than 100 MB in its folder: {removed}.", ""]

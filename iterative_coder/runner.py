@@ -23,6 +23,7 @@ from pathlib import Path
 
 from . import strays
 from .sandbox import process_table, sandbox_processes, signal_of
+from .tasks import MAX_TASKS, run_tasks
 
 OUTPUT_KEEP = 4096  # bytes kept from the start and from the end of each stream
 ADDRESS_SPACE = 2 * 1024**3
@@ -118,7 +119,7 @@ class ProcessResult:
     def describe(self, timeout: float) -> str:
         """``exit 0``, ``still running after 30 s, stopped``, ``killed by signal 9``..."""
         if self.too_many_processes:
-            return f"started more than {MAX_PROCESSES} processes, stopped"
+            return f"started more than {MAX_PROCESSES} processes (or {MAX_TASKS} threads), stopped"
         if self.timed_out:
             return f"still running after {timeout:g} s, stopped"
         if self.exit_code in (-signal.SIGXCPU, -signal.SIGKILL) and self.seconds >= timeout * 0.9:
@@ -311,6 +312,8 @@ def _watch(
             next_check = now + _PROCESS_CHECK_SECONDS
             if len(_processes_of(process.pid, sandboxed)) > MAX_PROCESSES:
                 return False, True
+            if run_tasks(process.pid, process.pid if sandboxed else None) > MAX_TASKS:
+                return False, True  # threads and zombies, which are tasks too
         time.sleep(_POLL_SECONDS)
     return False, False
 

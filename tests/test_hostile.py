@@ -117,7 +117,19 @@ def test_the_program_cannot_rewrite_the_history(mode: str, fake_server, tmp_path
             "fork bomb",
             "import os, time\nfor _ in range(200):\n    if os.fork() == 0:\n        time.sleep(60)\n"
             "        os._exit(0)\ntime.sleep(60)",
-            "the script started more than 64 processes, stopped",
+            "the script started more than 64 processes (or 256 threads), stopped",
+        ),
+        (
+            "threads",
+            "import threading, time\nthreading.stack_size(65536)\nfor _ in range(400):\n"
+            "    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\ntime.sleep(60)",
+            "the script started more than 64 processes (or 256 threads), stopped",
+        ),
+        (
+            "zombies",
+            "import os, time\nfor _ in range(400):\n"
+            "    if os.fork() == 0:\n        os._exit(0)\ntime.sleep(60)",
+            "the script started more than 64 processes (or 256 threads), stopped",
         ),
     ],
 )

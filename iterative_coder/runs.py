@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import signal
 import sys
@@ -285,7 +286,10 @@ def fresh_run_dir(workspace_root: Path, version: int, suffix: str = "") -> Path:
     if run_dir.is_symlink() or run_dir.is_file():
         run_dir.unlink()  # the link itself, never what it points to
     elif run_dir.exists():
-        remove_tree(run_dir)
+        try:
+            remove_tree(run_dir)
+        except OSError:  # what cannot be removed is set aside, never reused: the run goes on
+            run_dir.rename(run_dir.with_name(f".set-aside-{run_dir.name}-{secrets.token_hex(4)}"))
     run_dir.mkdir()
     return run_dir
 

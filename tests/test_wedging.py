@@ -166,3 +166,19 @@ def test_a_lone_surrogate_and_bidi_controls_are_made_plain_and_visible() -> None
     shown = clean_terminal_text("access = 'user\u202e \u2066// admin\u2069\u2066'\u200b")
     assert shown == "access = 'user<U+202E> <U+2066>// admin<U+2069><U+2066>'<U+200B>"
     assert clean_terminal_text("family \U0001f468\u200d\U0001f469") == "family \U0001f468\u200d\U0001f469"
+
+
+def test_a_run_folder_that_cannot_be_removed_is_set_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = fresh_run_dir(tmp_path, 2)
+    (old / "left.txt").write_text("x")
+
+    def refuse(path: Path) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("iterative_coder.runs.remove_tree", refuse)
+    fresh = fresh_run_dir(tmp_path, 2)
+    assert fresh == old and not any(fresh.iterdir())
+    (aside,) = (tmp_path / "runs").glob(".set-aside-v2-*")
+    assert (aside / "left.txt").read_text() == "x"

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import strays
+from . import runner, strays
 
 SCREEN = "1024x768x24"
 SHOT_SECONDS = 5.0  # a screenshot takes well under a second; a display that does not answer by then won't
@@ -87,6 +87,7 @@ def virtual_display(workspace: Path | None = None, folder: Path | None = None) -
         stderr=subprocess.DEVNULL, start_new_session=True, env={**_SHOT_ENV, strays.ENV_NAME: token},
     )  # fmt: skip
     os.close(write_end)
+    runner.track(server.pid, token)  # a stop signal ends it with the program it shows
     try:
         if workspace is not None:
             strays.record_run(workspace, token, server.pid, folder or workspace)
@@ -98,6 +99,7 @@ def virtual_display(workspace: Path | None = None, folder: Path | None = None) -
         os.close(read_end)
         server.kill()
         server.wait()
+        runner.untrack(server.pid)
         if workspace is not None:
             strays.forget_run(workspace, token)
 

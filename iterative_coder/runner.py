@@ -318,6 +318,16 @@ def _watch(
     return False, False
 
 
+def track(session_id: int, token: str) -> None:
+    """Have :func:`stop_all_programs` stop a helper of a run too (an Xvfb in a session of its own)."""
+    _RUNNING[session_id] = token
+
+
+def untrack(session_id: int) -> None:
+    """The helper started as ``session_id`` was stopped."""
+    _RUNNING.pop(session_id, None)
+
+
 def stop_all_programs() -> None:
     """Kill every generated program running now, with all it started (the tool is ending: Ctrl-C,
     SIGTERM, SIGHUP). Safe to call from a signal handler on the main thread."""

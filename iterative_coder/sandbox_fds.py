@@ -34,7 +34,7 @@ class SandboxFds:
         return (self.info,) if self.seccomp is None else (self.seccomp, self.info)
 
     def end_sandbox(self) -> int | None:
-        """After the run: SIGKILL bwrap's init if it is still there (in a PID namespace not ours);
+        """After the run: SIGKILL bwrap's init if it is still there (in the PID namespace bwrap reported);
         its pid as bwrap reported it, or None when bwrap reported none."""
         self._close_ours()
         os.set_blocking(self._info_read, False)
@@ -49,7 +49,8 @@ class SandboxFds:
         pid = info.get("child-pid") if isinstance(info, dict) else None
         if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 1:
             return None
-        if pid_namespace(str(pid)) not in (None, pid_namespace("self")):
+        # Still that init, not another process given its pid since: in the namespace bwrap made.
+        if pid_namespace(str(pid)) == f"pid:[{info.get('pid-namespace')}]":
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
         return pid

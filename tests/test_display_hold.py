@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 from drive import run_loop, start_workspace
+from scripted import PLAN_1, TESTS
 from test_hostile import APPROVE, MODES, TIMEOUT, fenced
 
 from iterative_coder import display
@@ -58,3 +60,50 @@ def test_an_xvfb_a_killed_tool_left_is_stopped_at_the_next_start(tmp_path: Path)
         # As if the tool had been killed here: the record stays, and the next start stops the server.
         assert stop_strays(tmp_path) == ["Stopped 1 process left running by an earlier run (runs/v1)."]
         assert not processes_of_run(mark.token, mark.group) and recorded_runs(tmp_path) == []
+
+
+def _with_cmdline(word: bytes) -> set[int]:
+    """The processes with ``word`` in their command line and a run token in their environment."""
+    found = set()
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            mine = f"{ENV_NAME}=".encode() in Path(f"/proc/{entry}/environ").read_bytes()
+            if word in Path(f"/proc/{entry}/cmdline").read_bytes() and (mine or word != b"Xvfb"):
+                found.add(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sigterm_ends_the_tool_while_a_program_holds_the_x_server(
+    mode: str, fake_server, tmp_path: Path, model_env
+) -> None:
+    import signal
+    import sys
+
+    xvfbs_before = _with_cmdline(b"Xvfb")
+    fake_server.enqueue("planner", PLAN_1)
+    fake_server.enqueue("tester", TESTS)
+    fake_server.enqueue("coder", fenced(GRAB_SERVER))
+    fake_server.enqueue("reviewer", APPROVE)
+    args = ["--task", "x", "--yes", "--execute", "always", "--sandbox", mode, "--max-iterations", "1"]
+    tool = subprocess.Popen(
+        [sys.executable, "-m", "iterative_coder", *args], cwd=tmp_path, env=model_env,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90  # planning, tests and the first run, on a loaded machine
+        while not _with_cmdline(b"ImageGrab"):  # the screenshot waits on the held server now
+            assert time.monotonic() < deadline and tool.poll() is None, "the screenshot was never tried"
+            time.sleep(0.05)
+        tool.send_signal(signal.SIGTERM)
+        tool.wait(timeout=25)
+        deadline = time.monotonic() + 10
+        while (
+            _with_cmdline(b"Xvfb") - xvfbs_before or _with_cmdline(b"ImageGrab")
+        ) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _with_cmdline(b"Xvfb") - xvfbs_before and not _with_cmdline(b"ImageGrab")
+    finally:
+        tool.kill()

@@ -405,3 +405,16 @@ def test_the_seccomp_program_refuses_exactly_the_listed_calls() -> None:
     program = seccomp.filter_program("x86_64")
     assert program is not None and len(program) == 8 * 12
     assert seccomp.filter_program("sparc") is None
+
+
+def test_only_the_init_bwrap_named_is_ended(tmp_path: Path) -> None:
+    """A pid given since to another process (here one in our own namespace) is never killed."""
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        with sandbox_fds() as fds:
+            os.write(fds.info, json.dumps({"child-pid": other.pid, "pid-namespace": 1}).encode())
+            assert fds.end_sandbox() == other.pid
+        assert alive(other.pid)
+    finally:
+        other.kill()
+        other.wait()

@@ -136,9 +136,7 @@ def find_json(text: str, cut_off: bool) -> tuple[dict | None, str]:
     for match in re.finditer(r"\{", text):
         try:
             value, _end = decoder.raw_decode(text, match.start())
-        except RecursionError:  # nested thousands deep: no review object is
-            continue
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # RecursionError: nested thousands deep
             start = match.start() if start is None and _REVIEW_START.match(text, match.start()) else start
             continue
         if _is_review(value):

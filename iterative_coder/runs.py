@@ -94,8 +94,7 @@ class Execution:
         if self.sandbox is None:
             return self.redacted(command_record(run_limited(command, run_dir, timeout, options), timeout))
         with sandbox_fds() as fds:
-            wrap = {"extra_ro": binds[0], "extra_rw": binds[1], "fds": (fds.seccomp, fds.info)}
-            command = self.sandbox.wrap(command, run_dir, **wrap)  # type: ignore[arg-type]
+            command = fds.added_to(self.sandbox.wrap(command, run_dir, extra_ro=binds[0], extra_rw=binds[1]))
             options = replace(options, sandboxed=True, pass_fds=(*options.pass_fds, *fds.passed))
             result = run_limited(command, run_dir, timeout, options)
             fds.end_sandbox()  # whatever is left in its PID namespace, found by bwrap's word

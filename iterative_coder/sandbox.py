@@ -94,24 +94,20 @@ class Sandbox:
         network: bool = False,
         extra_ro: Sequence[Path] = (),
         extra_rw: Sequence[Path] = (),
-        fds: tuple[int | None, int | None] = (None, None),
     ) -> list[str]:
         """``command`` as a bwrap command line that runs it in ``run_dir``, seeing only what is listed.
 
         ``command[0]`` must be an executable path visible inside (in ``/usr`` or the Python
         installation). ``extra_ro`` paths are bound read-only at their own paths (an X server socket
-        ``/tmp/.X11-unix/XN`` is one), ``extra_rw`` folders writable (a report folder). ``fds``: the
-        descriptors of a seccomp filter and of bwrap's info (:mod:`sandbox_fds`), each when given; the
-        command must then be started with them inherited. Start the result with the program's
-        environment as ``env=``: it is passed on as it is.
+        ``/tmp/.X11-unix/XN`` is one), ``extra_rw`` folders writable (a report folder). Start the
+        result with the program's environment as ``env=``: it is passed on as it is (and
+        :mod:`sandbox_fds` adds the seccomp filter and bwrap's info pipe).
         """
         run_dir = Path(run_dir).resolve()
         args = [self.executable, *_NAMESPACES]
         if not network:
             args.append("--unshare-net")
         args += ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]
-        for option, fd in zip(("--seccomp", "--info-fd"), fds, strict=True):
-            args += [option, str(fd)] if fd is not None else []
         size = ["--size", str(TMP_SIZE)] if self.sized_tmp else []
         args += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp", *_system_binds(network)]
         binds = [(path, "--ro-bind") for path in [*_python_paths(), *map(_absolute, extra_ro)]]

@@ -28,6 +28,12 @@ class SandboxFds:
         self.seccomp = filter_fd()
         self._info_read, self.info = os.pipe()
 
+    def added_to(self, command: list[str]) -> list[str]:
+        """The bwrap ``command`` with the filter and the info pipe given to it (start it with
+        :attr:`passed` inherited)."""
+        seccomp = [] if self.seccomp is None else ["--seccomp", str(self.seccomp)]
+        return [command[0], *seccomp, "--info-fd", str(self.info), *command[1:]]
+
     @property
     def passed(self) -> tuple[int, ...]:
         """The descriptors bwrap inherits."""

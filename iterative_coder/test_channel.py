@@ -27,14 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import outcome_plugin
-from .records.run import CommandRecord, TestOutcome
+from .records.outcomes import RESULTS, TestOutcome
+from .records.run import CommandRecord
 from .trees import remove_tree
 
 REPORT_PREFIX = "iterative-coder-report-"  # + the tool's pid + "-": the temporary report folders
 LINE_CAP = 4096  # bytes of one event line; the plugin's are far shorter
 EVENT_CAP = 1_000_000  # events kept; more is a flood
 _DRAIN_SECONDS = 2.0  # how long the reader may take to see the end of the pipe after the run
-RESULTS = ("passed", "failed", "error", "skipped")
 
 
 @dataclass

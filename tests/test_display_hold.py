@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from drive import run_loop, start_workspace
+from hostile import APPROVE, MODES, TIMEOUT, fenced
 from scripted import PLAN_1, TESTS
-from test_hostile import APPROVE, MODES, TIMEOUT, fenced
 
 from iterative_coder import display
 from iterative_coder.strays import ENV_NAME, processes_of_run, recorded_runs, stop_strays

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from drive import run_loop, start_workspace
-from test_hostile import APPROVE, MODES, TIMEOUT, fenced
+from hostile import APPROVE, MODES, TIMEOUT, fenced
 
 from iterative_coder.bounds import UnreadableFile, read_regular_file
 from iterative_coder.records.run import CommandRecord, TestOutcome

@@ -3,7 +3,6 @@ rewritten history, escaping processes, the network, and crashes that must not be
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -12,25 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import FAKE_KEY
 from drive import run, run_loop, run_main, start_workspace
+from hostile import APPROVE, MODES, SANDBOX_PROBLEM, TIMEOUT, fenced
 from scripted import PLAN_1, TESTS
-
-from iterative_coder.sandbox import unavailable_reason
-
-SANDBOX_PROBLEM = unavailable_reason()
-if SANDBOX_PROBLEM and os.environ.get("CI") == "true":
-    raise RuntimeError(f"CI must run the sandbox tests: {SANDBOX_PROBLEM}")
-MODES = [
-    "off",
-    pytest.param(
-        "on", marks=pytest.mark.skipif(bool(SANDBOX_PROBLEM), reason=f"no sandbox: {SANDBOX_PROBLEM}")
-    ),
-]
-APPROVE = json.dumps({"verdict": "APPROVE", "coverage": [], "points": []})
-TIMEOUT = 5.0
-
-
-def fenced(code: str) -> str:
-    return f"```python\n{code}\n```"
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -383,9 +383,7 @@ PTRACE_INIT = (
 @pytest.mark.skipif(platform.machine() != "x86_64", reason="the calls are made by their x86-64 numbers")
 def test_the_program_cannot_ptrace_the_sandbox_init(sandbox: Sandbox, area: Path) -> None:
     with sandbox_fds() as fds:
-        command = sandbox.wrap(
-            [sys.executable, "-c", PTRACE_INIT], run_dir_of(area), fds=(fds.seccomp, fds.info)
-        )
+        command = fds.added_to(sandbox.wrap([sys.executable, "-c", PTRACE_INIT], run_dir_of(area)))
         env = {"PATH": "/usr/bin:/bin", "HOME": str(run_dir_of(area))}
         done = subprocess.run(
             command, env=env, pass_fds=fds.passed, capture_output=True, text=True, timeout=WAIT

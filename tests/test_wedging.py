@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from drive import run_loop, start_workspace
-from test_hostile import APPROVE, MODES, TIMEOUT, fenced
+from hostile import APPROVE, MODES, TIMEOUT, fenced
 
 from iterative_coder.demo import demo_for, inferred_demo
 from iterative_coder.records.run import CommandRecord, DemoResult, RunRecord, TestOutcome, read_run, write_run

@@ -8,7 +8,6 @@ Markdown is for the person and the Reviewer. Files written before records existe
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from ..names import ACCEPTANCE as TESTS_FILE
 from ..names import SCRIPT_IN_RUN as SCRIPT_FILE
 from .embedded import embed, extract
+from .outcomes import FAILING, OUTCOMES_KEPT, RESULTS, TestOutcome, bounded_outcomes
 
 RUN_RECORD_KIND = "run"
 RUN_RECORD_FORMAT = 2
@@ -26,23 +26,7 @@ ENDED, EXITED, CRASHED, KILLED, WINDOW, NO_DISPLAY, WAITED, TIMED_OUT, TOO_MANY 
     "timed out", "too many processes",
 )  # fmt: skip
 PROBLEM_KINDS = frozenset({CRASHED, KILLED, TIMED_OUT, TOO_MANY})
-RESULTS = ("passed", "failed", "error", "skipped")
-FAILING = frozenset({"failed", "error"})
-# A run keeps this many outcomes by name, the first and last failures among them, and counts the rest:
-# 200,000 failing cases once made a 160 MB run_v1.md and 77-million-character prompts.
-OUTCOMES_KEPT, FIRST_FAILURES, LAST_FAILURES = 100, 40, 10
 NO_DISPLAY_REASON = "it opens a window and no virtual display is available (install the xvfb package)"
-
-
-@dataclass(frozen=True)
-class TestOutcome:
-    """One acceptance test's result."""
-
-    __test__ = False  # not a pytest test class, despite the name
-
-    name: str
-    result: str  # passed | failed | error | skipped
-    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -257,20 +241,6 @@ class RunRecord:
             tampered=str(data["tampered"]) if data.get("tampered") else None,
             omitted=tuple((str(result), int(n)) for result, n in dict(data.get("omitted") or {}).items()),
         )
-
-
-def bounded_outcomes(outcomes: tuple[TestOutcome, ...]) -> tuple[tuple[TestOutcome, ...], Counter[str]]:
-    """The outcomes kept by name, in their order: the first and last failures, then others up to
-    :data:`OUTCOMES_KEPT`; and how many of each result were left out."""
-    failing = [index for index, outcome in enumerate(outcomes) if outcome.result in FAILING]
-    if len(failing) > FIRST_FAILURES + LAST_FAILURES:
-        failing = failing[:FIRST_FAILURES] + failing[-LAST_FAILURES:]
-    chosen = set(failing)
-    others = (index for index, outcome in enumerate(outcomes) if outcome.result not in FAILING)
-    chosen.update(itertools.islice(others, max(0, OUTCOMES_KEPT - len(chosen))))
-    kept = tuple(outcome for index, outcome in enumerate(outcomes) if index in chosen)
-    omitted = Counter(outcome.result for index, outcome in enumerate(outcomes) if index not in chosen)
-    return kept, omitted
 
 
 def kind_of(command: CommandRecord, window: bool = False) -> str:

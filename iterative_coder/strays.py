@@ -77,6 +77,8 @@ def forget_run(workspace_root: Path, token: str) -> None:
     A record that cannot be changed is left: the next start finds nothing of the run and removes it.
     """
     path = Path(workspace_root) / RUNS_FOLDER / RECORD
+    if path.parent.is_symlink():  # runs/ replaced by a link: nothing is removed through it
+        return
     with _RECORD_LOCK, contextlib.suppress(OSError):
         left = [mark for mark in _read(path) if mark.token != token]
         if left:

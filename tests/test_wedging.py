@@ -17,7 +17,7 @@ from iterative_coder.demo import demo_for, inferred_demo
 from iterative_coder.records.run import CommandRecord, DemoResult, RunRecord, TestOutcome, read_run, write_run
 from iterative_coder.review import parse_review
 from iterative_coder.runs import fresh_run_dir, trim_folder
-from iterative_coder.strays import recorded_runs, stop_strays
+from iterative_coder.strays import forget_run, new_token, record_run, recorded_runs, stop_strays
 from iterative_coder.test_channel import REPORT_PREFIX, remove_stale_reports
 from iterative_coder.textsafe import clean_terminal_text, plain_text
 from iterative_coder.trees import remove_tree
@@ -182,3 +182,18 @@ def test_a_run_folder_that_cannot_be_removed_is_set_aside(
     assert fresh == old and not any(fresh.iterdir())
     (aside,) = (tmp_path / "runs").glob(".set-aside-v2-*")
     assert (aside / "left.txt").read_text() == "x"
+
+
+def test_runs_replaced_by_a_link_has_nothing_deleted_through_it(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / ".running").write_text("theirs")
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    record_run(workspace, new_token(), 12345, workspace / "runs" / "v1")
+    token = recorded_runs(workspace)[0].token
+    remove_tree(workspace / "runs")
+    (workspace / "runs").symlink_to(outside)  # what a program without the sandbox could do
+    forget_run(workspace, token)
+    assert stop_strays(workspace) == []
+    assert (outside / ".running").read_text() == "theirs"

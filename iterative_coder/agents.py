@@ -17,6 +17,7 @@ from .accounting import CHARS_PER_TOKEN, Budget, Price, cost_of, price_of
 from .prompt_files import load_prompt
 from .records.calls import CallRecord
 from .roles import ROLES
+from .textsafe import plain_text
 
 if TYPE_CHECKING:
     from .context import SessionContext
@@ -107,7 +108,7 @@ async def run_agent(agent: AssistantAgent, task: Task, view: StreamView, token: 
             result = event
     for message in reversed(result.messages if result else []):
         if isinstance(message, TextMessage) and message.source == agent.name:
-            return message.content
+            return plain_text(message.content)  # a lone surrogate could be written nowhere
     return ""
 
 

@@ -36,6 +36,10 @@ _FENCE = re.compile(r"\s*(?:`{3,}|~{3,})\S*\s*")
 CLOSE_RATIO = 0.9  # below this, a near match is more likely a different place than a typo
 CLEARLY = 3  # a close match is the only one when every other place differs at least 3 times as much
 CONTEXT_LINES = 2  # lines shown around the nearest match of a SEARCH that failed
+# The close-match search's work, as the sum of len(window) * len(SEARCH) characters over the windows
+# fully compared (difflib's ratio grows with that product): 1-2 s of CPU. Past it, the
+# SEARCH is refused as not found. A 300-line SEARCH in a 400-line script once took 154 s.
+CLOSE_WORK = 50_000_000
 
 EXACT, LOOSE, CLOSE, ALREADY = "exact", "white space", "close", "already there"
 NOT_FOUND, AMBIGUOUS, EMPTY = "not_found", "ambiguous", "empty_search"
@@ -245,7 +249,10 @@ def _reindented(replace: list[str], found: list[str], search_indent: int) -> lis
 
 def _close(lines: list[str], block: EditBlock, core: list[str], replace: list[str]) -> _Place | BlockFailure:
     """The only place that is a close match for SEARCH, or a failure with the nearest lines."""
-    scores = _scores(lines, core)
+    try:
+        scores = _scores(lines, core)
+    except _TooCostly:
+        return BlockFailure(block, NOT_FOUND, "its SEARCH lines are not in the script (copy them exactly)")
     n = len(core)
     if not scores:
         return BlockFailure(block, NOT_FOUND, "its SEARCH lines are not in the script")
@@ -267,17 +274,24 @@ def _scores(lines: list[str], core: list[str]) -> list[tuple[float, int]]:
     matcher = difflib.SequenceMatcher(None, autojunk=False)
     matcher.set_seq2("\n".join(_shape(core)[0]))
     scores: list[tuple[float, int]] = []
-    best = 0.0
+    best, work, wanted = 0.0, 0, len(matcher.b)
     for i in range(len(lines) - n + 1):
         matcher.set_seq1("\n".join(_shape(lines[i : i + n])[0]))
         bar = _floor(best)
         if matcher.real_quick_ratio() < bar or matcher.quick_ratio() < bar:
             continue
+        work += len(matcher.a) * wanted
+        if work > CLOSE_WORK:
+            raise _TooCostly
         ratio = matcher.ratio()
         if ratio >= bar:
             scores.append((ratio, i))
             best = max(best, ratio)
     return scores
+
+
+class _TooCostly(Exception):
+    """The close-match search would take longer than :data:`CLOSE_WORK` allows."""
 
 
 def _floor(best: float) -> float:

@@ -60,7 +60,7 @@ class RetryPolicy:
 
     ``budget_seconds``: later retries only start within this time of the first try (the first
     retry is always made). ``call_deadline``: the total seconds one try may take, from the request
-    to the last chunk. ``max_reply_chars``: the most characters one streamed reply may have.
+    to the last chunk. ``max_reply_chars``: the most characters one reply may have, streamed or not.
     """
 
     tries: int = 4
@@ -191,7 +191,11 @@ class ResilientClient(ChatCompletionClient):
         while True:
             try:
                 deadline = asyncio.get_running_loop().time() + self.policy.call_deadline
-                return await self._within(self._client(call.entry_index).create(messages, **kwargs), deadline)
+                reply = self._client(call.entry_index).create(messages, **kwargs)
+                result = await self._within(reply, deadline)
+                if isinstance(result.content, str) and len(result.content) > self.policy.max_reply_chars:
+                    raise ReplyTooLong(self.policy.max_reply_chars)  # as for a streamed reply
+                return result
             except Exception as exc:  # noqa: BLE001 - sorted out in _recover
                 await self._recover(call, exc)
 

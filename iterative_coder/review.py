@@ -136,7 +136,7 @@ def find_json(text: str, cut_off: bool) -> tuple[dict | None, str]:
     for match in re.finditer(r"\{", text):
         try:
             value, _end = decoder.raw_decode(text, match.start())
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # RecursionError: nested thousands deep
             start = match.start() if start is None and _REVIEW_START.match(text, match.start()) else start
             continue
         if _is_review(value):
@@ -147,7 +147,10 @@ def find_json(text: str, cut_off: bool) -> tuple[dict | None, str]:
         return words.lower_keys(_complete_part(text, start)), "partial json"
     import json_repair  # only for malformed JSON; it costs 30 ms to import
 
-    repaired = json_repair.loads(text[start:])
+    try:
+        repaired = json_repair.loads(text[start:])
+    except RecursionError:
+        return None, ""
     for value in repaired if isinstance(repaired, list) else [repaired]:
         if _is_review(value):
             return words.lower_keys(value), "repaired json"
@@ -168,14 +171,14 @@ def _complete_part(text: str, start: int) -> dict:
         if not text.startswith("[", pos):
             try:
                 data[name], pos = decoder.raw_decode(text, pos)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 break
             continue
         data[name], pos = (items := []), pos + 1
         while not text.startswith("]", pos := _SEPARATOR.match(text, pos).end()):
             try:
                 item, pos = decoder.raw_decode(text, pos)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 return data
             items.append(item)
         pos += 1

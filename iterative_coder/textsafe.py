@@ -29,6 +29,11 @@ _SEQUENCE = re.compile(
     # Any other escape sequence: intermediate bytes, then a final byte; or a lone ESC.
     r"|\x1b[\x20-\x2f]*[\x30-\x7e]?"
 )
+# Bidirectional controls and zero-width characters: invisible, they make code read otherwise than it
+# runs ("Trojan Source", CVE-2021-42574). Shown as ``<U+202E>``. The zero-width joiner U+200D is left:
+# emoji sequences are made of it, and it cannot reorder text.
+_INVISIBLE = re.compile("[\u061c\u180e\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Every C0 control but tab and newline (so lone CR, backspace, BEL...), DEL and the C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]+")
 
@@ -39,9 +44,17 @@ def clean_terminal_text(text: str) -> str:
     Escape sequences (CSI, OSC, DCS, SOS, PM, APC, two-byte ESC sequences) and their 8-bit C1 forms
     are removed whole, an unterminated string sequence up to the end of the text. ``\\r\\n`` becomes
     ``\\n``; every other control character (lone ``\\r``, backspace, BEL, DEL, U+0080-U+009F) is
-    dropped. Newlines, tabs and all printable Unicode are kept.
+    dropped. Bidirectional controls and zero-width characters are shown as ``<U+202E>``, a lone
+    surrogate (not text at all) as U+FFFD. Newlines, tabs and all printable Unicode are kept.
     """
     if text.isprintable():  # the common case: nothing to do (tab and newline are not "printable")
         return text
     text = _SEQUENCE.sub("", text)
-    return _CONTROL.sub("", text.replace("\r\n", "\n"))
+    text = _INVISIBLE.sub(lambda match: f"<U+{ord(match.group()):04X}>", text)
+    return _CONTROL.sub("", plain_text(text).replace("\r\n", "\n"))
+
+
+def plain_text(text: str) -> str:
+    """``text`` with each lone surrogate (``"\\ud800"`` from a JSON escape: no character, and no file
+    or terminal can take it) replaced by U+FFFD; a string that can always be encoded as UTF-8."""
+    return _SURROGATE.sub("\ufffd", text)

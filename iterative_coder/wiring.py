@@ -39,6 +39,7 @@ from .endings import (
 )
 from .errors import is_file_problem
 from .execution.strays import stop_strays
+from .execution.test_channel import remove_stale_reports
 from .names import CACHE_FOLDER, TASK
 from .preflight import check_workspace, not_begun, refuse_a_file
 from .roles import ROLE_NAMES
@@ -112,6 +113,7 @@ def _run_from_arguments(args: argparse.Namespace) -> int:
         with _dropped_if_left_empty(workspace.root, created), WorkspaceLock(workspace):
             # What happened before the session starts, said under its Workspace: line, by its UI.
             notes = stop_strays(workspace.root)  # what a tool killed during a run left running
+            remove_stale_reports()  # and the empty report folders it could not remove
             if not settings.resuming and workspace.has_session():  # another process started one meanwhile
                 check_workspace(settings.workspace, settings.resuming)
             # Read again now that no other process can write it; a new session starts afresh (a

@@ -3,6 +3,7 @@ the previous script: exactly, with indentation drift, by a unique close match, o
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from iterative_coder.edit_blocks import (
     EXACT,
     LOOSE,
     NOT_FOUND,
+    EditBlock,
     apply_blocks,
     find_blocks,
     has_edit_blocks,
@@ -181,3 +183,13 @@ def test_blocks_in_thinking_or_quoted_in_a_whole_script_are_not_edits() -> None:
 )
 def test_a_malformed_block_is_named(reply: str, said: str) -> None:
     assert find_blocks(reply).malformed == said
+
+
+def test_a_long_search_that_matches_nothing_is_refused_in_seconds() -> None:
+    """A 300-line SEARCH against a 400-line script once took 154 s of close-match search."""
+    script = "".join(f"    value_{i} = compute(x{i}, y{i % 7})  # step {i}\n" for i in range(400))
+    search = tuple(f"    other_{i} = calc(z{i}, w{i % 5})  # stage {i}" for i in range(300))
+    started = time.process_time()
+    applied = apply_blocks(script, [EditBlock(1, search, ("pass",))])
+    assert time.process_time() - started < 5
+    assert [failure.reason for failure in applied.failures] == [NOT_FOUND]

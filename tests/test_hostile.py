@@ -3,7 +3,6 @@ rewritten history, escaping processes, the network, and crashes that must not be
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -12,25 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import FAKE_KEY
 from drive import run, run_loop, run_main, start_workspace
+from hostile import APPROVE, MODES, SANDBOX_PROBLEM, TIMEOUT, fenced
 from scripted import PLAN_1, TESTS
-
-from iterative_coder.execution.sandbox import unavailable_reason
-
-SANDBOX_PROBLEM = unavailable_reason()
-if SANDBOX_PROBLEM and os.environ.get("CI") == "true":
-    raise RuntimeError(f"CI must run the sandbox tests: {SANDBOX_PROBLEM}")
-MODES = [
-    "off",
-    pytest.param(
-        "on", marks=pytest.mark.skipif(bool(SANDBOX_PROBLEM), reason=f"no sandbox: {SANDBOX_PROBLEM}")
-    ),
-]
-APPROVE = json.dumps({"verdict": "APPROVE", "coverage": [], "points": []})
-TIMEOUT = 5.0
-
-
-def fenced(code: str) -> str:
-    return f"```python\n{code}\n```"
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -117,7 +99,19 @@ def test_the_program_cannot_rewrite_the_history(mode: str, fake_server, tmp_path
             "fork bomb",
             "import os, time\nfor _ in range(200):\n    if os.fork() == 0:\n        time.sleep(60)\n"
             "        os._exit(0)\ntime.sleep(60)",
-            "the script started more than 64 processes, stopped",
+            "the script started more than 64 processes (or 256 threads), stopped",
+        ),
+        (
+            "threads",
+            "import threading, time\nthreading.stack_size(65536)\nfor _ in range(400):\n"
+            "    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\ntime.sleep(60)",
+            "the script started more than 64 processes (or 256 threads), stopped",
+        ),
+        (
+            "zombies",
+            "import os, time\nfor _ in range(400):\n"
+            "    if os.fork() == 0:\n        os._exit(0)\ntime.sleep(60)",
+            "the script started more than 64 processes (or 256 threads), stopped",
         ),
     ],
 )

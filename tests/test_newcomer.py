@@ -18,12 +18,12 @@ import pytest
 from conftest import WAIT
 from drive import run_main, start_workspace
 from fake_openai import FakeOpenAIServer, Fault
-from iterative_coder.execution.demo import read_demo
 from scripted import PLAN_1, TESTS, good_script, review, script
 from workspaces import make_workspace
 
 from iterative_coder.accounting import Budget, BudgetReached
 from iterative_coder.answers import ALWAYS, YES, as_command, is_always, is_yes, said_back
+from iterative_coder.execution.demo import read_demo
 from iterative_coder.records.calls import CallRecord
 from iterative_coder.session import SessionLog
 from iterative_coder.workspace import Workspace

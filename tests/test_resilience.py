@@ -530,3 +530,12 @@ def test_the_docs_state_when_a_hanging_server_is_given_up() -> None:
     assert policy.give_up_seconds() == 601.5  # 300 s, at most 1.5 s of backoff, 300 s; no third try
     page = (Path(__file__).resolve().parent.parent / "docs" / "troubleshooting.md").read_text()
     assert "300 + 1.5 + 300 = 601.5 s" in page
+
+
+def test_a_reply_past_the_size_cap_is_refused_without_streaming_too(fake_server) -> None:
+    fake_server.enqueue("coder", "x" * 300)
+    fake_server.enqueue("coder", REPLY)
+    seen = Seen()
+    result = ask(entries(fake_server), False, seen, RetryPolicy(max_reply_chars=200))
+    assert result.content == REPLY
+    assert seen.status == ["the reply grew past 200 characters, retrying in 1 s (2/4)"]

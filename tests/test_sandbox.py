@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import platform
 import shutil
 import signal
 import socket
@@ -25,6 +26,7 @@ import pytest
 from processes import alive
 
 from iterative_coder.execution import sandbox as sandbox_module
+from iterative_coder.execution import seccomp
 from iterative_coder.execution.sandbox import (
     Sandbox,
     SandboxUnavailable,
@@ -33,6 +35,7 @@ from iterative_coder.execution.sandbox import (
     signal_of,
     unavailable_reason,
 )
+from iterative_coder.execution.sandbox_fds import sandbox_fds
 from iterative_coder.execution.strays import ENV_NAME, new_token, stop_run
 
 WAIT = 20  # every wait is bounded by this many seconds; none is a sleep used as synchronisation
@@ -350,3 +353,66 @@ def test_modes_and_a_missing_or_broken_bwrap(tmp_path: Path, monkeypatch: pytest
         find_sandbox("on")
     assert calls.read_text() == "x\n"  # probed once, then remembered
     sandbox_module._probe.cache_clear()
+
+
+def test_the_private_tmp_is_sized(sandbox: Sandbox, area: Path) -> None:
+    assert sandbox.sized_tmp, "the installed bwrap takes --size"
+    code = (
+        "import os\nst = os.statvfs('/tmp')\nprint(st.f_blocks * st.f_frsize)\n"
+        "chunk = b'x' * (1 << 20)\ntry:\n    for n in range(3):\n"
+        "        with open(f'/tmp/f{n}', 'wb') as f:\n"
+        "            for _ in range(60):\n                f.write(chunk)\n    print('filled')\n"
+        "except OSError as error:\n    print('refused', error.errno)\n"
+    )
+    done = run(sandbox, code, run_dir_of(area))
+    size, outcome = done.stdout.split("\n", 1)
+    assert int(size) == sandbox_module.TMP_SIZE
+    assert outcome.startswith("refused 28")  # ENOSPC: no more than TMP_SIZE in /tmp
+
+
+PTRACE_INIT = (
+    "import ctypes, errno, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+    "attach = libc.ptrace(16, 1, 0, 0)  # PTRACE_ATTACH to bwrap's init\n"
+    "print('ptrace', attach, errno.errorcode.get(ctypes.get_errno()))\n"
+    "written = libc.syscall(311, 1, 0, 0, 0, 0, 0)  # process_vm_writev into init (x86-64's number)\n"
+    "print('process_vm_writev', written, errno.errorcode.get(ctypes.get_errno()))\n"
+    "child = os.fork()\nif child == 0:\n    os._exit(3)\nprint('fork', os.waitpid(child, 0)[1] >> 8)\n"
+)
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the calls are made by their x86-64 numbers")
+def test_the_program_cannot_ptrace_the_sandbox_init(sandbox: Sandbox, area: Path) -> None:
+    with sandbox_fds() as fds:
+        command = fds.added_to(sandbox.wrap([sys.executable, "-c", PTRACE_INIT], run_dir_of(area)))
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(run_dir_of(area))}
+        done = subprocess.run(
+            command, env=env, pass_fds=fds.passed, capture_output=True, text=True, timeout=WAIT
+        )
+        init = fds.end_sandbox()
+    assert done.stdout.splitlines() == ["ptrace -1 EPERM", "process_vm_writev -1 EPERM", "fork 3"], (
+        done.stderr
+    )
+    assert isinstance(init, int) and init > 1
+    deadline = time.monotonic() + 5
+    while alive(init) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not alive(init)
+
+
+def test_the_seccomp_program_refuses_exactly_the_listed_calls() -> None:
+    program = seccomp.filter_program("x86_64")
+    assert program is not None and len(program) == 8 * 12
+    assert seccomp.filter_program("sparc") is None
+
+
+def test_only_the_init_bwrap_named_is_ended(tmp_path: Path) -> None:
+    """A pid given since to another process (here one in our own namespace) is never killed."""
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        with sandbox_fds() as fds:
+            os.write(fds.info, json.dumps({"child-pid": other.pid, "pid-namespace": 1}).encode())
+            assert fds.end_sandbox() == other.pid
+        assert alive(other.pid)
+    finally:
+        other.kill()
+        other.wait()

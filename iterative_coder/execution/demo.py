@@ -17,14 +17,21 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..extract import parse_python
+from ..names import SCRIPT_IN_RUN
+from ..textsafe import plain_text
 from .demo_fields import TrialFields, read_trial_fields, trial_fields_json
 
 MAX_DEMO_RUNS = 3
+MAX_ARGS, MAX_FILES, TEXT_CAP = 100, 20, 1_000_000  # per run: what a person would type or give it
+NAME_CAP, FILE_NAME_CAP = 200, 100  # characters of a run's name and of a file's name
+# What the tool makes in a demo's run folder: the program, its TMPDIR, the X cookie of a manual run.
+RESERVED_NAMES = frozenset({SCRIPT_IN_RUN, "tmp", ".Xauthority"})
 DEFAULT_WINDOW_SECONDS = 3.0
 MAX_WINDOW_SECONDS = 30.0
 # Importing one of these means the program opens a window.
@@ -79,13 +86,19 @@ class DemoRun:
             raise ValueError(f'run {number}: "files" must map file names to their text')
         if any(not _plain_file_name(name) for name in files):
             raise ValueError(f'run {number}: "files" names must be plain file names, no folders')
-        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))):
+        if reserved := sorted(set(files) & RESERVED_NAMES):
+            what = f"{reserved[0]}: the tool makes it in the run folder"
+            raise ValueError(f'run {number}: "files" may not name {what}')
+        if seconds is not None and (
+            isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds)
+        ):
             raise ValueError(f'run {number}: "window_seconds" must be a number or null')
+        _check_sizes(number, args, files, data.get("stdin"))
         return cls(
-            name=str(data.get("name") or f"run {number}"),
-            args=tuple(args),
-            stdin=str(data.get("stdin") or ""),
-            files=tuple(sorted(files.items())),
+            name=plain_text(str(data.get("name") or f"run {number}"))[:NAME_CAP],
+            args=tuple(plain_text(arg) for arg in args),
+            stdin=plain_text(str(data.get("stdin") or "")),
+            files=tuple(sorted((name, plain_text(text)) for name, text in files.items())),
             window_seconds=None if seconds is None else min(max(float(seconds), 0.5), MAX_WINDOW_SECONDS),
             trial=read_trial_fields(data, number),
         )
@@ -93,8 +106,24 @@ class DemoRun:
 
 def _plain_file_name(name: str) -> bool:
     return (
-        bool(name) and "/" not in name and "\\" not in name and name not in (".", "..") and "\0" not in name
+        bool(name)
+        and len(name) <= FILE_NAME_CAP
+        and name == plain_text(name)
+        and "/" not in name
+        and "\\" not in name
+        and name not in (".", "..")
+        and "\0" not in name
     )
+
+
+def _check_sizes(number: int, args: list[str], files: dict[str, str], stdin: object) -> None:
+    """ValueError when a run's values are too many, too long or hold a NUL (no program can take one)."""
+    texts = [*args, str(stdin or ""), *files.values()]
+    if len(args) > MAX_ARGS or len(files) > MAX_FILES or sum(map(len, texts)) > TEXT_CAP:
+        most = f"at most {MAX_ARGS} arguments and {MAX_FILES} files, {TEXT_CAP:,} characters in all"
+        raise ValueError(f"run {number}: {most}")
+    if any("\0" in text for text in [*args, str(stdin or "")]):
+        raise ValueError(f'run {number}: "args" and "stdin" cannot hold a NUL character')
 
 
 def write_demo(runs: tuple[DemoRun, ...]) -> str:
@@ -108,6 +137,8 @@ def read_demo(text: str) -> tuple[DemoRun, ...]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:
+        raise ValueError("it is nested too deeply") from None
     runs = data.get("runs") if isinstance(data, dict) else None
     if not isinstance(runs, list) or not runs:
         raise ValueError('it needs a non-empty list "runs"')
@@ -121,7 +152,7 @@ def demo_from_reply(reply: str) -> tuple[DemoRun, ...] | None:
         try:
             data, _end = decoder.raw_decode(reply, match.start())
             return read_demo(json.dumps(data))
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
     return None
 

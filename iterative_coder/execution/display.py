@@ -10,14 +10,22 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import runner, strays
 from .window_crop import cropped, shown_windows
 
 SCREEN = "1024x768x24"
+SHOT_SECONDS = 5.0  # a screenshot takes well under a second; a display that does not answer by then won't
+NO_ANSWER = "the display did not answer"
+_GRAB = (
+    "import sys\nfrom PIL import ImageGrab\nImageGrab.grab(xdisplay=sys.argv[1]).save(sys.argv[2], 'PNG')\n"
+)
+_SHOT_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 START_SECONDS = 10
 INSTALL_HINT = (
     "install the xvfb package ('sudo apt-get install xvfb' on Debian/Ubuntu, 'sudo dnf install "
@@ -36,17 +44,39 @@ class Display:
         """The X server's Unix socket, the one path a sandboxed program needs to reach it."""
         return Path(f"/tmp/.X11-unix/X{self.name.lstrip(':')}")
 
-    def screenshot(self, path: Path) -> bool:
-        """Save what the display shows, cut to the program's windows, as a PNG at ``path``; False when
-        it cannot be taken."""
-        try:
-            from PIL import ImageGrab
+    def screenshot(self, path: Path) -> str | None:
+        """Save what the display shows, cut to the program's windows, as a PNG at ``path``; why it
+        could not, or None.
 
-            whole = ImageGrab.grab(xdisplay=self.name)
+        Taken in a child process with a deadline: a program holding the X server (``GrabServer``)
+        makes the grab wait for ever, inside C code that holds Python's lock; only that child waits.
+        """
+        command = [sys.executable, "-I", "-c", _GRAB, self.name, str(path)]
+        try:
+            done = subprocess.run(
+                command, capture_output=True, timeout=SHOT_SECONDS, check=False, env=_SHOT_ENV
+            )
+        except subprocess.TimeoutExpired:
+            return NO_ANSWER
+        except OSError as error:
+            return f"the screenshot could not be started ({error.strerror or error})"
+        if done.returncode != 0:
+            said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            return f"the screenshot failed ({said[-1][:200] if said else f'exit {done.returncode}'})"
+        self._crop_to_windows(path)
+        return None
+
+    def _crop_to_windows(self, path: Path) -> None:
+        """Cut the saved screenshot to the program's windows (xwininfo answers within its own
+        deadline); the whole screen stays when that cannot be done."""
+        try:
+            from PIL import Image
+
+            with Image.open(path) as whole:
+                whole.load()
             cropped(whole, shown_windows(self.name)).save(path, "PNG")
         except (OSError, ImportError, ValueError):
-            return False
-        return True
+            return
 
 
 def taken_at(path: Path) -> str | None:
@@ -63,9 +93,11 @@ def available() -> bool:
 
 
 @contextlib.contextmanager
-def virtual_display() -> Iterator[Display]:
+def virtual_display(workspace: Path | None = None, folder: Path | None = None) -> Iterator[Display]:
     """An Xvfb on a free display number (it picks one itself: ``-displayfd``), stopped on exit.
 
+    It carries a run token of its own and, with a ``workspace``, is recorded in its ``runs/.running``
+    (shown as ``folder``) while it runs, so that the next start stops it if the tool was killed.
     Raises OSError when Xvfb is missing or does not start.
     """
     executable = shutil.which("Xvfb")
@@ -73,12 +105,16 @@ def virtual_display() -> Iterator[Display]:
         raise OSError("Xvfb is not installed")
     read_end, write_end = os.pipe()
     command = [executable, "-displayfd", str(write_end), "-screen", "0", SCREEN, "-nolisten", "tcp"]
+    token = strays.new_token()
     server = subprocess.Popen(
         command, pass_fds=(write_end,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True,
+        stderr=subprocess.DEVNULL, start_new_session=True, env={**_SHOT_ENV, strays.ENV_NAME: token},
     )  # fmt: skip
     os.close(write_end)
+    runner.track(server.pid, token)  # a stop signal ends it with the program it shows
     try:
+        if workspace is not None:
+            strays.record_run(workspace, token, server.pid, folder or workspace)
         number = _read_display_number(read_end)
         if number is None:
             raise OSError("Xvfb did not start")
@@ -87,6 +123,9 @@ def virtual_display() -> Iterator[Display]:
         os.close(read_end)
         server.kill()
         server.wait()
+        runner.untrack(server.pid)
+        if workspace is not None:
+            strays.forget_run(workspace, token)
 
 
 def _read_display_number(fd: int) -> str | None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from ..workspace import atomic_write_text
-from .sandbox import INSTALL_HINT, unavailable_reason
+from .sandbox import INSTALL_HINT, UPGRADE_HINT, unavailable_reason
+from .trees import remove_tree
 
 if TYPE_CHECKING:
     from ..context import SessionContext
@@ -38,7 +40,7 @@ def restore(workspace: Workspace, before: dict[str, bytes]) -> list[str]:
     for name in sorted(now | set(before)):
         path = workspace.root / name
         if name not in before:
-            path.unlink(missing_ok=True)  # e.g. a forged feedback_v1.md
+            clear(path)  # e.g. a forged feedback_v1.md
             changed.append(name)
             continue
         try:
@@ -46,17 +48,35 @@ def restore(workspace: Workspace, before: dict[str, bytes]) -> list[str]:
         except OSError:
             same = False
         if not same:
-            path.unlink(missing_ok=True)  # a link is replaced, never followed
+            clear(path)  # a link is replaced, never followed; a folder in a file's place goes
             atomic_write_text(path, before[name], durable=False)
             changed.append(name)
     return changed
+
+
+def clear(path: Path) -> None:
+    """Remove what is at ``path``, whatever its shape: a file, a link (never what it points to), a
+    folder with all it holds (its links removed, not followed)."""
+    if path.is_dir() and not path.is_symlink():
+        remove_tree(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 async def guarded(ctx: SessionContext, work: Callable[[], T]) -> T:
     """Run generated code (``work``, in a thread, off the event loop) with the history guarded."""
     if ctx.sandbox is None and not ctx.warned_unsandboxed:
         reason = "--sandbox off" if ctx.settings.sandbox == "off" else unavailable_reason()
-        ctx.ui.warn(f"Generated code is not sandboxed ({reason}); to sandbox it, {INSTALL_HINT}.")
+        ctx.ui.warn(
+            f"Generated code is not sandboxed ({reason}); to sandbox it, {INSTALL_HINT}. "
+            "Unsandboxed, a program can reach this terminal: write to it and type into it."
+        )
+        ctx.warned_unsandboxed = True
+    elif ctx.sandbox is not None and not ctx.sandbox.sized_tmp and not ctx.warned_unsandboxed:
+        ctx.ui.warn(
+            "This bubblewrap cannot size the sandbox's /tmp (--size): "
+            f"a program can fill memory there; {UPGRADE_HINT}."
+        )
         ctx.warned_unsandboxed = True
     before = snapshot(ctx.workspace)
     try:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from . import strays
 from .sandbox import process_table, sandbox_processes, signal_of
+from .tasks import MAX_TASKS, run_tasks
 
 OUTPUT_KEEP = 4096  # bytes kept from the start and from the end of each stream
 ADDRESS_SPACE = 2 * 1024**3
@@ -118,7 +119,7 @@ class ProcessResult:
     def describe(self, timeout: float) -> str:
         """``exit 0``, ``still running after 30 s, stopped``, ``killed by signal 9``..."""
         if self.too_many_processes:
-            return f"started more than {MAX_PROCESSES} processes, stopped"
+            return f"started more than {MAX_PROCESSES} processes (or {MAX_TASKS} threads), stopped"
         if self.timed_out:
             return f"still running after {timeout:g} s, stopped"
         if self.exit_code in (-signal.SIGXCPU, -signal.SIGKILL) and self.seconds >= timeout * 0.9:
@@ -149,6 +150,7 @@ class RunOptions:
     extra_env: tuple[tuple[str, str], ...] = ()  # more variables (an installer's proxy settings)
     # The address-space limit; a command that limits its own children (demo_kinds' driver) may lift it.
     address_space: int = ADDRESS_SPACE
+    pass_fds: tuple[int, ...] = ()  # descriptors the program inherits (a results channel's write end)
 
 
 def sandbox_environment(run_dir: Path, display: str | None = None) -> dict[str, str]:
@@ -206,7 +208,9 @@ def run_limited(
     try:
         timed_out, too_many = _watch(process, started, timeout, sandboxed)
         if timed_out and options.on_timeout is not None:
+            before = time.monotonic()
             options.on_timeout()
+            started += time.monotonic() - before  # the time at the limit (a screenshot) is not the program's
     finally:
         # The program's children may outlive it (background jobs): they are stopped too.
         if process.poll() is not None:
@@ -256,7 +260,7 @@ def _start(
             env={**environment, **_terminal(options), strays.ENV_NAME: token},
             **_streams(options),
             start_new_session=True,
-            pass_fds=(go_read,),
+            pass_fds=(go_read, *options.pass_fds),
         )
     except BaseException:
         os.close(go_write)
@@ -320,8 +324,20 @@ def _watch(
             next_check = now + _PROCESS_CHECK_SECONDS
             if len(_processes_of(process.pid, sandboxed)) > MAX_PROCESSES:
                 return False, True
+            if run_tasks(process.pid, process.pid if sandboxed else None) > MAX_TASKS:
+                return False, True  # threads and zombies, which are tasks too
         time.sleep(_POLL_SECONDS)
     return False, False
+
+
+def track(session_id: int, token: str) -> None:
+    """Have :func:`stop_all_programs` stop a helper of a run too (an Xvfb in a session of its own)."""
+    _RUNNING[session_id] = token
+
+
+def untrack(session_id: int) -> None:
+    """The helper started as ``session_id`` was stopped."""
+    _RUNNING.pop(session_id, None)
 
 
 def stop_all_programs() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import signal
 import sys
@@ -22,12 +23,16 @@ from ..records.run import NO_DISPLAY, CommandRecord, DemoResult, RunRecord, Test
 from ..textsafe import clean_terminal_text
 from ..workspace import inner_folder
 from . import display
+from .bounds import UnreadableFile, read_regular_file
 from .demo import DemoRun
 from .demo_kinds import try_over_time
 from .environment import Environment
 from .runner import OUTPUT_KEEP, ProcessResult, RunOptions, run_limited, signal_name
 from .sandbox import Sandbox
+from .sandbox_fds import sandbox_fds
+from .test_channel import OutcomeChannel, report_folder_prefix, tampering
 from .test_check import collection_problem, first_error
+from .trees import files_under, remove_tree
 
 REPORT_FILE = "report.xml"
 Binds = tuple[Sequence[Path], Sequence[Path]]  # read-only and writable paths a sandboxed run also sees
@@ -88,6 +93,14 @@ class Execution:
         """The interpreter programs run on: their environment's."""
         return str(self.environment.python) if self.environment else sys.executable
 
+    def tests_python(self) -> tuple[list[str], str | None]:
+        """The Python that runs the acceptance tests, with its flags, and the folder that holds pytest
+        for it (None: pytest is installed beside it). Safe path either way: no current folder on
+        ``sys.path``, so a planted ``pytest.py`` is not imported."""
+        if self.environment is not None:
+            return [str(self.environment.python), "-I"], str(self.environment.pytest_folder)
+        return [sys.executable, "-P" if sys.version_info >= (3, 11) else "-I"], None
+
     def pytest_command(self) -> list[str]:
         """The start of a command that runs pytest, which no file in the run folder can change: safe
         path (no current folder on ``sys.path``, so a planted ``pytest.py`` is not imported)."""
@@ -101,14 +114,19 @@ class Execution:
         """Run ``command`` in ``run_dir`` within the limits (and the sandbox, which also shows the
         read-only and writable ``binds``); its record, redacted."""
         options = replace(options or RunOptions(), workspace=self.workspace_root)  # recorded while it runs
-        if self.sandbox is not None:
-            seen = [*binds[0], *([self.environment.folder] if self.environment else [])]
-            command = self.sandbox.wrap(
+        timeout = options_timeout(options, self.timeout)
+        if self.sandbox is None:
+            return self.redacted(command_record(run_limited(command, run_dir, timeout, options), timeout))
+        seen = [*binds[0], *([self.environment.folder] if self.environment else [])]
+        with sandbox_fds() as fds:
+            wrapped = self.sandbox.wrap(
                 command, run_dir, network=self.network, extra_ro=seen, extra_rw=binds[1]
             )
-            options = replace(options, sandboxed=True)
-        timeout = options_timeout(options, self.timeout)
-        return self.redacted(command_record(run_limited(command, run_dir, timeout, options), timeout))
+            command = fds.added_to(wrapped)
+            options = replace(options, sandboxed=True, pass_fds=(*options.pass_fds, *fds.passed))
+            result = run_limited(command, run_dir, timeout, options)
+            fds.end_sandbox()  # whatever is left in its PID namespace, found by bwrap's word
+        return self.redacted(command_record(result, timeout))
 
     def redacted(self, record: CommandRecord) -> CommandRecord:
         """The record with keys and terminal control sequences taken out of what the program printed."""
@@ -134,16 +152,21 @@ class Execution:
             record = CommandRecord("not run", None, 0.0)
             return DemoResult(demo.name, record, NO_DISPLAY, demo.args, demo.stdin)
         shot = run_dir.parent / f"screen-{number}.png"
-        with display.virtual_display() as screen:
+        said: list[str | None] = []  # why there is no screenshot, once it was tried
+        with display.virtual_display(self.workspace_root, run_dir) as screen:
             options = RunOptions(
-                stdin=demo.stdin, display=screen.name, on_timeout=lambda: screen.screenshot(shot)
+                stdin=demo.stdin, display=screen.name, on_timeout=lambda: said.append(screen.screenshot(shot))
             )
             options = replace(options, window_seconds=demo.window_seconds)
             record = self.run(command, run_dir, options, ((screen.socket,), ()))
         relative = shot.relative_to(self.workspace_root.resolve()).as_posix() if shot.exists() else None
         kind = kind_of(record, window=True)
         result = DemoResult(demo.name, record, kind, demo.args, demo.stdin, relative, trim_folder(run_dir))
-        return replace(result, taken=display.taken_at(shot) if relative else None)
+        return replace(
+            result,
+            taken=display.taken_at(shot) if relative else None,
+            no_screenshot=None if relative else next(filter(None, said), None),
+        )
 
 
 def options_timeout(options: RunOptions, timeout: float) -> float:
@@ -171,16 +194,27 @@ def run_version(
     (tests_dir / SCRIPT_FILE).write_text(script_text, encoding="utf-8")
     (tests_dir / TESTS_FILE).write_text(tests_text, encoding="utf-8")
     (tests_dir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-    with tempfile.TemporaryDirectory(prefix="iterative-coder-report-") as reports:
+    with tempfile.TemporaryDirectory(prefix=report_folder_prefix()) as reports, OutcomeChannel() as channel:
         report = Path(reports) / REPORT_FILE
-        command = [*_pytest_command(execution, report), TESTS_FILE]
-        tests = execution.run(command, tests_dir, binds=((), (Path(reports),)))
-        cases = read_cases(report, tests_dir)
+        python, pytest_folder = execution.tests_python()
+        command = channel.command([*_pytest_arguments(report), TESTS_FILE], python, pytest_folder)
+        options = RunOptions(pass_fds=(channel.write_fd,))
+        tests = execution.run(command, tests_dir, options, binds=((), (Path(reports),)))
+        streamed = channel.finish()
+        cases = report_cases(report, tests_dir)
+    tampered = tampering(streamed, tests, cases if isinstance(cases, str) else _tests_of(cases))
+    if tampered or isinstance(cases, str):  # what was streamed is all the tool can believe
+        finished = streamed.exit_status is not None
+        cases = [(outcome, False) for outcome in streamed.outcomes()] if finished else []
     outcomes = tuple(outcome for outcome, _ in cases)
-    unloadable = unloadable_tests(execution, tests, cases, tests_text)
+    unloadable = None if tampered else unloadable_tests(execution, tests, cases, tests_text)
     if unloadable:  # the collection error is the file's, not a failing test of this version
         outcomes = tuple(outcome for outcome, collection in cases if not collection)
-    return RunRecord(version, tuple(results), tests, outcomes, tests_unloadable=unloadable)
+    return RunRecord(version, tuple(results), tests, outcomes, tests_unloadable=unloadable, tampered=tampered)
+
+
+def _tests_of(cases: list[tuple[TestOutcome, bool]]) -> list[TestOutcome]:
+    return [outcome for outcome, collection in cases if not collection]
 
 
 NOT_COLLECTED = (2, 4, 5)  # pytest's exit codes for interrupted (collection errors), usage error, no tests
@@ -198,11 +232,11 @@ def unloadable_tests(
     return problem.detail if problem else None
 
 
-def _pytest_command(execution: Execution, report: Path) -> list[str]:
-    """pytest that no file in the folder can change (:meth:`Execution.pytest_command`): no conftest.py,
-    no plugins from the cache, the report written outside the folder."""
-    return [*execution.pytest_command(), "-q", "-p", "no:cacheprovider", "--noconftest",
-            "-c", "pytest.ini", f"--junitxml={report}"]  # fmt: skip
+def _pytest_arguments(report: Path) -> list[str]:
+    """pytest's arguments, so that no file in the folder can change how it runs: no conftest.py, no
+    plugins from the cache, the report written outside the folder. (The command runs it with a safe
+    path, :meth:`OutcomeChannel.command`: a planted ``pytest.py`` is not imported.)"""
+    return ["-q", "-p", "no:cacheprovider", "--noconftest", "-c", "pytest.ini", f"--junitxml={report}"]
 
 
 ATTACHED_TIMEOUT = 7 * 24 * 3600.0  # the person is at the keyboard: they end it
@@ -270,9 +304,7 @@ RUN_FOLDER_CAP = 100 * 1024**2  # what a run may leave in its folder; the larges
 def trim_folder(folder: Path, cap: int = RUN_FOLDER_CAP) -> int:
     """Remove the largest files under ``folder`` until it holds at most ``cap`` bytes (links are
     removed, never followed); the bytes removed."""
-    files = [
-        (path.lstat().st_size, path) for path in folder.rglob("*") if path.is_file() or path.is_symlink()
-    ]
+    files = list(files_under(folder))
     total = sum(size for size, _ in files)
     removed = 0
     for size, path in sorted(files, reverse=True):
@@ -289,27 +321,37 @@ def fresh_run_dir(workspace_root: Path, version: int, suffix: str = "") -> Path:
     if run_dir.is_symlink() or run_dir.is_file():
         run_dir.unlink()  # the link itself, never what it points to
     elif run_dir.exists():
-        shutil.rmtree(run_dir)
+        try:
+            remove_tree(run_dir)
+        except OSError:  # what cannot be removed is set aside, never reused: the run goes on
+            run_dir.rename(run_dir.with_name(f".set-aside-{run_dir.name}-{secrets.token_hex(4)}"))
     run_dir.mkdir()
     return run_dir
 
 
 def read_junit(path: Path) -> list[TestOutcome]:
     """The test outcomes of a pytest junit XML report (none when it is missing or unreadable)."""
-    return [outcome for outcome, _ in read_cases(path)]
+    cases = report_cases(path)
+    return [] if isinstance(cases, str) else [outcome for outcome, _ in cases]
 
 
 COLLECTION_FAILURE = "collection failure"  # the message of the error pytest reports for a file it cannot load
 
 
-def read_cases(path: Path, folder: Path | None = None) -> list[tuple[TestOutcome, bool]]:
+REPORT_CAP = 64 * 1024**2  # bytes of a junit report read; 200,000 test cases measured 40 MB
+
+
+def report_cases(path: Path, folder: Path | None = None) -> list[tuple[TestOutcome, bool]] | str:
     """Each test case of a pytest junit XML report, and whether it stands for a file pytest could not
     collect (its message is then pytest's first error line, e.g. ``ImportError: ...``, with the path
-    of the ``folder`` the tests ran in taken out)."""
+    of the ``folder`` the tests ran in taken out). Why it cannot be read instead (``is missing``, ``is
+    not a regular file``...): it is read only when it is a regular file, and only so large."""
     try:
-        root = ElementTree.parse(path).getroot()
-    except (OSError, ElementTree.ParseError):
-        return []
+        root = ElementTree.fromstring(read_regular_file(path, REPORT_CAP))
+    except UnreadableFile as error:
+        return str(error)
+    except (ElementTree.ParseError, RecursionError):
+        return "is not a junit report"
     cases = []
     for case in root.iter("testcase"):
         name = case.get("name") or "?"

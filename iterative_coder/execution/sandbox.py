@@ -8,7 +8,8 @@
   ``extra_ro`` folders read-only, and the run folder read-write at its own path, where it starts.
   Everything else, the person's home and the tool's current folder first, is not there. The rest of
   the root is made read-only, so writing anywhere but the run folder and the private ``/tmp`` fails;
-- has a private ``/tmp`` (a tmpfs, gone when it ends), its own ``/proc`` and a minimal ``/dev``;
+- has a private ``/tmp`` (a tmpfs of :data:`TMP_SIZE` bytes, gone when it ends; a bwrap older than
+  0.5.0 cannot size it, and the tool says so at start), its own ``/proc`` and a minimal ``/dev``;
 - runs in new PID, IPC, UTS (and, when the kernel allows, cgroup) namespaces, so it sees none of the
   tool's processes and cannot read ``/proc/<tool pid>/environ``; and with no network unless
   ``network=True``: a new network namespace whose only interface is its own loopback, which bwrap
@@ -66,11 +67,13 @@ INSTALL_HINT = (
     "install bubblewrap: 'sudo apt-get install bubblewrap' (Debian, Ubuntu) "
     "or 'sudo dnf install bubblewrap' (Fedora)"
 )
+UPGRADE_HINT = "upgrade bubblewrap to 0.5.0 or later"
 MODES = ("auto", "on", "off")
 _SYSTEM_DIRS = ("/usr", "/etc")
 _USRMERGE_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _NAMESPACES = ("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try")
 _PROBE_SECONDS = 10
+TMP_SIZE = 100 * 1024**2  # bytes the private /tmp may hold (unsized, a tmpfs takes half the memory)
 
 
 class SandboxUnavailable(UsageError):
@@ -82,6 +85,7 @@ class Sandbox:
     """A working bubblewrap at ``executable``; make one with :func:`find_sandbox`."""
 
     executable: str
+    sized_tmp: bool = True  # this bwrap takes ``--size`` (0.5.0 and later); else /tmp is unsized
 
     def wrap(
         self,
@@ -97,14 +101,16 @@ class Sandbox:
         ``command[0]`` must be an executable path visible inside (in ``/usr`` or the Python
         installation). ``extra_ro`` paths are bound read-only at their own paths (an X server socket
         ``/tmp/.X11-unix/XN`` is one), ``extra_rw`` folders writable (a report folder). Start the
-        result with the program's environment as ``env=``: it is passed on as it is.
+        result with the program's environment as ``env=``: it is passed on as it is (and
+        :mod:`sandbox_fds` adds the seccomp filter and bwrap's info pipe).
         """
         run_dir = Path(run_dir).resolve()
         args = [self.executable, *_NAMESPACES]
         if not network:
             args.append("--unshare-net")
         args += ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]
-        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", *_system_binds(network)]
+        size = ["--size", str(TMP_SIZE)] if self.sized_tmp else []
+        args += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp", *_system_binds(network)]
         binds = [(path, "--ro-bind") for path in [*_python_paths(), *map(_absolute, extra_ro)]]
         binds += [(path.resolve(), "--bind") for path in [run_dir, *map(Path, extra_rw)]]
         for path, option in _nested_last(binds):
@@ -125,7 +131,8 @@ def find_sandbox(mode: str = "auto") -> Sandbox | None:
         return None
     problem = unavailable_reason()
     if problem is None:
-        return Sandbox(shutil.which("bwrap") or "bwrap")
+        executable = shutil.which("bwrap") or "bwrap"
+        return Sandbox(executable, takes_size(executable))
     if mode == "on":
         raise SandboxUnavailable(f"no sandbox: {problem}; {INSTALL_HINT}")
     return None
@@ -140,10 +147,20 @@ def unavailable_reason() -> str | None:
 
 
 @functools.cache
+def takes_size(executable: str) -> bool:
+    """Whether this bwrap sizes a tmpfs (``--size``, bubblewrap 0.5.0): its help lists the option."""
+    try:
+        done = subprocess.run([executable, "--help"], capture_output=True, text=True, timeout=_PROBE_SECONDS)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--size" in done.stdout + done.stderr
+
+
+@functools.cache
 def _probe(executable: str) -> str | None:
     true = shutil.which("true", path="/usr/bin:/bin") or "/usr/bin/true"
     with tempfile.TemporaryDirectory(prefix="bwrap-probe-") as run_dir:
-        command = Sandbox(executable).wrap([true], Path(run_dir))
+        command = Sandbox(executable, sized_tmp=False).wrap([true], Path(run_dir))  # namespaces only
         try:
             done = subprocess.run(
                 command, capture_output=True, text=True, timeout=_PROBE_SECONDS, env={}, check=False

@@ -77,6 +77,8 @@ def forget_run(workspace_root: Path, token: str) -> None:
     A record that cannot be changed is left: the next start finds nothing of the run and removes it.
     """
     path = Path(workspace_root) / RUNS_FOLDER / RECORD
+    if path.parent.is_symlink():  # runs/ replaced by a link: nothing is removed through it
+        return
     with _RECORD_LOCK, contextlib.suppress(OSError):
         left = [mark for mark in _read(path) if mark.token != token]
         if left:
@@ -102,7 +104,7 @@ def _read(path: Path) -> list[RunMark]:
         return []
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         return []
     entries = data.get("runs") if isinstance(data, dict) else None
     return [mark for entry in entries or [] if (mark := _mark(entry)) is not None]
@@ -145,12 +147,12 @@ def processes_of_run(token: str, group: int) -> list[int]:
     """The live processes whose environment holds the run's token and that are in its process group
     or in another PID namespace than ours (Linux /proc; empty elsewhere)."""
     needle = f"{ENV_NAME}={token}".encode()
-    ours = _pid_namespace("self")
+    ours = pid_namespace("self")
     found = []
     for pid, info in process_table().items():
         if pid == os.getpid():
             continue
-        if info.group != group and _pid_namespace(str(pid)) in (None, ours):
+        if info.group != group and pid_namespace(str(pid)) in (None, ours):
             continue
         try:
             with open(f"/proc/{pid}/environ", "rb") as handle:
@@ -162,7 +164,7 @@ def processes_of_run(token: str, group: int) -> list[int]:
     return found
 
 
-def _pid_namespace(pid: str) -> str | None:
+def pid_namespace(pid: str) -> str | None:
     try:
         return os.readlink(f"/proc/{pid}/ns/pid")
     except OSError:

@@ -30,7 +30,7 @@ def extract(text: str) -> dict[str, Any] | None:
         return None
     try:
         record = json.loads(text[start + len(_OPEN) : end])
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return None
     return record if isinstance(record, dict) else None
 

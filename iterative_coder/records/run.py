@@ -8,6 +8,7 @@ Markdown is for the person and the Reviewer. Files written before records existe
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from ..names import ACCEPTANCE as TESTS_FILE
 from ..names import SCRIPT_IN_RUN as SCRIPT_FILE
 from .embedded import embed, extract
 from .environment import EnvironmentRecord, environment_from, environment_section
+from .outcomes import FAILING, OUTCOMES_KEPT, RESULTS, TestOutcome, bounded_outcomes
 from .trial import TRIAL_PROBLEMS, Trial, trial_kind, trial_lines, trial_problem, trial_words
 
 RUN_RECORD_KIND = "run"
@@ -27,17 +29,6 @@ ENDED, EXITED, CRASHED, KILLED, WINDOW, NO_DISPLAY, WAITED, TIMED_OUT, TOO_MANY,
 )  # fmt: skip
 PROBLEM_KINDS = frozenset({CRASHED, KILLED, TIMED_OUT, TOO_MANY}) | TRIAL_PROBLEMS
 NO_DISPLAY_REASON = "it opens a window and no virtual display is available (install the xvfb package)"
-
-
-@dataclass(frozen=True)
-class TestOutcome:
-    """One acceptance test's result."""
-
-    __test__ = False  # not a pytest test class, despite the name
-
-    name: str
-    result: str  # passed | failed | error | skipped
-    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,6 +67,7 @@ class DemoResult:
     trimmed: int = 0  # bytes of files it left that were removed to keep its folder within the cap
     trial: Trial | None = None  # how it was tried while it ran: requests, Ctrl-C, keys
     taken: str | None = None  # the local time the screenshot was taken, ``14:03:27 CET``
+    no_screenshot: str | None = None  # why a window run has no screenshot (``the display did not answer``)
 
     def describe(self) -> str:
         """The outcome in words: ``window shown for 3 s``, ``crashed with IndexError``..."""
@@ -125,6 +117,18 @@ class RunRecord:
     tests_unloadable: str | None = None
     environment: EnvironmentRecord | None = None  # None: a run from before environments existed
     network: str | None = None  # ``script_v1.py tried to reach example.org; runs have no network``
+    # Why the test results cannot be believed (the report rewritten, the process ended early...):
+    # the outcomes are then only what the tests reported as they ran, and the version is not approved.
+    tampered: str | None = None
+    # How many outcomes of each result are counted but not kept by name (see :data:`OUTCOMES_KEPT`).
+    omitted: tuple[tuple[str, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.outcomes) > OUTCOMES_KEPT:
+            kept, omitted = bounded_outcomes(self.outcomes)
+            counts = Counter(dict(self.omitted)) + omitted
+            object.__setattr__(self, "outcomes", kept)
+            object.__setattr__(self, "omitted", tuple(sorted(counts.items())))
 
     @property
     def script(self) -> CommandRecord:
@@ -133,12 +137,13 @@ class RunRecord:
 
     def count(self, result: str) -> int:
         """How many tests had ``result``."""
-        return sum(1 for outcome in self.outcomes if outcome.result == result)
+        kept = sum(1 for outcome in self.outcomes if outcome.result == result)
+        return kept + dict(self.omitted).get(result, 0)
 
     @property
     def tests_ran(self) -> int:
         """How many tests ran (skips aside)."""
-        return sum(1 for outcome in self.outcomes if outcome.result != "skipped")
+        return sum(self.count(result) for result in RESULTS if result != "skipped")
 
     @property
     def tests_did_not_run(self) -> bool:
@@ -153,20 +158,26 @@ class RunRecord:
     @property
     def ok(self) -> bool:
         """It ran in its environment, reached for no network, no demo run has a problem and, when there
-        are tests, every one passed."""
+        are tests, every one passed and none was tampered with."""
         if self.network or (self.environment is not None and self.environment.problem):
             return False
-        return not any(demo.problem() for demo in self.demos) and (self.tests is None or self.all_tests_pass)
+        tests_ok = self.tests is None or (self.all_tests_pass and not self.tampered)
+        return not any(demo.problem() for demo in self.demos) and tests_ok
 
     @property
     def failing(self) -> list[TestOutcome]:
         """The failing and erroring tests."""
-        return [o for o in self.outcomes if o.result in {"failed", "error"}]
+        return [o for o in self.outcomes if o.result in FAILING]
 
     @property
     def unloadable_sentence(self) -> str:
         """``acceptance_test.py itself does not load: <pytest's reason>``."""
         return f"{TESTS_FILE} itself does not load: {self.tests_unloadable}"
+
+    @property
+    def tampered_sentence(self) -> str:
+        """``the test results were tampered with: <how>``."""
+        return f"the test results were tampered with: {self.tampered}"
 
     @property
     def screenshots(self) -> list[str]:
@@ -177,7 +188,7 @@ class RunRecord:
         """What rules out approval: failing acceptance tests, tests that could not run, a crash, a
         signal, a limit, a program that should have ended and did not. A test file that does not load
         is not the version's fault, and is not among them."""
-        problems = []
+        problems = [self.tampered_sentence] if self.tampered else []
         if self.environment is not None and self.environment.problem:
             problems.append(f"its environment could not be made ({self.environment.problem})")
         if self.network:
@@ -203,7 +214,7 @@ class RunRecord:
         """``tests 5/7 passed · ended (exit 0) · 0.4 s``."""
         if self.legacy_summary:
             return self.legacy_summary
-        parts = []
+        parts = [self.tampered_sentence] if self.tampered else []
         if self.environment is not None and self.environment.problem:
             parts.append(self.environment.describe())
         if self.network:
@@ -231,6 +242,8 @@ class RunRecord:
             "tests_unloadable": self.tests_unloadable,
             "environment": None if self.environment is None else self.environment.to_json(),
             "network": self.network,
+            "tampered": self.tampered,
+            "omitted": dict(self.omitted),
         }
 
     @classmethod
@@ -257,6 +270,8 @@ class RunRecord:
             tests_unloadable=str(data["tests_unloadable"]) if data.get("tests_unloadable") else None,
             environment=environment_from(data.get("environment")),
             network=str(data["network"]) if data.get("network") else None,
+            tampered=str(data["tampered"]) if data.get("tampered") else None,
+            omitted=tuple((str(result), int(n)) for result, n in dict(data.get("omitted") or {}).items()),
         )
 
 
@@ -315,6 +330,7 @@ def _demo_json(demo: DemoResult) -> dict[str, Any]:
         "args": list(demo.args),
         "stdin": demo.stdin,
         "screenshot": demo.screenshot,
+        "no_screenshot": demo.no_screenshot,
         "trimmed": demo.trimmed,
         "command": _command_json(demo.command),
         "trial": demo.trial.to_json() if demo.trial else None,
@@ -330,6 +346,7 @@ def _demo_from(data: dict[str, Any]) -> DemoResult:
         args=tuple(str(a) for a in data.get("args", [])),
         stdin=str(data.get("stdin", "")),
         screenshot=data.get("screenshot") or None,
+        no_screenshot=str(data["no_screenshot"]) if data.get("no_screenshot") else None,
         trimmed=int(data.get("trimmed", 0)),
         trial=Trial.from_json(data["trial"]) if data.get("trial") else None,
         taken=str(data["taken"]) if data.get("taken") else None,
@@ -361,6 +378,8 @@ def _demo_section(number: int, demo: DemoResult) -> list[str]:
     if demo.screenshot:
         taken = f" (taken at {demo.taken} local time)" if demo.taken else ""
         lines += [f"Screenshot: `{demo.screenshot}`{taken}", ""]
+    elif demo.no_screenshot:
+        lines += [f"No screenshot: {demo.no_screenshot}.", ""]
     if demo.trial:
         lines += trial_lines(demo.trial)
     if demo.trimmed:
@@ -373,6 +392,8 @@ def _demo_section(number: int, demo: DemoResult) -> list[str]:
 
 
 def _tests_table(record: RunRecord) -> list[str]:
+    lines = [f"**The {record.tampered_sentence}.** Listed is what the tests reported as they ran.", ""]
+    lines = lines if record.tampered else []
     if record.tests_unloadable:
         return [
             f"{record.unloadable_sentence}.",
@@ -382,12 +403,14 @@ def _tests_table(record: RunRecord) -> list[str]:
             "",
         ]
     if not record.outcomes:
-        return ["No test results (no tests were collected, or the run was stopped).", ""]
-    kinds = ("passed", "failed", "error", "skipped")
-    counts = ", ".join(f"{record.count(kind)} {kind}" for kind in kinds if record.count(kind))
-    lines = [f"Tests: {counts}.", "", "| test | result | message |", "|---|---|---|"]
+        return [*lines, "No test results (no tests were collected, or the run was stopped).", ""]
+    counts = ", ".join(f"{record.count(kind)} {kind}" for kind in RESULTS if record.count(kind))
+    lines += [f"Tests: {counts}.", "", "| test | result | message |", "|---|---|---|"]
     for outcome in record.outcomes:
         lines.append(f"| {outcome.name} | {outcome.result} | {outcome.message.replace('|', chr(92) + '|')} |")
+    if record.omitted:
+        left = ", ".join(f"{count:,} {result}" for result, count in record.omitted)
+        lines += ["", f"Not listed: {left} (the first and last failures are)."]
     return [*lines, ""]
 
 

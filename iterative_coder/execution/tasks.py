@@ -1,0 +1,52 @@
+"""Counting a run's tasks: its processes and their threads together, zombies included.
+
+The runner's process cap counts live processes; a program can instead start thousands of threads, or
+leave thousands of zombies (children it never waits for), and each is a task of the kernel's all the
+same. RLIMIT_NPROC would count them, but per user over the whole machine (a busy desktop, or root, for
+whom it does not apply), so the run's own tasks are counted here instead, from ``/proc``.
+"""
+
+from __future__ import annotations
+
+import os
+
+MAX_TASKS = 256  # processes and threads of one run together; zombies count
+
+
+def _stat_fields(pid: str) -> list[bytes] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state, ppid, pgrp, session, ...)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    return stat[stat.rfind(b")") + 2 :].split()
+
+
+def run_tasks(session: int, root: int | None = None) -> int:
+    """The tasks of the processes in ``session``, and under a sandbox those below ``root`` (bwrap):
+    each process's threads, a zombie as one. Linux /proc; 0 elsewhere."""
+    try:
+        entries = [entry for entry in os.listdir("/proc") if entry.isdigit()]
+    except OSError:
+        return 0
+    parents, threads, counted = {}, {}, set()
+    for entry in entries:
+        fields = _stat_fields(entry)
+        if fields is None or len(fields) < 18:
+            continue
+        pid = int(entry)
+        parents[pid], threads[pid] = int(fields[1]), max(1, int(fields[17]))
+        if int(fields[3]) == session:
+            counted.add(pid)
+    if root is not None:
+        below = {root}
+        for pid in sorted(parents):  # a parent may have a higher pid: walk up from each
+            chain, at = [], pid
+            while at in parents and at not in below and at > 1 and len(chain) < 64:
+                chain.append(at)
+                at = parents[at]
+            if at in below:
+                below.update(chain)
+        counted |= below - {root}
+    return sum(threads[pid] for pid in counted if pid in threads)

@@ -1,0 +1,28 @@
+"""What the hostile-program tests share: the sandbox modes to run in, an approving review, the time
+limit, and a reply that fences a program."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from iterative_coder.execution.sandbox import unavailable_reason
+
+SANDBOX_PROBLEM = unavailable_reason()
+if SANDBOX_PROBLEM and os.environ.get("CI") == "true":
+    raise RuntimeError(f"CI must run the sandbox tests: {SANDBOX_PROBLEM}")
+MODES = [
+    "off",
+    pytest.param(
+        "on", marks=pytest.mark.skipif(bool(SANDBOX_PROBLEM), reason=f"no sandbox: {SANDBOX_PROBLEM}")
+    ),
+]
+APPROVE = json.dumps({"verdict": "APPROVE", "coverage": [], "points": []})
+TIMEOUT = 5.0
+
+
+def fenced(code: str) -> str:
+    """A Coder reply holding ``code`` in a Python fence."""
+    return f"```python\n{code}\n```"

@@ -17,6 +17,7 @@ from .demo import DemoRun, demo_from_reply, write_demo
 from .draft_answers import Asking, DraftPrompt, Flaw, answer_draft
 from .extract import extract_code, words_line
 from .guard import guarded
+from .layout import compose, plan_section
 from .names import ACCEPTANCE, DEMO, PLAN, TASK
 from .prompt_files import PROMPTS_DIR, render_prompt
 from .review import requirement_numbers
@@ -212,7 +213,8 @@ async def run_planning(ctx: SessionContext) -> AgreementOutcome:
 
     talk = Agreement(ctx, "planner", "is drafting the plan")
     request = (workspace.read(TASK) or "").strip()
-    outcome, plan = await talk.run(request, show_plan, PLAN_PROMPT, check=check_plan)
+    message = compose([], "planner", request)
+    outcome, plan = await talk.run(message, show_plan, PLAN_PROMPT, check=check_plan)
     if outcome != "approved" or plan is None:
         return "ended" if outcome == "ended" else "stopped"
     path = workspace.write(PLAN, plan)
@@ -264,7 +266,8 @@ async def run_test_agreement(ctx: SessionContext) -> AgreementOutcome:
     auto_approve = not ctx.settings.interactive
     demo: list[tuple[DemoRun, ...] | None] = [None]
     talk = Agreement(ctx, "tester", f"is writing {ACCEPTANCE}")
-    message = render_prompt("tester_task", plan=(workspace.read(PLAN) or "").strip())
+    material = [plan_section(workspace.read(PLAN) or "")]
+    message = compose(material, "tester", render_prompt("tester_task"))
     outcome, tests = await talk.run(message, tests_of(ctx, demo), TESTS_DRAFT_PROMPT, tests_check(ctx))
     if auto_approve and outcome == "ended":
         ui.warn("The Tester gave no usable tests; going on without acceptance tests.")
@@ -287,12 +290,11 @@ async def fix_tests(ctx: SessionContext, version: int, reason: str) -> str:
     Manager approves. ``saved``, ``unchanged``, ``stopped`` or ``ended``."""
     workspace = ctx.workspace
     talk = Agreement(ctx, "tester", f"is fixing {ACCEPTANCE}", version)
-    message = render_prompt(
-        "tester_fix_file",
-        plan=(workspace.read(PLAN) or "").strip(),
-        tests=(workspace.read(ACCEPTANCE) or "").rstrip(),
-        reason=reason,
-    )
+    material = [
+        plan_section(workspace.read(PLAN) or ""),
+        render_prompt("tests_section", tests=(workspace.read(ACCEPTANCE) or "").rstrip()),
+    ]
+    message = compose(material, "tester", render_prompt("tester_fix_file", reason=reason))
     outcome, tests = await talk.run(message, tests_of(ctx, [None]), FIX_DRAFT_PROMPT, tests_check(ctx))
     if outcome == "approved" and tests is not None:
         path = workspace.write(ACCEPTANCE, tests)

@@ -152,7 +152,9 @@ async def call_and_record(
 
 
 def _rounded(cost: float | None) -> float | None:
-    return None if cost is None else round(cost, 8)
+    # 12 decimals: a cached token of gpt-4o-mini costs 7.5e-8 USD, so 8 decimals could be off by 7%
+    # of a token's price and session.json's figure would not match its own usage.
+    return None if cost is None else round(cost, 12)
 
 
 def _reply_from(result: object, text: str, seconds: float, prompt_chars: int) -> AgentReply:

@@ -194,6 +194,7 @@ def baseline(iterations: int) -> dict[str, list[int]]:
     from autogen_agentchat.teams import RoundRobinGroupChat
     from autogen_ext.models.openai import OpenAIChatCompletionClient
 
+    from iterative_coder.layout import plan_section
     from iterative_coder.planning import strip_closing_question
     from iterative_coder.prompt_files import load_prompt, render_prompt
 
@@ -203,9 +204,9 @@ def baseline(iterations: int) -> dict[str, list[int]]:
             AssistantAgent(role, client, system_message=load_prompt(role)) for role in ("coder", "reviewer")
         ]
         team = RoundRobinGroupChat(agents, termination_condition=MaxMessageTermination(2 * iterations + 1))
-        task = render_prompt(
-            "coder_task", version=1, plan=strip_closing_question(PLAN), previous="", feedback=""
-        )
+        # As before issue 27's layout: the roles' instructions are the system messages, the task has the plan.
+        plan = plan_section(strip_closing_question(PLAN))
+        task = plan + "\n\n" + render_prompt("coder_task", version=1, previous="", feedback="")
         await team.run(task=task)
         await client.close()
 

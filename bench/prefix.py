@@ -1,5 +1,6 @@
-"""Prompt-cache figures: how much of each Coder and Reviewer prompt repeats the previous call's
-prompt byte for byte from its start, and what the input costs with and without OpenAI-style prompt
+"""Prompt-cache figures: how much of each Coder and Reviewer prompt repeats, byte for byte from its
+start, the previous call's prompt of its role and any earlier request of the session (the Reviewer's
+of the version before, across roles), and what the input costs with and without OpenAI-style prompt
 caching at list prices.
 
 One unattended session of the tool (the real CLI, the fake server) for the brief's own demo request,
@@ -7,8 +8,8 @@ an analog clock in a tkinter window, with a plan and acceptance tests of the siz
 (about 2,700 and 2,600 characters). Each prompt is the text the server received: every message's
 content, in order, joined by blank lines, which is the order a provider's prefix cache sees.
 
-OpenAI's rule is modelled: a prompt of 1,024 tokens or more has its longest prefix already seen
-served from the cache, in steps of 128 tokens; tokens are counted as characters / 4.
+OpenAI's rule is modelled: a prompt of 1,024 tokens or more has its longest prefix already seen in any
+earlier request served from the cache, in steps of 128 tokens; tokens are counted as characters / 4.
 """
 
 from __future__ import annotations
@@ -219,8 +220,8 @@ def _numbered(reply: object) -> list:
     return [lambda _request, version=version: reply(version) for version in range(1, 40)]  # type: ignore[operator]
 
 
-def session_prompts(iterations: int) -> dict[str, list[str]]:
-    """The Coder's and the Reviewer's prompts, as the server received them, over one session."""
+def session_prompts(iterations: int) -> list[tuple[str, str]]:
+    """Every prompt of one session, in order, as the server received it: (role, text)."""
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer() as server:
         server.enqueue("planner", PLAN)
         server.enqueue("tester", TESTS)
@@ -234,9 +235,7 @@ def session_prompts(iterations: int) -> dict[str, list[str]]:
         done = subprocess.run(command, cwd=tmp, env=env, capture_output=True, text=True, timeout=300)
         if done.returncode != 1:  # the limit, without approval, is the expected end
             raise SystemExit(f"prefix benchmark session failed ({done.returncode}): {done.stderr[-2000:]}")
-        return {
-            role: [request.text for request in server.requests_for(role)] for role in ("coder", "reviewer")
-        }
+        return [(request.role, request.text) for request in server.requests]
 
 
 def _cached_tokens(shared_chars: int, prompt_chars: int) -> int:
@@ -248,7 +247,7 @@ def _cached_tokens(shared_chars: int, prompt_chars: int) -> int:
 
 
 def _stable_end(prompt: str) -> int:
-    """Where the stable part (instructions, plan, acceptance tests) of a prompt ends."""
+    """Where the stable part (the common preamble, the plan, the acceptance tests) of a prompt ends."""
     tests = TESTS.removeprefix("```python\n").removesuffix("\n```").rstrip()
     found = prompt.find(tests)
     return found + len(tests) if found >= 0 else len(prompt)
@@ -259,21 +258,28 @@ def _one(value: float, fmt: str) -> tuple[str, str, str]:
     return text, text, text
 
 
+def _spread(values: list[float]) -> tuple[str, str, str]:
+    return tuple(format(100 * v, ".0f") for v in (statistics.median(values), min(values), max(values)))  # type: ignore[return-value]
+
+
 def prefix_rows(iterations: int) -> list[Row]:
     """The figures, as rows of bench/RESULTS.md's table."""
     prompts = session_prompts(iterations)
     rows: list[Row] = []
     price = KNOWN_PRICES[PRICED_MODEL]
     plain = cached_cost = 0.0
-    for role, texts in prompts.items():
+    for role in ("coder", "reviewer"):
+        calls = [index for index, (who, _) in enumerate(prompts) if who == role]
+        texts = [prompts[index][1] for index in calls]
         pairs = list(zip(texts, texts[1:], strict=False))  # (call i-1, call i) for iterations 2..N
         shared = [len(os.path.commonprefix(pair)) for pair in pairs]
         stable = [_stable_end(later) for _, later in pairs]
-        share = [s / len(later) for s, (_, later) in zip(shared, pairs, strict=True)]
+        anywhere = [  # the longest prefix any earlier request of the session began with, calls 2..N
+            max(len(os.path.commonprefix([prompts[index][1], text])) for _, text in prompts[:index])
+            for index in calls[1:]
+        ]
         whole = all(s >= end for s, end in zip(shared, stable, strict=True))
-        rows.append(
-            (f"{role}: stable part (instructions, plan, tests), chars", "", *_one(stable[-1], ",d"), "")
-        )
+        rows.append((f"{role}: stable part (preamble, plan, tests), chars", "", *_one(stable[-1], ",d"), ""))
         rows.append(
             (
                 f"{role}: calls 2-{len(texts)} whose shared prefix holds the whole stable part",
@@ -282,15 +288,27 @@ def prefix_rows(iterations: int) -> list[Row]:
                 "yes" if whole else "NO",
             )
         )
+        share = [s / len(later) for s, (_, later) in zip(shared, pairs, strict=True)]
         rows.append(
             (
                 f"{role}: share of the prompt equal to the previous call's, calls 2-{len(texts)} (%)",
                 "",
-                *(format(100 * value, ".0f") for value in (statistics.median(share), min(share), max(share))),
+                *_spread(share),
                 "",
             )
         )
-        for (_, later), common in zip(pairs, shared, strict=True):
+        found = [s / len(text) for s, text in zip(anywhere, texts[1:], strict=True)]
+        target = ">= 60" if role == "coder" else ""
+        met = ("yes" if min(found) >= 0.6 else "NO") if role == "coder" else ""
+        rows.append(
+            (
+                f"{role}: share found in any earlier request (OpenAI's rule), calls 2-{len(texts)} (%)",
+                target,
+                *_spread(found),
+                met,
+            )
+        )
+        for later, common in zip(texts[1:], anywhere, strict=True):
             tokens = len(later) // CHARS_PER_TOKEN
             cached = _cached_tokens(common, len(later))
             plain += tokens / 1000 * price[0]

@@ -194,6 +194,7 @@ def baseline(iterations: int) -> dict[str, list[int]]:
     from autogen_agentchat.teams import RoundRobinGroupChat
     from autogen_ext.models.openai import OpenAIChatCompletionClient
 
+    from iterative_coder.layout import plan_section
     from iterative_coder.planning import strip_closing_question
     from iterative_coder.prompt_files import load_prompt, render_prompt
 
@@ -203,9 +204,9 @@ def baseline(iterations: int) -> dict[str, list[int]]:
             AssistantAgent(role, client, system_message=load_prompt(role)) for role in ("coder", "reviewer")
         ]
         team = RoundRobinGroupChat(agents, termination_condition=MaxMessageTermination(2 * iterations + 1))
-        task = render_prompt(
-            "coder_task", version=1, plan=strip_closing_question(PLAN), previous="", feedback=""
-        )
+        # As before issue 27's layout: the roles' instructions are the system messages, the task has the plan.
+        plan = plan_section(strip_closing_question(PLAN))
+        task = plan + "\n\n" + render_prompt("coder_task", version=1, previous="", feedback="")
         await team.run(task=task)
         await client.close()
 
@@ -381,13 +382,26 @@ OpenAI library and AgentChat).
 Prompt caches (`bench/prefix.py`): one unattended 10-iteration session for the brief's own request,
 an analog clock in a tkinter window, with a plan and tests of the size real models write (about
 2,700 and 2,600 characters). A prompt is every message's content in order, as the server received
-it, which is what a provider's prefix cache sees. The stable part is the role's instructions, the
-plan and the acceptance tests; every Coder and Reviewer call from the second on must repeat it byte
-for byte from the start (target: all of them). Before this layout (the version line first) the
-Coder's consecutive prompts shared only the system prompt and "Write version": 1,308 of about 2,350
-characters. The cost rows model OpenAI's rule (a prompt of 1,024 tokens or more has its longest
-already-seen prefix served from the cache in steps of 128 tokens; tokens = characters / 4) at
-gpt-4.1's list prices (cached input at a quarter of the input price).
+it, which is what a provider's prefix cache sees. Since issue 27 every role's prompt has one layout:
+a preamble common to all roles (the system message), the plan and the acceptance tests, the script
+under work and its run, and only then the role's instructions, the review, the feedback and the
+version line. The stable part is the preamble, the plan and the acceptance tests; every Coder and
+Reviewer call from the second on must repeat it byte for byte from the start (target: all of them).
+The share found in any earlier request is what OpenAI's cache serves: the Coder of version N+1 finds
+the plan, the tests, script N and run N in the Reviewer's prompt for version N (target: 60% or more;
+before the layout the Coder found its own previous prompt's instructions, plan and tests, 56% here
+and 44% on the peer work below). In this session the script's first lines change every version
+(`VERSION = N`), so the Reviewer finds only the stable part, and its instructions, once at the start
+of its prompt, now come after the script: here the input of calls 2-10 costs more with caching than
+before the layout (0.0544 USD against 0.0437); on the peer work below the layout is about even and
+the compact reviews save the rest. The cost rows model OpenAI's rule (a prompt of 1,024 tokens or
+more has its longest prefix seen in any earlier request served from the cache in steps of 128
+tokens; tokens = characters / 4) at gpt-4.1's list prices (cached input at a quarter of the input
+price).
+
+Against Aider (`bench/peer/`, issue 27): the section at the end is `bench/peer/RESULTS.md`, measured
+apart (it needs Aider installed) by `bench/peer/measure.py` and `bench/peer/cost.py --detail`, and
+appended here by `bench/run.py`.
 
 Revisions as edits (`bench/edits.py`): version 2 of a generated program of about 50, 150 and 400
 lines written by the tool itself, in-process, through the real OpenAI client, from a fake-server
@@ -537,6 +551,9 @@ def main() -> None:
             "",
         ]
     )
+    peer = ROOT / "bench" / "peer" / "RESULTS.md"  # measured apart: it needs Aider
+    if peer.exists():
+        text += "\n" + peer.read_text(encoding="utf-8")
     options.out.write_text(text)
     print(text)
 

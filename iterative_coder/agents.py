@@ -14,7 +14,7 @@ from autogen_agentchat.messages import ModelClientStreamingChunkEvent, MultiModa
 from autogen_core import CancellationToken
 
 from .accounting import CHARS_PER_TOKEN, Budget, Price, cost_of, price_of
-from .prompt_files import load_prompt
+from .layout import system_message
 from .records.calls import CallRecord
 from .roles import ROLES
 from .textsafe import plain_text
@@ -82,12 +82,12 @@ class AgentFactory:
         return price_of(resilient.model, resilient.entry.price)
 
     def create(self, role: str) -> AssistantAgent:
-        """A fresh agent for ``role`` with an empty context and its system prompt."""
-        spec = ROLES[role]
+        """A fresh agent for ``role`` with an empty context and the system message common to all roles
+        (its own instructions come in its task: :mod:`layout`)."""
         return AssistantAgent(
             name=role,
             model_client=self.role_clients[role].client,
-            system_message=load_prompt(spec.prompt),
+            system_message=system_message(),
             model_client_stream=self.stream,
             description=f"The {role} of iterative_coder.",
         )
@@ -121,7 +121,7 @@ async def call_and_record(
     exceed it.
     """
     role = agent.name
-    prompt_chars = len(text_of(message)) + len(load_prompt(ROLES[role].prompt))
+    prompt_chars = len(text_of(message)) + len(system_message())
     ctx.agents.budget.check(
         ctx.session.calls, role=role, prompt_chars=prompt_chars, price=ctx.agents.price_for(role)
     )
@@ -153,7 +153,9 @@ async def call_and_record(
 
 
 def _rounded(cost: float | None) -> float | None:
-    return None if cost is None else round(cost, 8)
+    # 12 decimals: a cached token of gpt-4o-mini costs 7.5e-8 USD, so 8 decimals could be off by 7%
+    # of a token's price and session.json's figure would not match its own usage.
+    return None if cost is None else round(cost, 12)
 
 
 def _reply_from(result: object, text: str, seconds: float, prompt_chars: int) -> AgentReply:

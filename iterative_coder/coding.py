@@ -22,11 +22,12 @@ from .edit_replies import (
 )
 from .extract import ExtractedCode, words_line
 from .fragments import DIFF, EDIT_BLOCKS, NO_CODE, Context, Refusal
+from .layout import compose, plan_section
 from .names import ACCEPTANCE, PLAN, feedback_name, review_name, run_name, script_name
 from .prompt_files import render_prompt
 from .records.review import read_review
 from .records.run import read_run
-from .reviewing import plan_with_tests
+from .reviewing import plan_with_tests, work_material
 from .script_metadata import declaration_fix, describe_undeclared, undeclared
 
 if TYPE_CHECKING:
@@ -276,17 +277,20 @@ def reviewer_note(ctx: SessionContext, version: int) -> str:
 
 
 def coder_task(ctx: SessionContext, version: int) -> str:
-    """The Coder's message for ``version``: built from the files alone, the same size at any N."""
+    """The Coder's message for ``version``: built from the files alone, the same size at any N. From
+    version 2 on it starts as the Reviewer's message on the previous version did (plan, tests, script,
+    run), so a provider's prompt cache serves that part (:mod:`layout`)."""
     previous = feedback = ""
+    material = [plan_section(plan_with_tests(ctx))]
     if version > 1:
         last = version - 1
+        material = work_material(ctx, last)
         run = read_run(ctx.workspace.read(run_name(last)), last)
         failing = "\n".join(f"- {f.name} ({f.result}): {f.message}" for f in (run.failing if run else []))
         review = read_review(ctx.workspace.read(review_name(last)))
         previous = render_prompt(
             "coder_previous",
             script_name=script_name(last),
-            script=(ctx.workspace.read(script_name(last)) or "").rstrip(),
             review_name=review_name(last),
             review=review.render().strip() if review else "(no review)",
             failures=render_prompt("coder_failures", failing=failing) if failing else "",
@@ -296,6 +300,5 @@ def coder_task(ctx: SessionContext, version: int) -> str:
             feedback = render_prompt(
                 "coder_feedback", feedback_name=feedback_name(last), feedback=text.strip()
             )
-    return render_prompt(
-        "coder_task", version=version, plan=plan_with_tests(ctx), previous=previous, feedback=feedback
-    )
+    particular = render_prompt("coder_task", version=version, previous=previous, feedback=feedback)
+    return compose(material, "coder", particular)

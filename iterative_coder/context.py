@@ -31,6 +31,8 @@ class SessionContext:
     warned_unsandboxed: bool = False
     install_always: bool = False  # the Manager answered "a" to installing packages
     install_answers: dict[tuple[str, ...], bool] = field(default_factory=dict)  # per set of packages
+    # Why a version was not run when its packages could not be installed, for the agents' prompts.
+    not_run_reasons: dict[int, str] = field(default_factory=dict)
     _sandbox: list[Sandbox | None] = field(default_factory=list, init=False)  # found once, when needed
 
     def __post_init__(self) -> None:

@@ -18,6 +18,7 @@ from .execution.demo import DemoRun, demo_from_reply, write_demo
 from .execution.guard import guarded
 from .execution.test_check import collection_problem, static_problem
 from .extract import extract_code, words_line
+from .layout import compose, plan_section
 from .names import ACCEPTANCE, ACCEPTANCE_REJECTED, DEMO, PLAN, TASK
 from .prompt_files import PROMPTS_DIR, render_prompt
 from .review import requirement_numbers
@@ -233,7 +234,8 @@ async def run_planning(ctx: SessionContext) -> AgreementOutcome:
 
     talk = Agreement(ctx, "planner", "is drafting the plan")
     request = (workspace.read(TASK) or "").strip()
-    outcome, plan = await talk.run(request, show_plan, PLAN_PROMPT, check=check_plan)
+    message = compose([], "planner", request)
+    outcome, plan = await talk.run(message, show_plan, PLAN_PROMPT, check=check_plan)
     if outcome != "approved" or plan is None:
         return "ended" if outcome == "ended" else "stopped"
     path = workspace.write(PLAN, plan)
@@ -293,7 +295,8 @@ async def run_test_agreement(ctx: SessionContext) -> AgreementOutcome:
     auto_approve = not ctx.settings.interactive
     demo: list[tuple[DemoRun, ...] | None] = [None]
     talk = Agreement(ctx, "tester", f"is writing {ACCEPTANCE}")
-    message = render_prompt("tester_task", plan=(workspace.read(PLAN) or "").strip())
+    material = [plan_section(workspace.read(PLAN) or "")]
+    message = compose(material, "tester", render_prompt("tester_task"))
     outcome, tests = await talk.run(message, tests_of(ctx, demo), TESTS_DRAFT_PROMPT, tests_check(ctx))
     if auto_approve and outcome == "ended":
         tests, outcome = _without_usable_tests(ctx, talk.rejected), "unusable"
@@ -328,12 +331,11 @@ async def fix_tests(ctx: SessionContext, version: int, reason: str) -> str:
     Manager approves. ``saved``, ``unchanged``, ``stopped`` or ``ended``."""
     workspace = ctx.workspace
     talk = Agreement(ctx, "tester", f"is fixing {ACCEPTANCE}", version)
-    message = render_prompt(
-        "tester_fix_file",
-        plan=(workspace.read(PLAN) or "").strip(),
-        tests=(workspace.read(ACCEPTANCE) or "").rstrip(),
-        reason=reason,
-    )
+    material = [
+        plan_section(workspace.read(PLAN) or ""),
+        render_prompt("tests_section", tests=(workspace.read(ACCEPTANCE) or "").rstrip()),
+    ]
+    message = compose(material, "tester", render_prompt("tester_fix_file", reason=reason))
     outcome, tests = await talk.run(message, tests_of(ctx, [None]), FIX_DRAFT_PROMPT, tests_check(ctx))
     if outcome == "approved" and tests is not None:
         path = workspace.write(ACCEPTANCE, tests)

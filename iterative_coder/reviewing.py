@@ -11,18 +11,20 @@ from autogen_core import Image
 
 from .agents import Task, call_and_record, sees_images
 from .answers import is_always, is_yes, said_back
+from .compact_review import Baseline, read_reviewer_reply
 from .execution.demo import demo_for
 from .execution.guard import guarded
 from .execution.offline import network_failure, outputs
 from .execution.runs import run_version as run_in_folder
 from .extract import parse_python
 from .installing import ready_environment, say_not_installed, with_environment
+from .layout import compose, plan_section, script_section
 from .names import ACCEPTANCE, DEMO, PLAN, feedback_name, review_name, run_name, script_name
 from .prompt_files import render_prompt
 from .records.embedded import prose_of
 from .records.review import NOT_ASSESSED, REVISE, FeedbackCheck, Review, read_review, write_review
 from .records.run import EXITED, RunRecord, not_run, read_run, write_run
-from .review import enforce_consistency, parse_reply, requirement_numbers, verdict_alone
+from .review import enforce_consistency, requirement_numbers, verdict_alone
 
 if TYPE_CHECKING:
     from autogen_agentchat.agents import AssistantAgent
@@ -118,19 +120,39 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
-async def _evidence(ctx: SessionContext, version: int, script: str) -> tuple[RunRecord | None, str]:
-    """The run of this version (made now if allowed and not made yet) and how the Reviewer sees it."""
-    text = ctx.workspace.read(run_name(version))
-    record = read_run(text, version)
+async def _evidence(ctx: SessionContext, version: int, script: str) -> RunRecord | None:
+    """The run of this version: the one saved, else one made now if allowed; None when not run (when
+    installing its packages was not allowed, why is kept for the agents' prompts)."""
+    record = read_run(ctx.workspace.read(run_name(version)), version)
     if record is None and await may_run(ctx):
         made = await run_version(ctx, version, script)
         if isinstance(made, str):
-            return None, f"The script was not run: {made.split(': ', 1)[-1]}"
-        record, text = made, ctx.workspace.read(run_name(version))
-    if record is None or text is None:
+            ctx.not_run_reasons[version] = f"The script was not run: {made.split(': ', 1)[-1]}"
+            return None
+        record = made
+    if record is None:
         say_not_installed(ctx, version, script)
-        return None, NOT_RUN
-    return record, f"# The run ({run_name(version)})\n\n{prose_of(text).strip()}"
+    return record
+
+
+def run_section(ctx: SessionContext, version: int) -> str:
+    """How the agents see the run of ``version``: ``run_vN.md`` without its record, or why it was not
+    run. The Reviewer of version N and the Coder of version N+1 get the same text."""
+    text = ctx.workspace.read(run_name(version))
+    if text is None or read_run(text, version) is None:
+        return ctx.not_run_reasons.get(version, NOT_RUN)
+    return f"# The run ({run_name(version)})\n\n{prose_of(text).strip()}"
+
+
+def work_material(ctx: SessionContext, version: int) -> list[str]:
+    """What every agent working on ``script_v{version}.py`` reads first, in this order: the plan with
+    its tests, the script, its run (:mod:`layout`)."""
+    script = ctx.workspace.read(script_name(version)) or ""
+    return [
+        plan_section(plan_with_tests(ctx)),
+        script_section(script_name(version), script),
+        run_section(ctx, version),
+    ]
 
 
 def with_screenshots(ctx: SessionContext, task: str, run: RunRecord | None) -> Task:
@@ -166,18 +188,15 @@ def manager_feedback(ctx: SessionContext, version: int) -> str:
     return (ctx.workspace.read(feedback_name(version - 1)) or "").strip() if version > 1 else ""
 
 
-def reviewer_task(ctx: SessionContext, version: int, script: str, error: str | None, run: str) -> str:
-    """The Reviewer's task: the plan, the script, its run, the previous review and the feedback."""
+def reviewer_task(ctx: SessionContext, version: int, error: str | None) -> str:
+    """The Reviewer's task: the plan, the script, its run, its instructions, then the previous review,
+    the feedback and the version line."""
     name = script_name(version)
     earlier, feedback = previous_review(ctx, version), manager_feedback(ctx, version)
-    return render_prompt(
+    particular = render_prompt(
         "reviewer_task",
         version=version,
-        plan=plan_with_tests(ctx),
-        script_name=name,
-        script=script.rstrip(),
         syntax_note=render_prompt("reviewer_syntax", syntax_error=error) if error else "",
-        run=run,
         previous_review=render_prompt(
             "reviewer_previous",
             review_name=review_name(version - 1),
@@ -196,6 +215,7 @@ def reviewer_task(ctx: SessionContext, version: int, script: str, error: str | N
         if feedback
         else "",
     )
+    return compose(work_material(ctx, version), "reviewer", particular)
 
 
 async def review_version(ctx: SessionContext, version: int, *, extra: str = "") -> Review:
@@ -204,15 +224,18 @@ async def review_version(ctx: SessionContext, version: int, *, extra: str = "") 
     name = script_name(version)
     script = ctx.workspace.read(name) or ""
     _tree, error = parse_python(script)
-    run, evidence = await _evidence(ctx, version, script)
-    task = reviewer_task(ctx, version, script, error, evidence)
+    run = await _evidence(ctx, version, script)
+    task = reviewer_task(ctx, version, error)
     if extra.strip():
         task = f"{task.rstrip()}\n\n{extra.strip()}\n"
     agent = ctx.agents.create("reviewer")
     reply = await call_and_record(
         ctx, agent, with_screenshots(ctx, task, run), version, f"is reviewing {name}"
     )
-    parsed = parse_reply(reply.text, requirement_numbers(ctx.workspace.read(PLAN) or ""), reply.cut_off)
+    failing = tuple(outcome.name for outcome in run.failing) if run else ()
+    baseline = Baseline(previous_review(ctx, version), review_name(version - 1), failing)
+    requirements = requirement_numbers(ctx.workspace.read(PLAN) or "")
+    parsed = read_reviewer_reply(reply.text, requirements, reply.cut_off, baseline)
     review = parsed.review
     if parsed.verdict is None:
         review.verdict = await _verdict_asked_again(ctx, agent, version, review)

@@ -1,7 +1,9 @@
 """A fake OpenAI-compatible chat-completions server for tests (standard library only).
 
 Usage: ``with FakeOpenAIServer() as s: s.enqueue("coder", "print('hi')")``, then point a client at
-``s.base_url``. A request's role comes from its first system message ("You are the Coder" -> "coder");
+``s.base_url``. A request's role comes from its first system message ("You are the Coder" -> "coder"), or,
+when that names none (iterative_coder's system message is common to all roles), from the role's
+instructions in the first user message (the last line "You are the Coder of iterative_coder...");
 replies are served FIFO per role, then from "default"; if both are empty the server answers HTTP 500.
 """
 
@@ -24,6 +26,7 @@ Reply = str | Callable[["RecordedRequest"], str]
 """A scripted reply: fixed text, or a callable that builds the text from the request."""
 
 _ROLE_RE = re.compile(r"You are the (\w+)", re.IGNORECASE)
+_INSTRUCTIONS_RE = re.compile(r"^You are the (\w+) of iterative_coder\b", re.IGNORECASE | re.MULTILINE)
 _CHUNK_CHARS = 16
 _HOLD_LIMIT = 60  # seconds a paused reply waits at most for the test to release it
 _TRICKLE = "trickle, trickle... "  # 20 characters, again and again
@@ -77,12 +80,15 @@ class RecordedRequest:
 
 
 def detect_role(messages: list[dict[str, Any]]) -> str:
-    """Role named by the first system message ("You are the X"), lowercased; "default" if none."""
-    for m in messages:
-        if m.get("role") == "system":
-            match = _ROLE_RE.search(_content_text(m.get("content")))
-            return match.group(1).lower() if match else "default"
-    return "default"
+    """Role named by the first system message ("You are the X"), else by the last line of the first user
+    message that opens a role's instructions; lowercased; "default" if none. (The last: the script and
+    plan come before the instructions, and a hostile one may hold such a line.)"""
+    system = next((m for m in messages if m.get("role") == "system"), None)
+    if system is not None and (match := _ROLE_RE.search(_content_text(system.get("content")))):
+        return match.group(1).lower()
+    user = next((m for m in messages if m.get("role") == "user"), None)
+    found = _INSTRUCTIONS_RE.findall(_content_text(user.get("content"))) if user is not None else []
+    return found[-1].lower() if found else "default"
 
 
 class _NoReply(Exception):

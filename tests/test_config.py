@@ -143,6 +143,7 @@ def test_a_model_name_autogen_does_not_know_works_against_a_local_server(
     fake_server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from iterative_coder.agents import AgentFactory, run_agent
+    from iterative_coder.layout import compose
     from iterative_coder.models import ClientOptions, create_role_clients
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
@@ -158,7 +159,8 @@ def test_a_model_name_autogen_does_not_know_works_against_a_local_server(
             create_role_clients({"coder": [entry]}, ClientOptions(stream=True)), stream=True
         )
         try:
-            return await run_agent(agents.create("coder"), "hi", Silent(), agents.cancellation)
+            task = compose([], "coder", "hi")  # the role's instructions are in its task
+            return await run_agent(agents.create("coder"), task, Silent(), agents.cancellation)
         finally:
             await agents.close()
 

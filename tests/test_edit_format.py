@@ -62,7 +62,7 @@ def test_a_single_block_is_applied_and_the_whole_script_written(fake_server, tmp
     written, ui = write_v2(fake_server, tmp_path)
     assert written and (tmp_path / "script_v2.py").read_text() == fix.on(SCRIPT)
     prompt = fake_server.requests_for("coder")[0].text
-    assert prompt.index("# The previous version (script_v1.py)") < prompt.index(RULES)  # after what changes
+    assert prompt.index("The script above is script_v1.py") < prompt.index(RULES)  # after what changes
     assert "Applied the Coder's 1 edit block." in ui.texts("info")
     assert "Coder: The checks now cover what the review pointed out." in ui.texts("info")
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]

@@ -112,3 +112,77 @@ def test_the_cached_figure_is_read_as_openai_vllm_and_deepseek_send_it() -> None
         None,
         None,
     ]
+
+
+FUNCTIONS = 16
+
+
+def _program(changed: int) -> str:
+    """A program of 16 small functions (about 100 lines); functions 1..``changed`` are revised."""
+    parts = ['"""Unit conversions for a kitchen: each function converts one quantity."""\nimport sys\n']
+    for n in range(1, FUNCTIONS + 1):
+        body = f"    return round(value * {n}.5, 2)" if n <= changed else f"    return value * {n}.5"
+        parts.append(
+            f'def convert_{n}(value):\n    """Convert a quantity by factor {n}.5, for recipe {n}."""\n'
+            f"    if value is None:\n        raise ValueError('convert_{n} needs a value')\n{body}\n"
+        )
+    parts.append("def main():\n    print(convert_1(float(sys.argv[1])))\n")
+    parts.append('if __name__ == "__main__":\n    main()\n')
+    return "\n\n".join(parts)
+
+
+def _edit(version: int) -> str:
+    """The Coder's reply for ``version``: version 1 whole, then one SEARCH/REPLACE block."""
+    if version == 1:
+        return f"```python\n{_program(0)}```\n\nSixteen small converters and main()."
+    n = version - 1
+    search, replace = f"    return value * {n}.5\n", f"    return round(value * {n}.5, 2)\n"
+    block = f"<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE\n"
+    return f"```python\n{block}```\n\nconvert_{n} now rounds."
+
+
+def _compact_review(version: int) -> str:
+    """A compact review naming the next converter to round."""
+    point = {
+        "category": "robustness",
+        "where": f"convert_{version}",
+        "issue": f"convert_{version} must round.",
+    }
+    return json.dumps({"verdict": "REVISE", "points": [point]}, indent=2)
+
+
+def test_the_coder_finds_most_of_its_prompt_in_what_the_reviewer_of_the_version_before_sent(
+    fake_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    workspace = Workspace(tmp_path)
+    workspace.write(TASK, "kitchen unit conversions\n")
+    requirements = "".join(f"{n}. `convert_{n}(value)` multiplies by {n}.5, to cents.\n" for n in range(1, 9))
+    workspace.write(
+        PLAN, f"# Kitchen units\n\n## Request\nConvert recipe quantities.\n\n## Requirements\n{requirements}"
+    )
+    tests = "".join(
+        f"\n\ndef test_req{n}_convert_{n}():\n    assert script.convert_{n}(2) == {2 * (n + 0.5)}\n"
+        for n in range(1, 9)
+    )
+    workspace.write(ACCEPTANCE, "import script" + tests)
+    for version in range(1, 6):
+        fake_server.enqueue("coder", _edit(version))
+        fake_server.enqueue("reviewer", _compact_review(version))
+    outcome, version, _ui = run_loop(
+        fake_server, tmp_path, [], max_iterations=5, interactive=False, edit_format="diff"
+    )
+    assert version == 5, outcome
+    requests = fake_server.requests
+    coders = [index for index, request in enumerate(requests) if request.role == "coder"][1:]
+    assert len(coders) == 4
+    for index in coders:
+        text = requests[index].text
+        shared = max(len(os.path.commonprefix([text, earlier.text])) for earlier in requests[:index])
+        assert shared >= 0.6 * len(text), (
+            f"coder call {index}: {shared / len(text):.0%} found in an earlier request"
+        )
+        reviewer = requests[index - 1]
+        assert reviewer.role == "reviewer"
+        common = os.path.commonprefix([text, reviewer.text])
+        script_before = (tmp_path / f"script_v{coders.index(index) + 1}.py").read_text().rstrip()
+        assert script_before in common and "The script was not run" in common  # the script and its run

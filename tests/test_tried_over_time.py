@@ -322,7 +322,8 @@ def test_run_of_a_window_program_without_a_display_says_so_in_one_line(
     assert said == [  # Enter at the run question is said back first (a no)
         "Not run: Enter means no. The Reviewer judges the code without a run; at your turn, /run runs it at "
         "your keyboard.",
-        "Not run: script_v1.py opens a window and this terminal has no display ($DISPLAY); no screenshot yet.",
+        "Not run: script_v1.py opens a window and this terminal has no display ($DISPLAY); no screenshot "
+        "yet.",
     ]
     assert not (tmp_path / "runs").exists()  # nothing was started
 

@@ -260,6 +260,12 @@ def help_text(turn: Turn) -> str:
 
 
 def _question(turn: Turn) -> str:
+    doubt = turn.review.doubt if turn.review is not None else None
+    if turn.approved and doubt:
+        return (
+            f"Approval of {script_name(turn.version)} in doubt: {doubt}. Enter accepts it as final anyway; "
+            "or type feedback (/help for commands)."
+        )
     if turn.approved:
         return (
             f"The Reviewer approves {script_name(turn.version)}. Enter accepts it as final; or type feedback "
@@ -315,8 +321,16 @@ async def _answer(turn: Turn, answer: str) -> str | None:
 async def manager_turn(ctx: SessionContext, version: int, review: Review | None) -> str:
     """The Manager's turn after ``review_v{version}.md``: ``next``, or how the loop ends."""
     turn = Turn(ctx, version, review)
-    if not ctx.settings.interactive:  # nobody to ask: an approval is accepted, else go on
+    # Nobody to ask: an approval is accepted, else go on. An approval in doubt is accepted too, the doubt
+    # said and kept in the review: the Reviewer, asked, named nothing to change, so another version would
+    # be the same script again; stopping instead would throw away a version nothing is known to be wrong with.
+    if not ctx.settings.interactive:
         if turn.approved:
+            if review is not None and review.doubt:
+                ctx.ui.warn(
+                    f"Accepted {script_name(version)} with a doubt, recorded in {review_name(version)}: "
+                    f"{review.doubt}."
+                )
             ctx.session.mark_finished(version, "accepted")
             return "accepted"
         return "limit" if turn.at_limit else "next"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 from .agents import call_and_record
 from .demo import DemoRun, demo_from_reply, write_demo
 from .draft_answers import Asking, DraftPrompt, Flaw, answer_draft
-from .extract import extract_code, words_line
+from .extract import extract_tests, words_line
 from .guard import guarded
 from .names import ACCEPTANCE, DEMO, PLAN, TASK
 from .prompt_files import PROMPTS_DIR, render_prompt
@@ -242,7 +242,7 @@ def tests_of(ctx: SessionContext, demo: list[tuple[DemoRun, ...] | None]) -> Cal
 
     def show_tests(reply: str) -> str | None:
         demo[0] = demo_from_reply(reply) or demo[0]
-        extracted = extract_code(reply)
+        extracted = extract_tests(reply)
         if extracted.code is None:
             ctx.ui.warn("The Tester's reply held no Python code; say what you want, or /skip.")
             return None

@@ -23,6 +23,7 @@ __all__ = ["APPROVE", "REVISE", "Coverage", "EarlierPoint", "Point", "Review", "
 
 MAX_POINTS = 10
 MAX_CANDIDATES = 200  # points read from one reply, before duplicates are dropped
+CHANGED_VERDICT = "The tool changed the verdict from APPROVE to REVISE"
 CUT_OFF_NOTE = "The Reviewer's reply was cut off at the model's token limit; what arrived complete is kept."
 SIMILARITY = 0.85  # difflib ratio at or above which two points say the same thing
 OVERLAP = 0.8  # ... or the share of words two points of 6 words or more have in common
@@ -45,6 +46,14 @@ _ITEM = re.compile(r"^(?:[-*+•]|\d+[.)])\s+(.+)$")
 _REQ_LINE = re.compile(r"^(?:[-*+•]\s+)?(?:R|Req(?:uirement)?\.?\s*#?)\s*(\d+)\b(.*)$", re.IGNORECASE)
 _FEEDBACK_LINE = re.compile(r"^(?:[-*+•]\s+)?(?:the )?(?:manager['’]?s? )?feedback\b(.*)$", re.IGNORECASE)
 _STATUS_AFTER = re.compile(rf"(?:^|[—–:|]|\s-)\s*((?:{words.STATUS_PHRASE})(?=\W|$))(.*)$", re.IGNORECASE)
+# "All requirements are met", "The script meets every requirement of the plan": an approval's coverage.
+_ALL_MET = re.compile(
+    r"(?<!not )\b(?:all|every|each)(?: one)?(?: of)?(?: the)?(?: \w+)? requirements? "
+    r"(?:in |of )?(?:the plan )?(?:are|is|have been|has been)(?: all| fully| now)? "
+    r"(?:met|satisfied|implemented|fulfilled|covered|addressed)\b"
+    r"|(?<!not )\b(?:meets|satisfies|fulfils|fulfills|covers|implements) (?:all|every|each)(?: one)?"
+    r"(?: of)?(?: the)?(?: \w+)? requirements?\b"
+)
 _REQUIREMENT = re.compile(r"^\s*(\d+)[.)]\s+(.+)$")
 _TEST_OF_REQUIREMENT = re.compile(r"^test_?req(?:uirement)?_?(\d+)(?:_|$|\[)", re.IGNORECASE)
 _SPECIFIC = re.compile(
@@ -88,6 +97,12 @@ def parse_reply(reply: str, requirements: list[str] | None = None, cut_off: bool
         review.notes.append(CUT_OFF_NOTE)
     review.points = distinct_points(review.points)
     review.coverage = _one_row_per_requirement(review.coverage, requirements or [])
+    if _ALL_MET.search(words.plain_words(text)):
+        review.coverage = [
+            Coverage(row.requirement, "met", "the Reviewer: all requirements are met")
+            if row.status == words.NOT_ASSESSED else row
+            for row in review.coverage
+        ]  # fmt: skip
     return ParsedReply(review, verdict)
 
 
@@ -382,7 +397,7 @@ def enforce_consistency(
         review.verdict = REVISE
         also = f" Also: {'; '.join(unknowns)}." if facts and unknowns else ""
         note = "; ".join(facts or unknowns)
-        review.notes.append(f"The tool changed the verdict from APPROVE to REVISE: {note}.{also}")
+        review.notes.append(f"{CHANGED_VERDICT}: {note}.{also}")
     elif review.verdict == REVISE and all_met and not (review.points or facts or unknowns):
         review.verdict = APPROVE
         review.notes.append(

@@ -9,6 +9,7 @@ from autogen_agentchat.messages import MultiModalMessage
 from autogen_core import Image
 
 from .agents import Task, call_and_record, sees_images
+from .convergence import same_code
 from .demo import demo_for
 from .extract import parse_python
 from .guard import guarded
@@ -17,8 +18,9 @@ from .prompt_files import render_prompt
 from .records.embedded import prose_of
 from .records.review import NOT_ASSESSED, REVISE, FeedbackCheck, Review, read_review, write_review
 from .records.run import RunRecord, read_run, write_run
-from .review import enforce_consistency, parse_reply, requirement_numbers, verdict_alone
+from .review import parse_reply, requirement_numbers, verdict_alone
 from .runs import run_version as run_in_folder
+from .settling import Judging, settle
 
 if TYPE_CHECKING:
     from autogen_agentchat.agents import AssistantAgent
@@ -169,7 +171,12 @@ async def review_version(ctx: SessionContext, version: int, *, extra: str = "") 
     problems = run.problems() if run else []
     if error:
         problems.append(f"the script does not parse ({error})")
-    review = enforce_consistency(review, problems, run.outcomes if run else ())
+    previous = ctx.workspace.read(script_name(version - 1)) if version > 1 else None
+    unchanged = previous is not None and same_code(previous, script)
+    outcomes = run.outcomes if run else ()
+    feedback = bool(manager_feedback(ctx, version))
+    judging = Judging(ctx, agent, version, problems, outcomes, feedback, unchanged, run is not None)
+    review = await settle(judging, review)
     ctx.workspace.write(review_name(version), write_review(review))
     ctx.ui.show_markdown(review_name(version), review.render())  # the tool's notes are in it, said once
     return review

@@ -1,8 +1,10 @@
 """Acceptance tests that can run: a test file is checked before it is approved, and again when a run
 could not load it.
 
-A file must parse, import the program as ``import script`` and otherwise nothing but the standard
-library, pytest and the packages the plan names, and build no window when it is loaded. Then pytest
+A file must parse, touch the program in an honest way (import it as ``import script``, or run
+``script.py`` as a process, as a person would: ``subprocess.run([sys.executable, "script.py", "3"])``),
+import nothing but the standard library, pytest and the packages the plan names, and build no window
+when it is loaded. Then pytest
 must be able to collect it against a stand-in ``script`` module (every name the tests use, doing
 nothing), in a temporary folder, within the limits of :mod:`runner` and the sandbox, when there is one.
 What is wrong becomes a :class:`LoadProblem`, never a guess from how a message is worded.
@@ -41,6 +43,7 @@ PACKAGE_NAMES = {
 # Calls that need a display: made when the file is loaded, they stop pytest from collecting it.
 WINDOW_CALLS = ("Tk", "Toplevel", "QApplication", "turtle.Screen", "turtle.Turtle", "display.set_mode")
 IMPORT_CALLS = ("import_module", "__import__")
+RUN_EXAMPLE = f'`subprocess.run([sys.executable, "{SCRIPT_IN_RUN}", ...], capture_output=True, text=True)`'
 _ERROR_LINE = re.compile(r"^E\s+([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Failed)\b.*)$")
 
 
@@ -55,8 +58,12 @@ class LoadProblem:
         """The problem in a sentence, for the Manager and for the Tester."""
         return {
             SYNTAX: f"{ACCEPTANCE} does not parse ({self.detail})",
-            WRONG_MODULE: f"{ACCEPTANCE} does not import the program as `import {PROGRAM}` "
-            + (f"(it imports {self.detail} instead)" if self.detail else "(it never imports it)"),
+            WRONG_MODULE: (
+                f"{ACCEPTANCE} imports {self.detail} instead of the program"
+                if self.detail
+                else f"{ACCEPTANCE} never touches the program"
+            )
+            + f": import it as `import {PROGRAM}`, or run it as a process, as in {RUN_EXAMPLE}",
             THIRD_PARTY_IMPORT: f"{ACCEPTANCE} imports {self.detail}, which the plan does not name: only the "
             "standard library, pytest and the packages the plan names can be used",
             DISPLAY_AT_IMPORT: f"{ACCEPTANCE} needs a display just to be loaded ({self.detail}); "
@@ -81,7 +88,7 @@ def static_problem(tests: str, plan: str) -> LoadProblem | None:
         return LoadProblem(SYNTAX, error or "it is not Python")
     modules = imported_modules(tree)
     outside = [name for name in modules if name not in ALLOWED]
-    if PROGRAM not in modules:
+    if PROGRAM not in modules and not names_script_file(tree):
         return LoadProblem(WRONG_MODULE, ", ".join(outside))
     foreign = [name for name in outside if not named_in(name, plan)]
     if foreign:
@@ -104,6 +111,15 @@ def imported_modules(tree: ast.Module) -> list[str]:
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
                 found.setdefault(first.value.split(".")[0])
     return list(found)
+
+
+def names_script_file(tree: ast.Module) -> bool:
+    """Whether the file names ``script.py`` in a string (to run it as a process, or by path with
+    ``runpy``): black-box tests of the program as a person uses it."""
+    return any(
+        isinstance(node, ast.Constant) and isinstance(node.value, str) and SCRIPT_IN_RUN in node.value
+        for node in ast.walk(tree)
+    )
 
 
 def named_in(module: str, plan: str) -> bool:

@@ -71,7 +71,8 @@ def test_iteration_limit_ends_the_loop_and_keeps_feedback_for_later(fake_server,
 
     # A later run with a higher limit writes v2 from that feedback.
     fake_server.enqueue("coder", script(2))
-    fake_server.enqueue("reviewer", review(2, "APPROVE"))
+    # Issue 22: an approval that does not assess the feedback is asked about it.
+    fake_server.enqueue("reviewer", review(2, "APPROVE"), "Feedback: done — empty files count 0 words")
     outcome, version, _ = run_loop(fake_server, tmp_path, ["/done"], max_iterations=2)
     assert (outcome, version) == ("done", 2)
     assert "handle empty files" in fake_server.requests_for("coder")[1].text

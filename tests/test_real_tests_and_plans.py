@@ -12,7 +12,7 @@ from fake_openai import FakeOpenAIServer
 from recording_ui import RecordingUI
 from scripted import TESTS, good_script, review
 
-from iterative_coder.extract import extract_code
+from iterative_coder.extract import extract_tests
 from iterative_coder.names import ACCEPTANCE, PLAN, TASK
 from iterative_coder.planning import (
     APPROVAL_PROMPT,
@@ -34,7 +34,8 @@ TEST_CASES = sorted(path.stem for path in (REPLIES / "tests").glob("*.txt"))
 PLAN_CASES = sorted(path.stem for path in (REPLIES / "plan").glob("*.txt"))
 # The plan each Tester reply was written for (its program): the word counter, the guessing game, the
 # clock, the todo list. None of them names a third-party package.
-PLAN_OF = {"01": "01", "02": "01", "03": "02", "04": "01", "05": "02", "06": "04", "07": "06", "08": "04"}
+PLAN_OF = {"01": "01", "02": "01", "03": "02", "04": "01", "05": "02", "06": "04", "07": "06", "08": "04",
+           "09": "01", "10": "01", "11": "01"}  # fmt: skip
 
 
 def reply(kind: str, case: str) -> str:
@@ -50,7 +51,7 @@ def plan_for(case: str) -> str:
 
 
 def code_of_tests(case: str) -> str:
-    code = extract_code(reply("tests", case)).code
+    code = extract_tests(reply("tests", case)).code
     assert code is not None
     return code
 
@@ -103,11 +104,16 @@ def agree(server: FakeOpenAIServer, root: Path, answers: list[str], step, **sett
     return ui
 
 
+WRONG_MODULE_SAID = (
+    "acceptance_test.py imports wc instead of the program: import it as `import script`, or run it"
+)
+
+
 def test_tests_of_the_wrong_module_go_back_to_the_tester_once(fake_server, tmp_path: Path) -> None:
     fake_server.enqueue("tester", reply("tests", "02-wrong-module"), reply("tests", "01-good-wc-tests"))
     ui = agree(fake_server, tmp_path, ["approve"], run_test_agreement, execute="always")
     second = fake_server.requests_for("tester")[1].text
-    assert "does not import the program as `import script` (it imports wc instead)" in second
+    assert WRONG_MODULE_SAID in second
     assert "Sent back to the Tester" in ui.texts("warn")[0]
     assert ui.texts("ask") == [TESTS_PROMPT]  # the Manager saw only the good file
     assert (tmp_path / ACCEPTANCE).read_text() == code_of_tests("01-good-wc-tests")
@@ -195,7 +201,7 @@ def test_without_a_person_bad_tests_and_a_prose_plan_are_caught_before_any_versi
     shown = result.stdout + result.stderr
     assert result.returncode == 0, shown
     assert "The plan has no numbered requirements" in shown
-    assert "does not import the program as `import script` (it imports wc instead)" in shown
+    assert WRONG_MODULE_SAID in shown
     tester, coder = fake_server.requests_for("tester"), fake_server.requests_for("coder")
     assert len(tester) == 2 and tester[1].received_at < coder[0].received_at
     ws = tmp_path / "workspace"

@@ -17,7 +17,9 @@ from .embedded import embed, extract
 APPROVE = "APPROVE"
 REVISE = "REVISE"
 REVIEW_RECORD_KIND = "review"
-REVIEW_RECORD_FORMAT = 1  # ``feedback`` was added later: optional, so format 1 files still read
+REVIEW_RECORD_FORMAT = (
+    1  # ``feedback`` and ``doubt`` were added later: optional, so format 1 files still read
+)
 DONE, NOT_DONE, NOT_ASSESSED = "done", "not done", "not assessed"
 CATEGORIES = ("failing", "missing", "robustness", "style")
 _CATEGORY_WORDS = (
@@ -162,6 +164,7 @@ class Review:
     notes: list[str] = field(default_factory=list)  # what the tool changed, said in the review
     parsed_from: str = "json"  # json | partial json | repaired json | text | legacy file
     feedback: FeedbackCheck | None = None  # None: the version follows no feedback of the Manager
+    doubt: str | None = None  # an approval in doubt: why (the Reviewer could not say what to change...)
 
     @property
     def approved(self) -> bool:
@@ -220,6 +223,7 @@ class Review:
             notes=[str(note) for note in data.get("notes", [])],
             parsed_from=str(data.get("parsed_from", "json")),
             feedback=_feedback_from(data.get("feedback")),
+            doubt=str(data["doubt"]) if data.get("doubt") else None,
         )
 
 

@@ -1,0 +1,122 @@
+"""Judgement that accepts what is right (issue 22): the session of its "Done means", replayed with
+replies shaped the way real models write them, ends accepted at version 3 unattended, at a terminal,
+and after a SIGKILL and --resume.
+
+Subprocess-style black-box tests (tests/replies/tests/09) are tests; REVISE, REVISE, then a plain
+``Verdict: APPROVE`` / ``All requirements are met.`` is an approval of version 3."""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+from pathlib import Path
+
+import pexpect
+import pytest
+from conftest import WAIT, Cli
+from drive import run_main
+from fake_openai import FakeOpenAIServer, Fault, RecordedRequest
+
+REPLIES = Path(__file__).parent / "replies"
+PLAN = (REPLIES / "plan" / "01-good-wc-plan.txt").read_text(encoding="utf-8")
+TESTS = (REPLIES / "tests" / "09-subprocess-black-box.txt").read_text(encoding="utf-8")
+CODER_01 = (REPLIES / "coder" / "01-whole-script-with-prose.txt").read_text(encoding="utf-8")
+PLAIN_APPROVAL = "Verdict: APPROVE\n\nAll requirements are met."
+# Markdown reviews asking for a revision, each with one concrete point, as chat models write them.
+REVISIONS = {
+    1: "**Verdict: REVISE**\n\nThe counting works, but one thing needs fixing.\n\n### Issues\n"
+    "1. [robustness] `describe_error` falls back to `str(error)` for unexpected errors, which prints a "
+    "Python repr to the user.\n",
+    2: "## Verdict\nREVISE\n\n## Required changes\n- [style] `parse_args` has no docstring, unlike every "
+    "other function.\n",
+}
+ARGS = ["--task", "a small wc: count lines, words and characters", "--execute", "always"]
+
+
+def version_of(request: RecordedRequest) -> int:
+    return int(re.search(r"(?:Write|Review) version (\d+)", request.text).group(1))
+
+
+def coder(request: RecordedRequest) -> str:
+    """The script of coder/01, a little different at each version (the fix the review asked for)."""
+    version = version_of(request)
+    return CODER_01.replace("import sys\n", f'import sys\n\n__version__ = "0.{version}"\n', 1)
+
+
+def reviewer(request: RecordedRequest) -> str:
+    return REVISIONS.get(version_of(request), PLAIN_APPROVAL)
+
+
+def script_the_session(server: FakeOpenAIServer) -> None:
+    """Replies that depend only on the request, so a call made again after a kill gets the same one."""
+    server.enqueue("planner", *[PLAN] * 3)
+    server.enqueue("tester", *[TESTS] * 3)
+    server.enqueue("coder", *[coder] * 6)
+    server.enqueue("reviewer", *[reviewer] * 6)
+
+
+def assert_accepted_at_version_3(ws: Path, server: FakeOpenAIServer, shown: str) -> None:
+    assert "Sent back to the Tester" not in shown and "never touches the program" not in shown
+    assert "subprocess.run(" in (ws / "acceptance_test.py").read_text()
+    assert "tests 5/5 passed" in (ws / "run_v3.md").read_text()
+    review = (ws / "review_v3.md").read_text()
+    assert review.startswith("Verdict: APPROVE\n") and "REVISE" not in review
+    assert "| 7 | met | the Reviewer: all requirements are met |" in review
+    assert sorted(p.name for p in ws.glob("script_v*.py")) == ["script_v1.py", "script_v2.py", "script_v3.py"]
+    assert {version_of(r) for r in server.requests_for("coder")} == {1, 2, 3}
+
+
+def test_unattended_the_subprocess_tests_are_kept_and_version_3_is_accepted(
+    fake_server: FakeOpenAIServer, tmp_path: Path, model_env: dict[str, str]
+) -> None:
+    script_the_session(fake_server)
+    result = run_main([*ARGS, "--yes"], tmp_path, model_env)
+    shown = result.stdout + result.stderr
+    assert result.returncode == 0, shown
+    assert_accepted_at_version_3(tmp_path / "workspace", fake_server, shown)
+    assert len(fake_server.requests_for("tester")) == 1 and len(fake_server.requests_for("coder")) == 3
+    assert "Acceptance tests saved to" in shown and "going on without acceptance tests" not in shown
+
+
+@pytest.mark.parametrize("killed", [False, True])
+def test_at_a_terminal_version_3_is_accepted_even_after_a_sigkill_and_resume(
+    killed: bool, fake_server: FakeOpenAIServer, tmp_path: Path, model_env: dict[str, str]
+) -> None:
+    script_the_session(fake_server)
+    cli = Cli(ARGS, tmp_path, model_env)
+    for prompt in ('Reply "approve" to accept this plan', 'Reply "approve" to accept these acceptance tests'):
+        cli.expect(prompt)
+        cli.answer("approve")
+    cli.expect("Your turn on version 1.")
+    cli.answer("")
+    cli.expect("Your turn on version 2.")
+    if killed:  # the kill comes while the Reviewer of version 3 is half-way through its reply
+        pause = Fault("pause")
+        fake_server.inject(pause, role="reviewer")
+        cli.answer("")
+        try:
+            deadline_wait(cli, pause)
+            cli.child.kill(signal.SIGKILL)
+            assert cli.wait_exit() == 128 + signal.SIGKILL
+        finally:
+            pause.release.set()
+        resumed = run_main(["--resume", "workspace", "--execute", "always"], tmp_path, model_env, "\n")
+        shown = resumed.stdout + resumed.stderr
+        assert resumed.returncode == 0, shown
+    else:
+        cli.answer("")
+        cli.expect("The Reviewer approves script_v3.py. Enter accepts it as final")
+        cli.answer("")
+        assert cli.wait_exit() == 0
+        shown = cli.output
+    assert "The Reviewer approves script_v3.py" in shown
+    assert_accepted_at_version_3(tmp_path / "workspace", fake_server, cli.output + shown)
+
+
+def deadline_wait(cli: Cli, fault: Fault) -> None:
+    """Wait, bounded, until the paused reply has started, reading the screen meanwhile."""
+    deadline = time.monotonic() + WAIT
+    while not fault.arrived.is_set():
+        assert time.monotonic() < deadline, "timed out waiting for the Reviewer's reply to start"
+        cli.child.expect([pexpect.TIMEOUT, pexpect.EOF], timeout=0.05)

@@ -81,9 +81,10 @@ async def settle(judging: Judging, review: Review) -> Review:
         _in_doubt(review, doubt + "unchanged")
     elif review.approved and feedback_unassessed(review):
         _in_doubt(review, "the Reviewer did not say whether your feedback is done, even when asked")
-    if not review.approved and not review.points:
-        review.points = [_point_of(row.requirement, row.status, row.evidence) for row in review.coverage
-                         if row.status in UNMET]  # fmt: skip
+    if not review.approved and not review.points:  # the Coder acts on points: the rules' reasons become them
+        review.points = [Point(problem, "failing") for problem in judging.problems]
+        review.points += [_point_of(row.requirement, row.status, row.evidence) for row in review.coverage
+                          if row.status in UNMET]  # fmt: skip
     return review
 
 

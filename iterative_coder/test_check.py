@@ -106,7 +106,7 @@ def imported_modules(tree: ast.Module) -> list[str]:
                 found.setdefault(alias.name.split(".")[0])
         elif isinstance(node, ast.ImportFrom):
             found.setdefault("." * node.level + (node.module or "").split(".")[0])
-        elif isinstance(node, ast.Call) and _dotted(node.func).split(".")[-1] in IMPORT_CALLS:
+        elif isinstance(node, ast.Call) and dotted_name(node.func).split(".")[-1] in IMPORT_CALLS:
             first = node.args[0] if node.args else None
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
                 found.setdefault(first.value.split(".")[0])
@@ -137,17 +137,18 @@ def window_at_load(tree: ast.Module) -> str | None:
         for node in ast.walk(statement):
             if not isinstance(node, ast.Call):
                 continue
-            name = _dotted(node.func)
+            name = dotted_name(node.func)
             if any(name == call or name.endswith("." + call) for call in WINDOW_CALLS):
                 return f"line {node.lineno}: {name}() runs when the file is loaded"
     return None
 
 
-def _dotted(node: ast.expr) -> str:
+def dotted_name(node: ast.expr) -> str:
+    """``tk.Tk`` for the expression ``tk.Tk``; "" for what is not a dotted name."""
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
-        return f"{_dotted(node.value)}.{node.attr}"
+        return f"{dotted_name(node.value)}.{node.attr}"
     return ""
 
 

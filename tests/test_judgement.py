@@ -15,7 +15,7 @@ from pathlib import Path
 import pexpect
 import pytest
 from conftest import WAIT, Cli
-from drive import run_main
+from drive import run_loop, run_main
 from fake_openai import FakeOpenAIServer, Fault, RecordedRequest
 
 REPLIES = Path(__file__).parent / "replies"
@@ -120,3 +120,47 @@ def deadline_wait(cli: Cli, fault: Fault) -> None:
     while not fault.arrived.is_set():
         assert time.monotonic() < deadline, "timed out waiting for the Reviewer's reply to start"
         cli.child.expect([pexpect.TIMEOUT, pexpect.EOF], timeout=0.05)
+
+
+# A Coder that calls main() at the bottom of the file, not under the __main__ guard (a common slip of
+# chat models writing "a script"), with argparse (SystemExit at import) or sys.argv[1] (IndexError).
+AT_IMPORT = {
+    "argparse": "import argparse\n\n\ndef count_words(text):\n    return len(text.split())\n\n\n"
+    "def main():\n    parser = argparse.ArgumentParser()\n    parser.add_argument('file')\n"
+    "    args = parser.parse_args()\n    print(count_words(open(args.file).read()))\n\n\nmain()\n",
+    "sys.argv": "import sys\n\n\ndef count_words(text):\n    return len(text.split())\n\n\n"
+    "def main():\n    print(count_words((open(sys.argv[1]) if len(sys.argv) > 1 else sys.stdin).read()))\n"
+    "\n\nmain()\n",
+}
+WORD_TESTS = "import script\n\n\ndef test_req1_counts_words():\n    assert script.count_words('a b') == 2\n"
+
+
+@pytest.mark.parametrize(
+    ("kind", "error"), [("argparse", "SystemExit: 2"), ("sys.argv", "FileNotFoundError")]
+)
+def test_a_program_that_runs_at_import_is_named_with_the_fix(
+    kind: str, error: str, fake_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    (tmp_path / "acceptance_test.py").write_text(WORD_TESTS)
+    run_loop_setup(tmp_path)
+    fake_server.enqueue("coder", f"Here is the script:\n\n```python\n{AT_IMPORT[kind]}```\n", "```python\n"
+                        + AT_IMPORT[kind].replace("\nmain()\n", '\nif __name__ == "__main__":\n    main()\n')
+                        + "```")  # fmt: skip
+    fake_server.enqueue("reviewer", "Verdict: REVISE\n\n## Issues\n1. [failing] The tests cannot import it.",
+                        PLAIN_APPROVAL)  # fmt: skip
+    outcome, version, ui = run_loop(fake_server, tmp_path, [], execute="always", interactive=False)
+    line = 15 if kind == "argparse" else 12
+    said = f"importing script.py ran the program (line {line}: main()), which stopped the tests ("
+    fix = 'put the call under `if __name__ == "__main__":`'
+    run_1 = (tmp_path / "run_v1.md").read_text()
+    assert said in run_1 and fix in run_1 and error in run_1 and "internal error" not in run_1
+    coder_2 = fake_server.requests_for("coder")[1].text
+    assert said in coder_2 and fix in coder_2
+    assert "failing: importing script.py" in ui.texts("result")[0]
+    assert (outcome, version) == ("accepted", 2)
+    assert "tests 1/1 passed" in (tmp_path / "run_v2.md").read_text()
+
+
+def run_loop_setup(root: Path) -> None:
+    (root / "task.md").write_text("count words\n")
+    (root / "plan.md").write_text("# Word counter\n\n## Requirements\n1. `count_words(text)` counts words.\n")

@@ -43,7 +43,10 @@ _SEPARATOR = re.compile(r"\s*,?\s*")
 _HEADING = re.compile(r"^(?:#{1,6}\s+(.+?)\s*#*|\*\*(.+?)\*\*\s*(?:\([^)]*\))?\s*:?\s*(.*))$")
 _COLON_LABEL = re.compile(r"^[A-Z][^.!?|`]{0,80}:$")
 _ITEM = re.compile(r"^(?:[-*+•]|\d+[.)])\s+(.+)$")
-_REQ_LINE = re.compile(r"^(?:[-*+•]\s+)?(?:R|Req(?:uirement)?\.?\s*#?)\s*(\d+)\b(.*)$", re.IGNORECASE)
+_REQ_LINE = re.compile(
+    r"^(?:[-*+•]\s+)?(?:[✅✔☑❌✗✘⚠🟢🟡🟠🔴]\ufe0f?\s*)?(?:R|Req(?:uirement)?\.?\s*#?)\s*(\d+)\b(.*)$",
+    re.IGNORECASE,
+)
 _FEEDBACK_LINE = re.compile(r"^(?:[-*+•]\s+)?(?:the )?(?:manager['’]?s? )?feedback\b(.*)$", re.IGNORECASE)
 _STATUS_AFTER = re.compile(rf"(?:^|[—–:|]|\s-)\s*((?:{words.STATUS_PHRASE})(?=\W|$))(.*)$", re.IGNORECASE)
 # "All requirements are met", "The script meets every requirement of the plan": an approval's coverage.
@@ -144,18 +147,23 @@ def verdict_alone(reply: str) -> str | None:
 
 
 def find_json(text: str, cut_off: bool) -> tuple[dict | None, str]:
-    """The review object in a reply (keys in lower case) and how it was read: ``json`` (complete, with
-    prose or fences around it), ``partial json`` (cut off: whole values and whole list items only), or
-    ``repaired json`` (malformed: trailing commas, single quotes... mended by json-repair)."""
-    decoder, start = json.JSONDecoder(), None
+    """The review object in a reply (keys in lower case; of several, the last complete one) and how it
+    was read: ``json`` (complete, with prose or fences around it), ``partial json`` (cut off: whole values
+    and whole list items only), or ``repaired json`` (malformed: trailing commas, single quotes...
+    mended by json-repair)."""
+    decoder, start, found, after = json.JSONDecoder(), None, None, 0
     for match in re.finditer(r"\{", text):
+        if match.start() < after:
+            continue  # inside a review object already read
         try:
-            value, _end = decoder.raw_decode(text, match.start())
+            value, end = decoder.raw_decode(text, match.start())
         except json.JSONDecodeError:
             start = match.start() if start is None and _REVIEW_START.match(text, match.start()) else start
             continue
-        if _is_review(value):
-            return words.lower_keys(value), "json"
+        if _is_review(value):  # of several (a corrected one after the first), the last counts
+            found, after = value, end
+    if found is not None:
+        return words.lower_keys(found), "json"
     if start is None:
         return None, ""
     if cut_off:
@@ -271,7 +279,9 @@ def _table_row(review: Review, line: str, header: list[str] | None) -> list[str]
     if len(cells) <= status_at or (status := words.status_of(cells[status_at])) is None:
         return header
     number = re.match(r"(?:r|req|requirement)? ?(\d+)\b", names[0])
+    reason = words.reason_after_status(cells[status_at])  # ``✅ met (exit status is 0)``
     rest = " ".join(cell for i, cell in enumerate(cells) if i not in (0, status_at) and cell)
+    rest = f"{rest} {reason}".strip()
     if number:
         review.coverage.append(Coverage(number.group(1), status, rest))
     elif names[0].startswith(("feedback", "manager")):
@@ -289,7 +299,7 @@ def _coverage_line(review: Review, line: str) -> str:
     found = _STATUS_AFTER.search(rest)
     if not found:
         return ""
-    status, evidence = found.group(1), re.sub(r"^\s*[:—–|.;,-]?\s*", "", found.group(2)).strip()
+    status, evidence = found.group(1), words.reason_after_status(found.group(2))
     if requirement:
         review.coverage.append(Coverage(requirement.group(1), words.status_of(status) or "partly", evidence))
         return "requirement"

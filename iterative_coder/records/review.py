@@ -112,6 +112,17 @@ def status_of(text: str) -> str | None:
     return STATUS_WORDS[match.group(0)] if match else None
 
 
+def reason_after_status(text: str) -> str:
+    """What follows the status words of a cell or line (``✅ Met (exit status is 0)``: ``exit status is
+    0``): the Reviewer's reason, kept with the row."""
+    rest = re.sub(r"[*_`\ufe0f]", "", text).strip()
+    while match := _STATUS_AT_START.match(rest.lower()):
+        rest = rest[match.end() :].strip()
+    if rest.startswith("(") and rest.endswith(")"):
+        rest = rest[1:-1]
+    return rest.lstrip(" :—–-.;,").strip()
+
+
 @dataclass(frozen=True)
 class Coverage:
     """How far one numbered requirement is met, with the evidence."""

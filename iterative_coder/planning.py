@@ -72,15 +72,60 @@ _THINKING = re.compile(r"<think>.*?</think>\s*", re.DOTALL | re.IGNORECASE)
 _MARKDOWN_FENCE = re.compile(r"^```(?:markdown|md)[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
 
 
+# A paragraph that is talk about the plan, not part of it ("A few notes: ...", "Let me know if ...").
+_CHATTER = re.compile(
+    r"^(?:a few notes|some notes|notes?:|a note|let me know|feel free|i hope|hope this|happy to|"
+    r"if you(?:'d| would) like|would you like|shall i|do you want|please let me know|any questions)",
+    re.IGNORECASE,
+)
+_HEADING = re.compile(r"^#{1,6}\s", re.MULTILINE)
+_REQUIREMENTS_HEADING = re.compile(r"^#{1,6}\s*requirements?\b", re.IGNORECASE | re.MULTILINE)
+_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*+])\s+(.+)$")
+
+
+def strip_chatter(plan: str) -> str:
+    """The plan without the talk after it: from the first paragraph after a heading that opens with
+    chatter (``A few notes:``, ``Let me know ...``) to the end, when no heading follows it."""
+    paragraphs = re.split(r"\n\s*\n", plan.strip())
+    headed = False
+    for index, paragraph in enumerate(paragraphs):
+        headed = headed or bool(_HEADING.match(paragraph))
+        opening = paragraph.strip().lstrip("*_ ")
+        if headed and index and _CHATTER.match(opening) and not any(map(_HEADING.match, paragraphs[index:])):
+            return "\n\n".join(paragraphs[:index]).strip() + "\n"
+    return plan.strip() + "\n"
+
+
 def clean_plan(reply: str) -> str:
     """The plan in the Planner's reply: without its thinking (``<think>...</think>``), taken out of a
-    ```` ```markdown ```` fence wrapped around it, and without the closing question."""
+    ```` ```markdown ```` fence wrapped around it, and without the closing question or the talk after it."""
     text = _THINKING.sub("", reply)
     fenced = _MARKDOWN_FENCE.search(text)
     fence_lines = [line for line in text.splitlines() if line.startswith("```")]
     if fenced and len(fence_lines) == 2 and re.search(r"^#", fenced.group(1), re.MULTILINE):
         text = fenced.group(1)
-    return strip_closing_question(text)
+    return strip_closing_question(strip_chatter(text))
+
+
+def asks_instead_of_planning(reply: str) -> bool:
+    """Whether the Planner asked questions instead of writing a plan: no Requirements section, and its
+    listed items are mostly questions (``Before I write the plan: 1. ...? 2. ...?``)."""
+    text = _THINKING.sub("", reply)
+    if _REQUIREMENTS_HEADING.search(text):
+        return False
+    items = [match.group(1).strip() for line in text.splitlines() if (match := _ITEM.match(line))]
+    questions = [item for item in items if item.rstrip("*_ ").endswith("?")]
+    return len(questions) >= 2 and len(questions) * 2 >= len(items)
+
+
+def is_fragment(plan: str, previous: str | None) -> bool:
+    """Whether a revised plan holds only what changed (``Updated requirement 5: ...``): the previous
+    draft had a Requirements section and this one has none."""
+    return (
+        previous is not None
+        and bool(_REQUIREMENTS_HEADING.search(previous))
+        and not (_REQUIREMENTS_HEADING.search(plan))
+    )
 
 
 @dataclass(frozen=True)
@@ -129,6 +174,7 @@ class Agreement:
         self.activity = activity
         self.version = version
         self.sent_back = False  # a flawed draft goes back to the agent once without asking
+        self.no_draft_retry: str | None = None  # without a person: what a reply with no draft gets back
 
     @staticmethod
     def unusable(draft: str | None, cut_off: bool) -> str | None:
@@ -179,7 +225,7 @@ class Agreement:
                     return "ended", None
                 retries -= 1
                 retry = flaw.retry if flaw is not None and problem == blocking else None
-                message = retry or render_prompt("draft_retry", problem=problem)
+                message = retry or self.no_draft_retry or render_prompt("draft_retry", problem=problem)
                 continue
             answer = await answer_draft(Asking(self.manager, self.ui, self.title, prompt, draft, flaw))
             if answer.outcome != "change":
@@ -195,11 +241,36 @@ async def check_plan(plan: str) -> Flaw | None:
     return Flaw(reason, render_prompt("planner_numbered", reason=reason), blocks=False)
 
 
+def plan_check() -> Check:
+    """:func:`check_plan`, and a revision that holds only the changed requirements goes back to the
+    Planner for the whole plan (it blocks: saved alone it would lose every other requirement)."""
+    drafts: list[str] = []
+
+    async def check(plan: str) -> Flaw | None:
+        previous = drafts[-1] if drafts else None
+        if is_fragment(plan, previous):
+            reason = "The Planner's reply holds only what changed, not the whole plan"
+            return Flaw(reason, render_prompt("planner_whole", reason=reason))
+        drafts.append(plan)
+        return await check_plan(plan)
+
+    return check
+
+
 async def run_planning(ctx: SessionContext) -> AgreementOutcome:
     """Agree a plan for the request in task.md and save it as plan.md once approved."""
     workspace, ui = ctx.workspace, ctx.ui
 
-    def show_plan(reply: str) -> str:
+    def show_plan(reply: str) -> str | None:
+        if asks_instead_of_planning(reply):
+            talk.no_draft_retry = render_prompt("planner_assume") if not ctx.settings.interactive else None
+            ui.show_markdown("The Planner's questions", clean_plan(reply))
+            ui.warn(
+                "The Planner asked questions instead of writing a plan; "
+                + ("it is told to assume sensible answers and say which." if talk.no_draft_retry else
+                   "type your answers: they go back to it (nothing is saved as the plan).")
+            )  # fmt: skip
+            return None
         plan = clean_plan(reply)
         ui.show_markdown("Plan", plan)
         shape = plan_shape(plan)
@@ -212,7 +283,7 @@ async def run_planning(ctx: SessionContext) -> AgreementOutcome:
 
     talk = Agreement(ctx, "planner", "is drafting the plan")
     request = (workspace.read(TASK) or "").strip()
-    outcome, plan = await talk.run(request, show_plan, PLAN_PROMPT, check=check_plan)
+    outcome, plan = await talk.run(request, show_plan, PLAN_PROMPT, check=plan_check())
     if outcome != "approved" or plan is None:
         return "ended" if outcome == "ended" else "stopped"
     path = workspace.write(PLAN, plan)

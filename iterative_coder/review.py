@@ -12,18 +12,15 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from .records import review as words
 from .records.review import APPROVE, REVISE, Coverage, EarlierPoint, Point, Review
-from .records.run import TestOutcome
 
 __all__ = ["APPROVE", "REVISE", "Coverage", "EarlierPoint", "Point", "Review", "parse_review"]
 
 MAX_POINTS = 10
 MAX_CANDIDATES = 200  # points read from one reply, before duplicates are dropped
-CHANGED_VERDICT = "The tool changed the verdict from APPROVE to REVISE"
 CUT_OFF_NOTE = "The Reviewer's reply was cut off at the model's token limit; what arrived complete is kept."
 SIMILARITY = 0.85  # difflib ratio at or above which two points say the same thing
 OVERLAP = 0.8  # ... or the share of words two points of 6 words or more have in common
@@ -58,7 +55,6 @@ _ALL_MET = re.compile(
     r"(?: of)?(?: the)?(?: \w+)? requirements?\b"
 )
 _REQUIREMENT = re.compile(r"^\s*(\d+)[.)]\s+(.+)$")
-_TEST_OF_REQUIREMENT = re.compile(r"^test_?req(?:uirement)?_?(\d+)(?:_|$|\[)", re.IGNORECASE)
 _SPECIFIC = re.compile(
     r"`([^`]+)`|\b(\w+(?:[._]\w+)+)\b|\b(\w+)\(|(?<![\w.])(\d+)\b|\b([A-Za-z][a-z]+[A-Z]\w*)\b"
 )
@@ -73,13 +69,15 @@ class ParsedReply:
 
 
 def requirement_numbers(plan: str) -> list[str]:
-    """The numbers of the plan's numbered requirements (the section named Requirements, else any list)."""
+    """The numbers of the plan's numbered requirements (the section named Requirements, else any list
+    item that is not a question)."""
     section = re.split(r"^#+\s*requirements?\b.*$", plan, maxsplit=1, flags=re.IGNORECASE | re.MULTILINE)
     text = section[1] if len(section) > 1 else plan
     text = re.split(r"^#+\s", text, maxsplit=1, flags=re.MULTILINE)[0] if len(section) > 1 else text
     numbers: dict[str, None] = {}  # in order, each once: linear however long the plan
     for line in text.splitlines():
-        if match := _REQUIREMENT.match(line):
+        match = _REQUIREMENT.match(line)
+        if match and (len(section) > 1 or not match.group(2).rstrip("*_ ").endswith("?")):  # not a question
             numbers.setdefault(match.group(1))
     return list(numbers)
 
@@ -371,52 +369,3 @@ def _one_row_per_requirement(rows: list[Coverage], requirements: list[str]) -> l
     for row in rows:
         by_number.setdefault(row.requirement, row)
     return [by_number.get(number, Coverage(number, words.NOT_ASSESSED, "")) for number in requirements]
-
-
-def assessed_by_tests(rows: list[Coverage], outcomes: Sequence[TestOutcome]) -> list[Coverage]:
-    """Rows the Reviewer left ``not assessed`` are met when the acceptance tests named after the
-    requirement (``test_req3_...``) ran and all passed."""
-    tests: dict[str, list[TestOutcome]] = {}
-    for outcome in outcomes:
-        match = _TEST_OF_REQUIREMENT.match(outcome.name.rsplit("::", 1)[-1])
-        if match and outcome.result != "skipped":
-            tests.setdefault(match.group(1), []).append(outcome)
-    return [
-        Coverage(row.requirement, "met", f"not assessed by the Reviewer; {ran[0].name} passed")
-        if row.status == words.NOT_ASSESSED and (ran := tests.get(row.requirement)) and all(
-            o.result == "passed" for o in ran
-        )
-        else row
-        for row in rows
-    ]  # fmt: skip
-
-
-def enforce_consistency(
-    review: Review, run_problems: list[str], outcomes: Sequence[TestOutcome] = ()
-) -> Review:
-    """Apply the tool's rules: no approval past a requirement missing or not assessed (a passing test
-    named after it assesses it), the Manager's feedback not done, a failing test or a crash; a REVISE
-    with nothing to fix, everything met (the feedback done) and a clean run is an approval."""
-    review.coverage = assessed_by_tests(review.coverage, outcomes)
-    rows, feedback = review.coverage, (review.feedback.status if review.feedback else words.DONE)
-    all_met = bool(rows) and feedback == words.DONE and all(row.status == "met" for row in rows)
-    facts = _requirements(review, "missing", "marked missing") + run_problems  # said first in the note
-    facts += ["the Manager's feedback not done"] if feedback == words.NOT_DONE else []
-    unknowns = _requirements(review, words.NOT_ASSESSED, words.NOT_ASSESSED)
-    if review.verdict == APPROVE and facts + unknowns:
-        review.verdict = REVISE
-        also = f" Also: {'; '.join(unknowns)}." if facts and unknowns else ""
-        note = "; ".join(facts or unknowns)
-        review.notes.append(f"{CHANGED_VERDICT}: {note}.{also}")
-    elif review.verdict == REVISE and all_met and not (review.points or facts or unknowns):
-        review.verdict = APPROVE
-        review.notes.append(
-            "The tool changed the verdict from REVISE to APPROVE: every requirement is met "
-            "and there is nothing to fix."
-        )
-    return review
-
-
-def _requirements(review: Review, status: str, said: str) -> list[str]:
-    numbers = [row.requirement for row in review.coverage if row.status == status]
-    return [f"requirement{'s' if len(numbers) > 1 else ''} {', '.join(numbers)} {said}"] if numbers else []

@@ -9,6 +9,7 @@ is accepted with the doubt recorded), never to the Coder with nothing to change.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -16,8 +17,8 @@ from typing import TYPE_CHECKING
 from .agents import call_and_record
 from .names import feedback_name, script_name
 from .prompt_files import render_prompt
-from .records.review import APPROVE, NOT_ASSESSED, NOT_DONE, Point, Review
-from .review import CHANGED_VERDICT, assessed_by_tests, enforce_consistency, parse_reply
+from .records.review import APPROVE, DONE, NOT_ASSESSED, NOT_DONE, REVISE, Coverage, Point, Review
+from .review import parse_reply
 
 if TYPE_CHECKING:
     from autogen_agentchat.agents import AssistantAgent
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from .records.run import TestOutcome
 
 UNMET = ("missing", "partly")
+CHANGED_VERDICT = "The tool changed the verdict from APPROVE to REVISE"
+_TEST_OF_REQUIREMENT = re.compile(r"^test_?req(?:uirement)?_?(\d+)(?:_|$|\[)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,9 @@ def actionable(review: Review, problems: Sequence[str]) -> bool:
 async def settle(judging: Judging, review: Review) -> Review:
     """The review with the tool's rules applied, after asking the Reviewer for what it left out."""
     review.coverage = assessed_by_tests(review.coverage, judging.outcomes)
-    asked_rows = review.approved and bool(unassessed(review) or feedback_unassessed(review))
+    # A run with problems overturns the approval anyway: no question for the Reviewer then.
+    left_out = unassessed(review) or feedback_unassessed(review)
+    asked_rows = review.approved and not judging.problems and bool(left_out)
     if asked_rows:
         await _ask_for_rows(judging, review)
     review = enforce_consistency(review, list(judging.problems), judging.outcomes)
@@ -162,3 +167,52 @@ async def _ask_what_to_change(judging: Judging, review: Review) -> None:
         review.notes.append("The Reviewer's REVISE named nothing to change; asked, it approved.")
     else:
         review.notes.append("The Reviewer's REVISE named nothing to change; asked, it named nothing.")
+
+
+def assessed_by_tests(rows: list[Coverage], outcomes: Sequence[TestOutcome]) -> list[Coverage]:
+    """Rows the Reviewer left ``not assessed`` are met when the acceptance tests named after the
+    requirement (``test_req3_...``) ran and all passed."""
+    tests: dict[str, list[TestOutcome]] = {}
+    for outcome in outcomes:
+        match = _TEST_OF_REQUIREMENT.match(outcome.name.rsplit("::", 1)[-1])
+        if match and outcome.result != "skipped":
+            tests.setdefault(match.group(1), []).append(outcome)
+    return [
+        Coverage(row.requirement, "met", f"not assessed by the Reviewer; {ran[0].name} passed")
+        if row.status == NOT_ASSESSED and (ran := tests.get(row.requirement)) and all(
+            o.result == "passed" for o in ran
+        )
+        else row
+        for row in rows
+    ]  # fmt: skip
+
+
+def enforce_consistency(
+    review: Review, run_problems: list[str], outcomes: Sequence[TestOutcome] = ()
+) -> Review:
+    """Apply the tool's rules: no approval past a requirement missing or not assessed (a passing test
+    named after it assesses it), the Manager's feedback not done, a failing test or a crash; a REVISE
+    with nothing to fix, everything met (the feedback done) and a clean run is an approval."""
+    review.coverage = assessed_by_tests(review.coverage, outcomes)
+    rows, feedback = review.coverage, (review.feedback.status if review.feedback else DONE)
+    all_met = bool(rows) and feedback == DONE and all(row.status == "met" for row in rows)
+    facts = _requirements(review, "missing", "marked missing") + run_problems  # said first in the note
+    facts += ["the Manager's feedback not done"] if feedback == NOT_DONE else []
+    unknowns = _requirements(review, NOT_ASSESSED, NOT_ASSESSED)
+    if review.verdict == APPROVE and facts + unknowns:
+        review.verdict = REVISE
+        also = f" Also: {'; '.join(unknowns)}." if facts and unknowns else ""
+        note = "; ".join(facts or unknowns)
+        review.notes.append(f"{CHANGED_VERDICT}: {note}.{also}")
+    elif review.verdict == REVISE and all_met and not (review.points or facts or unknowns):
+        review.verdict = APPROVE
+        review.notes.append(
+            "The tool changed the verdict from REVISE to APPROVE: every requirement is met "
+            "and there is nothing to fix."
+        )
+    return review
+
+
+def _requirements(review: Review, status: str, said: str) -> list[str]:
+    numbers = [row.requirement for row in review.coverage if row.status == status]
+    return [f"requirement{'s' if len(numbers) > 1 else ''} {', '.join(numbers)} {said}"] if numbers else []

@@ -17,7 +17,9 @@ from iterative_coder.names import ACCEPTANCE, PLAN, TASK
 from iterative_coder.planning import (
     APPROVAL_PROMPT,
     TESTS_PROMPT,
+    asks_instead_of_planning,
     clean_plan,
+    is_fragment,
     plan_shape,
     run_planning,
     run_test_agreement,
@@ -208,3 +210,56 @@ def test_without_a_person_bad_tests_and_a_prose_plan_are_caught_before_any_versi
     assert "from wc import" not in (ws / ACCEPTANCE).read_text()
     assert "tests 2/2 passed" in (ws / "run_v1.md").read_text()
     assert (ws / PLAN).read_text() == PLAN_1_NUMBERED
+
+
+def test_questions_fragments_and_chatter_are_told_apart_from_plans() -> None:
+    for case in PLAN_CASES:
+        text, want = reply("plan", case), expected("plan", case)
+        assert asks_instead_of_planning(text) == want.get("questions", False), case
+        for words in want.get("not_in_plan", []):
+            assert words not in clean_plan(text), (case, words)
+        previous = want.get("fragment_of")
+        if previous:
+            assert is_fragment(clean_plan(text), clean_plan(reply("plan", previous)))
+
+
+def test_a_planner_asking_questions_gets_the_managers_answers_and_nothing_is_saved_as_the_plan(
+    fake_server, tmp_path: Path
+) -> None:
+    fake_server.enqueue("planner", reply("plan", "09-questions-first"), reply("plan", "01-good-wc-plan"))
+    answers = ["approve", "Characters are fine; yes, read stdin; report and go on", "approve"]
+    ui = agree(fake_server, tmp_path, answers, run_planning)
+    said = "The Planner asked questions instead of writing a plan; type your answers: they go back to it"
+    assert any(text.startswith(said) for text in ui.texts("warn"))
+    assert "There is nothing to approve yet; say what you want instead." in ui.texts("warn")
+    second = fake_server.requests_for("planner")[1]
+    assert second.messages[-1]["content"] == answers[1]  # the same Planner, its questions in mind
+    assert "Before I write the plan" in second.text
+    plan = (tmp_path / PLAN).read_text()
+    assert "Before I write the plan" not in plan and len(plan_shape(plan).requirements) == 7
+
+
+def test_unattended_a_planner_asking_questions_is_told_to_assume_sensible_answers(
+    fake_server, tmp_path: Path
+) -> None:
+    fake_server.enqueue("planner", reply("plan", "09-questions-first"), reply("plan", "01-good-wc-plan"))
+    ui = agree(fake_server, tmp_path, [], run_planning, interactive=False)
+    assert any("it is told to assume sensible answers and say which" in text for text in ui.texts("warn"))
+    told = fake_server.requests_for("planner")[1].messages[-1]["content"]
+    assert "Assume a sensible answer to each of your questions" in told and "## Assumptions" in told
+    assert "Before I write the plan" not in (tmp_path / PLAN).read_text()
+
+
+def test_a_reply_of_only_the_changed_requirement_is_sent_back_for_the_whole_plan(
+    fake_server, tmp_path: Path
+) -> None:
+    whole, fragment = reply("plan", "01-good-wc-plan"), reply("plan", "11-changed-requirement-only")
+    fake_server.enqueue("planner", whole, fragment, whole.replace("character count", "byte count"))
+    ui = agree(fake_server, tmp_path, ["-c should count bytes", "approve"], run_planning)
+    said = "The Planner's reply holds only what changed, not the whole plan. Sent back to the Planner"
+    assert any(text.startswith(said) for text in ui.texts("warn"))
+    assert (
+        "Reply with the whole revised plan" in fake_server.requests_for("planner")[2].messages[-1]["content"]
+    )
+    plan = (tmp_path / PLAN).read_text()
+    assert len(plan_shape(plan).requirements) == 7 and "byte count" in plan

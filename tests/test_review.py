@@ -21,13 +21,13 @@ from iterative_coder.review import (
     Point,
     Review,
     distinct_points,
-    enforce_consistency,
     parse_reply,
     parse_review,
     requirement_numbers,
 )
 from iterative_coder.reviewing import review_version
 from iterative_coder.settings import Settings
+from iterative_coder.settling import enforce_consistency
 
 PLAN = "# Counter\n\n## Requirements\n1. Count words.\n2. Count lines.\n3. Print both.\n\n"
 PLAN += "## Notes\n1. Not a requirement.\n"

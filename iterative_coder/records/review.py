@@ -115,9 +115,14 @@ def status_of(text: str) -> str | None:
 def reason_after_status(text: str) -> str:
     """What follows the status words of a cell or line (``✅ Met (exit status is 0)``: ``exit status is
     0``): the Reviewer's reason, kept with the row."""
-    rest = re.sub(r"[*_`\ufe0f]", "", text).strip()
-    while match := _STATUS_AT_START.match(rest.lower()):
-        rest = rest[match.end() :].strip()
+    rest = text.strip()
+    while True:
+        lead = len(rest) - len(rest.lstrip(" *_`\ufe0f"))
+        match = _STATUS_AT_START.match(rest[lead:].lower())
+        if not match:
+            break
+        rest = rest[lead + match.end() :]
+    rest = rest.strip().strip("*").strip()
     if rest.startswith("(") and rest.endswith(")"):
         rest = rest[1:-1]
     return rest.lstrip(" :—–-.;,").strip()

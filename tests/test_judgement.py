@@ -164,3 +164,71 @@ def test_a_program_that_runs_at_import_is_named_with_the_fix(
 def run_loop_setup(root: Path) -> None:
     (root / "task.md").write_text("count words\n")
     (root / "plan.md").write_text("# Word counter\n\n## Requirements\n1. `count_words(text)` counts words.\n")
+
+
+def test_feedback_the_coder_ignored_is_never_offered_as_final_on_the_reviewers_word(
+    fake_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    run_loop_setup(tmp_path)
+    (tmp_path / "acceptance_test.py").write_text("# No automatic checks.\n")
+    same = (
+        "Here it is.\n\n```python\nimport sys\n\n\ndef count_words(text):\n    return len(text.split())\n\n\n"
+        'if __name__ == "__main__":\n    print(count_words(sys.stdin.read()))\n```'
+    )
+    fake_server.enqueue("coder", same, same, same)  # version 1, then the same script twice for version 2
+    fake_server.enqueue(
+        "reviewer",
+        "**Verdict: REVISE**\n\n### Issues\n1. [robustness] `count_words` counts a lone `-` as a word.\n",
+        # The Reviewer of version 2 approves and calls the feedback done, although nothing changed.
+        "Verdict: APPROVE\n\nAll requirements are met.\n\nFeedback: done — the --top option is there.",
+    )
+    answers = ["add a --top N option that prints the N most common words", "/stop"]
+    outcome, version, ui = run_loop(fake_server, tmp_path, answers)
+    assert (outcome, version) == ("stopped", 2)
+    doubt = "your feedback (feedback_v1.md) was not acted on: script_v2.py is script_v1.py unchanged"
+    question = ui.texts("ask")[-1]
+    assert question.startswith(
+        f"Approval of script_v2.py in doubt: {doubt}. Enter accepts it as final anyway"
+    )
+    assert not any("The Reviewer approves script_v2.py" in text for text in ui.texts("ask"))
+    assert f"> Approval in doubt: {doubt}." in (tmp_path / "review_v2.md").read_text()
+    assert any("The Coder sent script_v2.py unchanged again" in text for text in ui.texts("warn"))
+
+
+VAGUE_REVISE = (
+    "**Verdict: REVISE**\n\nThe script is close. A few more iterations would make it more polished."
+)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Honestly, nothing specific: it does what the plan asks.",
+        "- [robustness] `count_words` crashes on None",
+    ],
+)
+def test_a_revise_with_nothing_to_fix_never_reaches_the_coder_empty_handed(
+    answer: str, fake_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    run_loop_setup(tmp_path)
+    (tmp_path / "acceptance_test.py").write_text("# No automatic checks.\n")
+    good = "```python\ndef count_words(text):\n    return len(text.split())\n```"
+    fake_server.enqueue("coder", good, good.replace("text.split()", "(text or '').split()"))
+    fake_server.enqueue("reviewer", VAGUE_REVISE, answer, PLAIN_APPROVAL)
+    outcome, version, ui = run_loop(fake_server, tmp_path, [], interactive=False)
+    asked = fake_server.requests_for("reviewer")[1].messages[-1]["content"]
+    assert "names nothing for the Coder to change" in asked and len(asked) < 500
+    review = (tmp_path / "review_v1.md").read_text()
+    if "nothing specific" in answer:  # accepted, the doubt said and kept
+        doubt = (
+            "the Reviewer asked for a revision but named nothing to change, even when asked, and the "
+            "script was not run"
+        )
+        assert (outcome, version) == ("accepted", 1) and not fake_server.requests_for("coder")[1:]
+        assert f"Accepted script_v1.py with a doubt, recorded in review_v1.md: {doubt}." in ui.texts("warn")
+        assert f"> Approval in doubt: {doubt}." in review
+    else:  # the point it named is what version 2 is for
+        assert "1. [robustness] `count_words` crashes on None" in review
+        assert "> The Reviewer's REVISE named nothing to change; asked, it named 1 point." in review
+        assert "`count_words` crashes on None" in fake_server.requests_for("coder")[1].text
+        assert (outcome, version) == ("accepted", 2)

@@ -21,7 +21,7 @@ from .names import ACCEPTANCE, DEMO, PLAN, TASK
 from .prompt_files import PROMPTS_DIR, render_prompt
 from .review import requirement_numbers
 from .roles import ROLES
-from .test_check import collection_problem, static_problem
+from .test_check import collection_problem, static_problem, unplanned_names
 
 if TYPE_CHECKING:
     from autogen_agentchat.agents import AssistantAgent
@@ -318,6 +318,13 @@ def tests_of(ctx: SessionContext, demo: list[tuple[DemoRun, ...] | None]) -> Cal
             ctx.ui.warn("The Tester's reply held no Python code; say what you want, or /skip.")
             return None
         ctx.ui.show_code(ACCEPTANCE, extracted.code)
+        guessed = unplanned_names(extracted.code, ctx.workspace.read(PLAN) or "")
+        if guessed:
+            ctx.ui.warn(
+                f"{ACCEPTANCE} uses {', '.join(guessed)}, which the plan never mentions: a correct program "
+                "may not have them. Ask the Tester to test the plan's interface (or run script.py as a "
+                "process), or add them to the plan."
+            )
         if demo[0] is not None:
             ctx.ui.show_code(DEMO, write_demo(demo[0]))
         words = words_line(reply, "Tester")

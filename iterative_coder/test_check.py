@@ -33,6 +33,7 @@ SYNTAX, WRONG_MODULE, THIRD_PARTY_IMPORT, DISPLAY_AT_IMPORT, DOES_NOT_LOAD, NO_T
 )  # fmt: skip
 COLLECT_TIMEOUT = 20.0  # seconds pytest may take to load the file
 PROGRAM = SCRIPT_IN_RUN.removesuffix(".py")
+CONTRACT_NAMES = frozenset({"main"})  # every program has them (the Tester and the Coder are told so)
 ALLOWED = frozenset(sys.stdlib_module_names) | {PROGRAM, "pytest", "_pytest"}
 # Import names whose package is known by another name, as a plan would write it.
 PACKAGE_NAMES = {
@@ -171,9 +172,9 @@ class _Class:
 '''
 
 
-def stand_in(tests: str) -> str:
-    """A ``script.py`` that defines every name ``tests`` takes from the program: functions that return
-    None, and classes (CapWords names) whose instances answer any method."""
+def program_names(tests: str) -> list[str]:
+    """The names ``tests`` take from the program (``script.count_words``, ``from script import X``),
+    in order, each once."""
     tree, _ = parse_python(tests)
     aliases, names = {PROGRAM}, dict[str, None]()
     for node in ast.walk(tree) if tree else ():
@@ -184,8 +185,26 @@ def stand_in(tests: str) -> str:
     for node in ast.walk(tree) if tree else ():
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
             names.setdefault(node.attr)
+    return list(names)
+
+
+def unplanned_names(tests: str, plan: str) -> list[str]:
+    """The names ``tests`` take from the program that the plan never mentions (helpers the Tester
+    guessed): a correct program may well not have them."""
+    return [
+        name
+        for name in program_names(tests)
+        if name not in CONTRACT_NAMES
+        and not name.startswith("_")
+        and not re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", plan)
+    ]
+
+
+def stand_in(tests: str) -> str:
+    """A ``script.py`` that defines every name ``tests`` takes from the program: functions that return
+    None, and classes (CapWords names) whose instances answer any method."""
     lines = [STAND_IN]
-    for name in names:
+    for name in program_names(tests):
         if name.startswith("__"):
             continue
         is_class = name[:1].isupper() and not name.isupper()

@@ -28,7 +28,13 @@ from iterative_coder.records.embedded import prose_of
 from iterative_coder.records.run import read_run
 from iterative_coder.runs import Execution
 from iterative_coder.settings import Settings
-from iterative_coder.test_check import DISPLAY_AT_IMPORT, DOES_NOT_LOAD, check_tests, collection_problem
+from iterative_coder.test_check import (
+    DISPLAY_AT_IMPORT,
+    DOES_NOT_LOAD,
+    check_tests,
+    collection_problem,
+    unplanned_names,
+)
 from iterative_coder.workspace import Workspace
 
 REPLIES = Path(__file__).parent / "replies"
@@ -37,7 +43,7 @@ PLAN_CASES = sorted(path.stem for path in (REPLIES / "plan").glob("*.txt"))
 # The plan each Tester reply was written for (its program): the word counter, the guessing game, the
 # clock, the todo list. None of them names a third-party package.
 PLAN_OF = {"01": "01", "02": "01", "03": "02", "04": "01", "05": "02", "06": "04", "07": "06", "08": "04",
-           "09": "01", "10": "01", "11": "01"}  # fmt: skip
+           "09": "01", "10": "01", "11": "01", "12": "01"}  # fmt: skip
 
 
 def reply(kind: str, case: str) -> str:
@@ -64,6 +70,7 @@ def test_a_tester_reply_is_accepted_or_refused_with_its_reason(case: str, tmp_pa
     want = expected("tests", case)
     assert (problem is None) == want["accept"]
     assert (problem.kind if problem else None) == want["reason"]
+    assert unplanned_names(code_of_tests(case), plan_for(case)) == want.get("unplanned", [])
 
 
 @pytest.mark.parametrize(
@@ -263,3 +270,16 @@ def test_a_reply_of_only_the_changed_requirement_is_sent_back_for_the_whole_plan
     )
     plan = (tmp_path / PLAN).read_text()
     assert len(plan_shape(plan).requirements) == 7 and "byte count" in plan
+
+
+def test_tests_of_names_the_plan_never_mentions_are_flagged_before_approval(
+    fake_server, tmp_path: Path
+) -> None:
+    fake_server.enqueue("tester", reply("tests", "12-guessed-helpers"))
+    ui = agree(fake_server, tmp_path, ["approve"], run_test_agreement)
+    said = (
+        "acceptance_test.py uses tokenize, format_row, which the plan never mentions: a correct program may "
+        "not have them. Ask the Tester to test the plan's interface"
+    )
+    assert any(text.startswith(said) for text in ui.texts("warn"))
+    assert ui.texts("ask") == [TESTS_PROMPT]  # flagged before the Manager's approval

@@ -29,6 +29,7 @@ class SessionContext:
     settings: Settings
     execute: str = "never"  # may generated code run now? ``ask`` can become ``always`` mid-session
     warned_unsandboxed: bool = False
+    suspects_sent: bool = False  # without a person, the Tester is asked about suspect tests once
     _sandbox: list[Sandbox | None] = field(default_factory=list, init=False)  # found once, when needed
 
     def __post_init__(self) -> None:

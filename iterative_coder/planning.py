@@ -360,13 +360,14 @@ async def run_test_agreement(ctx: SessionContext) -> AgreementOutcome:
     return "approved"
 
 
-async def fix_tests(ctx: SessionContext, version: int, reason: str) -> str:
-    """Have the Tester fix acceptance_test.py, which a run could not load for ``reason``; save what the
-    Manager approves. ``saved``, ``unchanged``, ``stopped`` or ``ended``."""
+async def fix_tests(ctx: SessionContext, version: int, reason: str, prompt: str = "tester_fix_file") -> str:
+    """Have the Tester fix acceptance_test.py, which a run could not load for ``reason`` (or, with the
+    ``tester_fix_suspect`` prompt, whose tests may be wrong); save what the Manager approves (without
+    a person: the first usable file). ``saved``, ``unchanged``, ``stopped`` or ``ended``."""
     workspace = ctx.workspace
     talk = Agreement(ctx, "tester", f"is fixing {ACCEPTANCE}", version)
     message = render_prompt(
-        "tester_fix_file",
+        prompt,
         plan=(workspace.read(PLAN) or "").strip(),
         tests=(workspace.read(ACCEPTANCE) or "").rstrip(),
         reason=reason,

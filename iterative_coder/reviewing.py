@@ -21,6 +21,7 @@ from .records.run import RunRecord, read_run, write_run
 from .review import parse_reply, requirement_numbers, verdict_alone
 from .runs import run_version as run_in_folder
 from .settling import Judging, settle
+from .suspects import suspect_tests
 
 if TYPE_CHECKING:
     from autogen_agentchat.agents import AssistantAgent
@@ -168,7 +169,11 @@ async def review_version(ctx: SessionContext, version: int, *, extra: str = "") 
     elif review.feedback is None or review.feedback.status == NOT_ASSESSED:
         review.feedback = FeedbackCheck(NOT_ASSESSED)
         review.notes.append("The Reviewer did not say whether the Manager's feedback is done.")
-    problems = run.problems() if run else []
+    runs = [read_run(ctx.workspace.read(run_name(v)), v) for v in range(1, version)] + [run]
+    plan = ctx.workspace.read(PLAN) or ""
+    suspects = suspect_tests(runs, review.coverage) if run else []
+    review.suspect_tests = [suspect.describe(plan) for suspect in suspects]
+    problems = run.problems(frozenset(suspect.name for suspect in suspects)) if run else []
     if error:
         problems.append(f"the script does not parse ({error})")
     previous = ctx.workspace.read(script_name(version - 1)) if version > 1 else None

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 UNMET = ("missing", "partly")
 CHANGED_VERDICT = "The tool changed the verdict from APPROVE to REVISE"
-_TEST_OF_REQUIREMENT = re.compile(r"^test_?req(?:uirement)?_?(\d+)(?:_|$|\[)", re.IGNORECASE)
+TEST_OF_REQUIREMENT = re.compile(r"^test_?req(?:uirement)?_?(\d+)(?:_|$|\[)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ def assessed_by_tests(rows: list[Coverage], outcomes: Sequence[TestOutcome]) -> 
     requirement (``test_req3_...``) ran and all passed."""
     tests: dict[str, list[TestOutcome]] = {}
     for outcome in outcomes:
-        match = _TEST_OF_REQUIREMENT.match(outcome.name.rsplit("::", 1)[-1])
+        match = TEST_OF_REQUIREMENT.match(outcome.name.rsplit("::", 1)[-1])
         if match and outcome.result != "skipped":
             tests.setdefault(match.group(1), []).append(outcome)
     return [

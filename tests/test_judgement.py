@@ -232,3 +232,48 @@ def test_a_revise_with_nothing_to_fix_never_reaches_the_coder_empty_handed(
         assert "> The Reviewer's REVISE named nothing to change; asked, it named 1 point." in review
         assert "`count_words` crashes on None" in fake_server.requests_for("coder")[1].text
         assert (outcome, version) == ("accepted", 2)
+
+
+# The Tester's expected value contradicts the plan: "a b  c" has 3 words, the test says 4.
+WRONG_TEST = (
+    "import script\n\n\ndef test_req1_counts_words():\n    assert script.count_words('a b') == 2\n\n\n"
+    "def test_req2_counts_spaced_words():\n    assert script.count_words('a b  c') == 4\n"
+)
+FIXED_TEST = WRONG_TEST.replace("== 4", "== 3")
+TWO_REQUIREMENTS = (
+    "# Words\n\n## Requirements\n1. `count_words(text)` counts words.\n2. Runs of spaces separate words.\n"
+)
+MET_BOTH = (
+    '{"verdict": "APPROVE", "coverage": [{"requirement": 1, "status": "met", "evidence": "split()"}, '
+    '{"requirement": 2, "status": "met", "evidence": "split() folds runs of spaces; the test expects 4 words '
+    'in a b  c, which has 3"}], "points": []}'
+)
+
+
+@pytest.mark.parametrize("attended", [True, False])
+def test_a_test_that_fails_on_every_version_while_its_requirement_is_met_is_suspect(
+    attended: bool, fake_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    run_loop_setup(tmp_path)
+    (tmp_path / "plan.md").write_text(TWO_REQUIREMENTS)
+    (tmp_path / "acceptance_test.py").write_text(WRONG_TEST)
+    script = "```python\ndef count_words(text):\n    return len(text.split())\n```"
+    fake_server.enqueue("coder", script, script.replace("text.split()", "str(text).split()"))
+    fake_server.enqueue("reviewer", MET_BOTH.replace('"APPROVE"', '"REVISE"').replace(
+        '"points": []', '"points": [{"category": "failing", "issue": "test_req2_counts_spaced_words fails"}]'
+    ), MET_BOTH)  # fmt: skip
+    fake_server.enqueue("tester", f"The expected count was wrong.\n\n```python\n{FIXED_TEST}```")
+    answers = ["", "/fix-tests", "approve", ""] if attended else []
+    outcome, version, ui = run_loop(fake_server, tmp_path, answers, execute="always", interactive=attended)
+    assert (outcome, version) == ("accepted", 2)  # the suspect test is not held against version 2
+    review = (tmp_path / "review_v2.md").read_text()
+    suspect = (
+        "test_req2_counts_spaced_words fails on every version so far (v1-v2) while the Reviewer assesses "
+        "requirement 2 (the plan: Runs of spaces separate words.) as met; the test says: "
+    )
+    assert review.startswith("Verdict: APPROVE\n") and f"- {suspect}" in review and "assert 3 == 4" in review
+    said = "Suspect tests, not held against v2: " if attended else "Suspect tests, so the Tester is asked"
+    assert any(text.startswith(said) and suspect in text for text in ui.texts("warn"))
+    asked = fake_server.requests_for("tester")[0].text
+    assert "Every version of the program so far fails these tests" in asked and suspect in asked
+    assert (tmp_path / "acceptance_test.py").read_text() == FIXED_TEST

@@ -181,6 +181,7 @@ class Review:
     parsed_from: str = "json"  # json | partial json | repaired json | text | legacy file
     feedback: FeedbackCheck | None = None  # None: the version follows no feedback of the Manager
     doubt: str | None = None  # an approval in doubt: why (the Reviewer could not say what to change...)
+    suspect_tests: list[str] = field(default_factory=list)  # failing tests that may be wrong, described
 
     @property
     def approved(self) -> bool:
@@ -200,6 +201,9 @@ class Review:
         if self.feedback:
             evidence = f": {self.feedback.evidence}" if self.feedback.evidence else ""
             lines += ["", "## The Manager's feedback", "", f"{self.feedback.status}{evidence}"]
+        if self.suspect_tests:
+            lines += ["", "## Suspect tests (not held against this version; /fix-tests)", ""]
+            lines += [f"- {item}" for item in self.suspect_tests]
         lines += ["", "## Points", ""]
         for number, point in enumerate(self.points, start=1):
             where = f" ({point.where})" if point.where else ""
@@ -240,6 +244,7 @@ class Review:
             parsed_from=str(data.get("parsed_from", "json")),
             feedback=_feedback_from(data.get("feedback")),
             doubt=str(data["doubt"]) if data.get("doubt") else None,
+            suspect_tests=[str(item) for item in data.get("suspect_tests", [])],
         )
 
 

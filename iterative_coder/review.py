@@ -98,13 +98,22 @@ def parse_reply(reply: str, requirements: list[str] | None = None, cut_off: bool
         review.notes.append(CUT_OFF_NOTE)
     review.points = distinct_points(review.points)
     review.coverage = _one_row_per_requirement(review.coverage, requirements or [])
-    if _ALL_MET.search(words.plain_words(text)):
+    if all_met_said(words.plain_words(text)):
         review.coverage = [
             Coverage(row.requirement, "met", "the Reviewer: all requirements are met")
             if row.status == words.NOT_ASSESSED else row
             for row in review.coverage
         ]  # fmt: skip
     return ParsedReply(review, verdict)
+
+
+def all_met_said(plain: str) -> bool:
+    """Whether a review (in :func:`records.review.plain_words`) says every requirement is met, with no
+    exception after it (``all requirements are met except 3``)."""
+    found = _ALL_MET.search(plain)
+    return found is not None and not re.match(
+        r"\s*(?:except|but|apart from|other than|besides|save for|bar)\b", plain[found.end() :]
+    )
 
 
 def parse_review(reply: str, requirements: list[str] | None = None, cut_off: bool = False) -> Review:

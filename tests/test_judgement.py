@@ -18,6 +18,8 @@ from conftest import WAIT, Cli
 from drive import run_loop, run_main
 from fake_openai import FakeOpenAIServer, Fault, RecordedRequest
 
+from iterative_coder.review import parse_reply
+
 REPLIES = Path(__file__).parent / "replies"
 PLAN = (REPLIES / "plan" / "01-good-wc-plan.txt").read_text(encoding="utf-8")
 TESTS = (REPLIES / "tests" / "09-subprocess-black-box.txt").read_text(encoding="utf-8")
@@ -277,3 +279,18 @@ def test_a_test_that_fails_on_every_version_while_its_requirement_is_met_is_susp
     asked = fake_server.requests_for("tester")[0].text
     assert "Every version of the program so far fails these tests" in asked and suspect in asked
     assert (tmp_path / "acceptance_test.py").read_text() == FIXED_TEST
+
+
+@pytest.mark.parametrize(
+    ("said", "met"),
+    [
+        ("Verdict: APPROVE\n\nAll requirements are met.", True),
+        ("**APPROVE** — the script meets every requirement of the plan.", True),
+        ("Verdict: APPROVE\n\nAll of the requirements have been implemented.", True),
+        ("Verdict: APPROVE\n\nAll requirements are met except requirement 2.", False),
+        ("Verdict: REVISE\n\nNot all requirements are met yet.", False),
+    ],
+)
+def test_a_blanket_all_met_assesses_every_requirement_and_an_exception_does_not(said: str, met: bool) -> None:
+    rows = parse_reply(said, ["1", "2"]).review.coverage
+    assert [row.status for row in rows] == (["met", "met"] if met else ["not assessed", "not assessed"])

@@ -28,6 +28,16 @@ if TYPE_CHECKING:
 
 UNMET = ("missing", "partly")
 CHANGED_VERDICT = "The tool changed the verdict from APPROVE to REVISE"
+# A point in optional words, and one that names a requirement, a test or a failure (so it is required).
+_OPTIONAL = re.compile(
+    r"^(?:consider|you (?:could|might|may)|optionally|optional\b|nit\b|nice to have|it would be nice|maybe|"
+    r"perhaps|could|might)",
+    re.IGNORECASE,
+)
+_TRACES = re.compile(
+    r"\b(?:r\d+|req(?:uirement)?s?\s*#?\d+|test_\w+|crash\w*|fail\w*|errors?|exceptions?|traceback|bugs?|wrong)\b",
+    re.IGNORECASE,
+)
 TEST_OF_REQUIREMENT = re.compile(r"^test_?req(?:uirement)?_?(\d+)(?:_|$|\[)", re.IGNORECASE)
 
 
@@ -64,9 +74,26 @@ def actionable(review: Review, problems: Sequence[str]) -> bool:
     return bool(review.points or problems or unmet or not_done)
 
 
+def is_suggestion(point: Point) -> bool:
+    """Whether a point is optional: not about failing or missing behaviour, tracing to no requirement,
+    test or failure, and worded as a suggestion or a matter of style."""
+    if point.category in ("failing", "missing") or _TRACES.search(f"{point.text} {point.where}"):
+        return False
+    return point.category == "style" or bool(_OPTIONAL.match(point.text.lstrip("*_ ")))
+
+
+def keep_suggestions_apart(review: Review, points: list[Point]) -> list[Point]:
+    """The points the Coder must act on; the optional ones go to the review's suggestions."""
+    optional = [point.text for point in points if is_suggestion(point)]
+    review.suggestions += [text for text in dict.fromkeys(optional) if text not in review.suggestions]
+    return [point for point in points if not is_suggestion(point)]
+
+
 async def settle(judging: Judging, review: Review) -> Review:
     """The review with the tool's rules applied, after asking the Reviewer for what it left out."""
     review.coverage = assessed_by_tests(review.coverage, judging.outcomes)
+    if not review.approved:  # an approval's suggestions ask nothing of anybody
+        review.points = keep_suggestions_apart(review, review.points)
     # A run with problems overturns the approval anyway: no question for the Reviewer then.
     left_out = unassessed(review) or feedback_unassessed(review)
     asked_rows = review.approved and not judging.problems and bool(left_out)
@@ -103,7 +130,8 @@ def doubt_of(review: Review, asked_rows: bool, ran: bool) -> str:
             f"{'are' if plural else 'is'} met, even when asked"
         )
     run = "the run shows nothing failing" if ran else "the script was not run"
-    return f"the Reviewer asked for a revision but named nothing to change, even when asked, and {run}"
+    named = "only optional suggestions (kept in the review)" if review.suggestions else "nothing to change"
+    return f"the Reviewer asked for a revision but named {named}, even when asked, and {run}"
 
 
 def _point_of(requirement: str, status: str, evidence: str) -> Point:
@@ -155,8 +183,9 @@ async def _ask_what_to_change(judging: Judging, review: Review) -> None:
         judging.ctx, judging.agent, prompt, judging.version, "is asked what to change"
     )
     answer = parse_reply(reply.text)
-    if answer.review.points:
-        review.points = answer.review.points
+    named = keep_suggestions_apart(review, answer.review.points)
+    if named:
+        review.points = named
         count = len(review.points)
         review.notes.append(
             f"The Reviewer's REVISE named nothing to change; asked, it named {count} "

@@ -30,8 +30,8 @@ REVISIONS = {
     1: "**Verdict: REVISE**\n\nThe counting works, but one thing needs fixing.\n\n### Issues\n"
     "1. [robustness] `describe_error` falls back to `str(error)` for unexpected errors, which prints a "
     "Python repr to the user.\n",
-    2: "## Verdict\nREVISE\n\n## Required changes\n- [style] `parse_args` has no docstring, unlike every "
-    "other function.\n",
+    2: "## Verdict\nREVISE\n\n## Required changes\n- [robustness] `parse_args` accepts `-` as a file name, "
+    "but `count_file` then fails to open it.\n",
 }
 ARGS = ["--task", "a small wc: count lines, words and characters", "--execute", "always"]
 
@@ -294,3 +294,32 @@ def test_a_test_that_fails_on_every_version_while_its_requirement_is_met_is_susp
 def test_a_blanket_all_met_assesses_every_requirement_and_an_exception_does_not(said: str, met: bool) -> None:
     rows = parse_reply(said, ["1", "2"]).review.coverage
     assert [row.status for row in rows] == (["met", "met"] if met else ["not assessed", "not assessed"])
+
+
+OPTIONAL_ONLY = """### Verdict: REVISE
+
+The counter works and the code is clean. A couple of things before I'd call it done:
+
+### Suggestions
+1. Consider adding a `--version` flag so users can check which version they run.
+2. Add type hints to the public functions.
+"""
+
+
+def test_optional_suggestions_are_kept_as_notes_not_points_for_the_coder(
+    fake_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    run_loop_setup(tmp_path)
+    (tmp_path / "acceptance_test.py").write_text(WORD_TESTS)
+    fake_server.enqueue("coder", "```python\ndef count_words(text):\n    return len(text.split())\n```")
+    fake_server.enqueue("reviewer", OPTIONAL_ONLY)
+    outcome, version, _ = run_loop(fake_server, tmp_path, [], execute="always", interactive=False)
+    assert (outcome, version) == ("accepted", 1) and not fake_server.requests_for("coder")[1:]
+    review = (tmp_path / "review_v1.md").read_text()
+    suggestions = (
+        "## Suggestions (optional: not required of the next version)\n\n- Consider adding a `--version`"
+    )
+    assert suggestions in review and "- Add type hints to the public functions." in review
+    assert "## Points\n\nNone." in review and len(fake_server.requests_for("reviewer")) == 1
+    # Its one requirement met by its passing test, and nothing required left: the tool's rule approves.
+    assert "> The tool changed the verdict from REVISE to APPROVE: every requirement is met" in review

@@ -406,7 +406,8 @@ def test_the_reviewer_sees_the_previous_review_and_open_points_need_evidence(
     (tmp_path / "plan.md").write_text(PLAN)
     first = reply(points=[{"category": "failing", "where": "main", "issue": "UNIQUE-FIRST-POINT crashes"}])
     second = reply(
-        points=[{"category": "style", "where": "main", "issue": "name things better"}],
+        # Issue 22: a required point (an optional [style] one alone would be a suggestion, not a REVISE).
+        points=[{"category": "robustness", "where": "main", "issue": "main shadows the builtin input"}],
         previous_points=[
             {"point": 1, "status": "open"},
             {"point": 2, "status": "fixed", "evidence": "line 3"},

@@ -25,7 +25,7 @@ CATEGORIES = ("failing", "missing", "robustness", "style")
 _CATEGORY_WORDS = (
     ("failing", ("fail", "crash", "error", "exception", "traceback", "wrong", "bug")),
     ("missing", ("missing", "not implemented", "requirement", "does not support")),
-    ("style", ("style", "naming", "docstring", "pep 8", "pep8", "comment", "format")),
+    ("style", ("style", "naming", "docstring", "pep 8", "pep8", "comment", "format", "type hint")),
 )
 
 
@@ -182,6 +182,7 @@ class Review:
     feedback: FeedbackCheck | None = None  # None: the version follows no feedback of the Manager
     doubt: str | None = None  # an approval in doubt: why (the Reviewer could not say what to change...)
     suspect_tests: list[str] = field(default_factory=list)  # failing tests that may be wrong, described
+    suggestions: list[str] = field(default_factory=list)  # optional: traced to no requirement, test, crash
 
     @property
     def approved(self) -> bool:
@@ -210,6 +211,9 @@ class Review:
             lines.append(f"{number}. [{point.category}]{where} {point.text}")
         if not self.points:
             lines.append("None.")
+        if self.suggestions:
+            lines += ["", "## Suggestions (optional: not required of the next version)", ""]
+            lines += [f"- {text}" for text in self.suggestions]
         if self.earlier:
             lines += ["", "## Points of the previous review", ""]
             for item in self.earlier:
@@ -245,6 +249,7 @@ class Review:
             feedback=_feedback_from(data.get("feedback")),
             doubt=str(data["doubt"]) if data.get("doubt") else None,
             suspect_tests=[str(item) for item in data.get("suspect_tests", [])],
+            suggestions=[str(item) for item in data.get("suggestions", [])],
         )
 
 

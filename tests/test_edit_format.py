@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from drive import in_session, run, start_workspace
+from drive import in_session, review_to_answer, run, start_workspace
 from edit_cases import (
     Fix,
     checks_fix,
@@ -25,7 +25,6 @@ from scripted import PLAN_1, TESTS, review
 
 from iterative_coder.coding import EDIT_LINES, write_version
 from iterative_coder.records.calls import CallRecord
-from iterative_coder.records.review import REVISE, Point, Review, write_review
 from iterative_coder.settings import Settings
 from iterative_coder.status import history, render_text
 from iterative_coder.workspace import Workspace
@@ -44,9 +43,7 @@ def write_v2(server: FakeOpenAIServer, root: Path, edit_format: str = "diff", pr
     """``write_version`` for version 2 of a workspace whose script_v1.py is ``previous``."""
     start_workspace(root)
     (root / "script_v1.py").write_text(previous)
-    # What version 2 answers, as a session has it (issue 22: the Coder is never asked for nothing).
-    point = Point("the validators do not count the problems they find", "failing", "validate_book")
-    (root / "review_v1.md").write_text(write_review(Review(REVISE, points=[point])))
+    review_to_answer(root)
     ui = RecordingUI()
     settings = Settings(edit_format=edit_format, interactive=False)
     written = in_session(server, root, ui, settings, lambda ctx: write_version(ctx, 2))

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the fake server and the scripted programs live there
 
-from drive import in_session, run_loop, start_workspace  # noqa: E402
+from drive import in_session, review_to_answer, run_loop, start_workspace  # noqa: E402
 from edit_cases import Fix, edits_reply, function_fix, program, whole_reply  # noqa: E402
 from fake_openai import FakeOpenAIServer  # noqa: E402
 from recording_ui import RecordingUI  # noqa: E402
@@ -71,6 +71,7 @@ def revision(lines: int, edit_format: str, fix: Fix = FIX) -> Revision:
     previous = program(lines)
     reply = whole_reply(fix.on(previous)) if edit_format == "whole" else edits_reply(fix)
     with version_1_of(previous, reply) as (root, server):
+        review_to_answer(root)
         settings = Settings(edit_format=edit_format, interactive=False)
         assert in_session(server, root, RecordingUI(), settings, lambda ctx: write_version(ctx, 2))
         assert (root / "script_v2.py").read_text() == fix.on(previous), "the revision was not applied"

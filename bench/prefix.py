@@ -210,7 +210,7 @@ def _review(version: int) -> str:
             "verdict": "REVISE",
             "coverage": [{"requirement": n, "status": "met", "evidence": "ClockApp"} for n in range(1, 9)],
             "previous_points": [{"point": 1, "status": "fixed", "evidence": "draw"}] if version > 1 else [],
-            "points": [{"category": "robustness", "where": "ClockApp.draw", "issue": f"Consider {topic}."}],
+            "points": [{"category": "robustness", "where": "ClockApp.draw", "issue": f"Handle {topic}."}],
         }
     )
 

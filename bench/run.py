@@ -128,9 +128,7 @@ def review_for(version: int) -> str:
             "previous_points": [{"point": 1, "status": "fixed", "evidence": "see main"}]
             if version > 1
             else [],
-            "points": [
-                {"category": "robustness", "where": "main", "issue": f"Consider {topic} ({version})."}
-            ],
+            "points": [{"category": "robustness", "where": "main", "issue": f"Handle {topic} ({version})."}],
         }
     )
 

@@ -33,6 +33,7 @@ class SessionContext:
     install_answers: dict[tuple[str, ...], bool] = field(default_factory=dict)  # per set of packages
     # Why a version was not run when its packages could not be installed, for the agents' prompts.
     not_run_reasons: dict[int, str] = field(default_factory=dict)
+    suspects_sent: bool = False  # without a person, the Tester is asked about suspect tests once
     _sandbox: list[Sandbox | None] = field(default_factory=list, init=False)  # found once, when needed
 
     def __post_init__(self) -> None:

@@ -205,3 +205,20 @@ def extract_code(reply: str) -> ExtractedCode:
         cut = "its closing fence is missing, so the reply may have been cut off"
         note = f"{note}; {cut}" if note else f"The code block's {cut[4:]}"
     return ExtractedCode(chosen.code, n, chosen.error, note + "." if note else None)
+
+
+_DEFINES_TESTS = re.compile(r"^\s*(?:async\s+)?def\s+test|^class\s+Test", re.MULTILINE)
+
+
+def extract_tests(reply: str) -> ExtractedCode:
+    """Choose the test file in a Tester reply: of several code blocks, the block that defines tests
+    (the longest such block that parses), not a longer reference implementation beside it; else as
+    :func:`extract_code` chooses."""
+    text = reply.replace("\r\n", "\n").replace("\r", "\n")
+    cands = _blocks(text)
+    tests = [(i, b) for i, b in enumerate(cands) if _DEFINES_TESTS.search(b.code)]
+    if len(cands) < 2 or not tests or len(tests) == len(cands):
+        return extract_code(reply)
+    index, chosen = max(tests, key=lambda item: (item[1].error is None, item[1].size, item[0]))
+    note = f"The reply had {len(cands)} code blocks; took block {index + 1}, the one that defines tests."
+    return ExtractedCode(chosen.code, len(cands), chosen.error, note)

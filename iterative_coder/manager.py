@@ -176,19 +176,28 @@ def unloadable_tests(turn: Turn) -> str | None:
     return record.tests_unloadable if record else None
 
 
-def _tests_unloadable(turn: Turn) -> bool:
-    return unloadable_tests(turn) is not None
+def suspects_of(turn: Turn) -> str | None:
+    """The review's suspect tests (failing on every version while their requirement is met), or None."""
+    suspects = turn.review.suspect_tests if turn.review is not None else []
+    return "; ".join(suspects) if suspects else None
+
+
+def _tests_to_fix(turn: Turn) -> bool:
+    return unloadable_tests(turn) is not None or suspects_of(turn) is not None
 
 
 async def _fix_tests(turn: Turn, _arguments: str) -> str | None:
-    reason = unloadable_tests(turn)
-    if reason is None:
+    reason, suspects = unloadable_tests(turn), suspects_of(turn)
+    if reason is None and suspects is None:
         turn.ctx.ui.info(
-            f"The run of {script_name(turn.version)} loaded {ACCEPTANCE}; there is nothing to fix. "
-            "To change the tests, edit the file."
+            f"The run of {script_name(turn.version)} loaded {ACCEPTANCE} and no test is suspect; there is "
+            "nothing to fix. To change the tests, edit the file."
         )
         return None
-    outcome = await fix_tests(turn.ctx, turn.version, reason)
+    if reason is not None:
+        outcome = await fix_tests(turn.ctx, turn.version, reason)
+    else:
+        outcome = await fix_tests(turn.ctx, turn.version, suspects or "", "tester_fix_suspect")
     return outcome if outcome in ("stopped", "ended") else None
 
 
@@ -252,9 +261,9 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "/fix-tests",
         "/fix-tests",
-        f"have the Tester fix {ACCEPTANCE}, which this version's run could not load",
+        f"have the Tester fix {ACCEPTANCE} (this version's run could not load it, or a test is suspect)",
         _fix_tests,
-        _tests_unloadable,
+        _tests_to_fix,
     ),
     Command("/stop", "/stop", "stop here (resume later)", _stop),
     Command("/help", "/help", "these commands", _help),
@@ -288,6 +297,12 @@ def help_text(turn: Turn) -> str:
 
 
 def _question(turn: Turn) -> str:
+    doubt = turn.review.doubt if turn.review is not None else None
+    if turn.approved and doubt:
+        return (
+            f"Approval of {script_name(turn.version)} in doubt: {doubt}. Enter accepts it as final anyway; "
+            "or type feedback (/help for commands)."
+        )
     if turn.approved:
         return (
             f"The Reviewer approves {script_name(turn.version)}. Enter accepts it as final; or type feedback "
@@ -336,17 +351,41 @@ async def _answer(turn: Turn, answer: str) -> str | None:
     return "limit" if turn.at_limit else "next"
 
 
+async def unattended_turn(turn: Turn) -> str:
+    """The turn with nobody to ask: an approval is accepted, else go on. An approval in doubt is accepted
+    too, the doubt said and kept in the review: the Reviewer, asked, named nothing to change, so another
+    version would be the same script again, and stopping would throw away a version nothing is known to
+    be wrong with. Suspect tests go to the Tester once a session."""
+    ctx, version, review = turn.ctx, turn.version, turn.review
+    suspects = suspects_of(turn)
+    if suspects is not None and not ctx.suspects_sent:
+        ctx.suspects_sent = True
+        ctx.ui.warn(f"Suspect tests, so the Tester is asked to check them: {suspects}.")
+        if await fix_tests(ctx, version, suspects, "tester_fix_suspect") == "ended":
+            return "ended"
+    if not turn.approved:
+        return "limit" if turn.at_limit else "next"
+    if review is not None and review.doubt:
+        ctx.ui.warn(
+            f"Accepted {script_name(version)} with a doubt, recorded in {review_name(version)}: "
+            f"{review.doubt}."
+        )
+    ctx.session.mark_finished(version, "accepted")
+    return "accepted"
+
+
 async def manager_turn(ctx: SessionContext, version: int, review: Review | None) -> str:
     """The Manager's turn after ``review_v{version}.md``: ``next``, or how the loop ends."""
     turn = Turn(ctx, version, review)
-    if not ctx.settings.interactive:  # nobody to ask: an approval is accepted, else go on
-        if turn.approved:
-            ctx.session.mark_finished(version, "accepted")
-            return "accepted"
-        return "limit" if turn.at_limit else "next"
-    reason = unloadable_tests(turn)
+    if not ctx.settings.interactive:
+        return await unattended_turn(turn)
+    reason, suspects = unloadable_tests(turn), suspects_of(turn)
     if reason is not None:
         ctx.ui.warn(f"{ACCEPTANCE} itself does not load: {reason}. /fix-tests has the Tester fix it.")
+    elif suspects is not None:
+        ctx.ui.warn(
+            f"Suspect tests, not held against v{version}: {suspects}. /fix-tests has the Tester check them."
+        )
     while True:
         answer = await ctx.manager.ask(_question(turn))
         if answer is None:

@@ -16,8 +16,8 @@ from .agents import call_and_record
 from .draft_answers import Asking, DraftPrompt, Flaw, answer_draft
 from .execution.demo import DemoRun, demo_from_reply, write_demo
 from .execution.guard import guarded
-from .execution.test_check import collection_problem, static_problem
-from .extract import extract_code, words_line
+from .execution.test_check import collection_problem, static_problem, unplanned_names
+from .extract import extract_tests, words_line
 from .layout import compose, plan_section
 from .names import ACCEPTANCE, ACCEPTANCE_REJECTED, DEMO, PLAN, TASK
 from .prompt_files import PROMPTS_DIR, render_prompt
@@ -74,15 +74,60 @@ _THINKING = re.compile(r"<think>.*?</think>\s*", re.DOTALL | re.IGNORECASE)
 _MARKDOWN_FENCE = re.compile(r"^```(?:markdown|md)[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
 
 
+# A paragraph that is talk about the plan, not part of it ("A few notes: ...", "Let me know if ...").
+_CHATTER = re.compile(
+    r"^(?:a few notes|some notes|notes?:|a note|let me know|feel free|i hope|hope this|happy to|"
+    r"if you(?:'d| would) like|would you like|shall i|do you want|please let me know|any questions)",
+    re.IGNORECASE,
+)
+_HEADING = re.compile(r"^#{1,6}\s", re.MULTILINE)
+_REQUIREMENTS_HEADING = re.compile(r"^#{1,6}\s*requirements?\b", re.IGNORECASE | re.MULTILINE)
+_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*+])\s+(.+)$")
+
+
+def strip_chatter(plan: str) -> str:
+    """The plan without the talk after it: from the first paragraph after a heading that opens with
+    chatter (``A few notes:``, ``Let me know ...``) to the end, when no heading follows it."""
+    paragraphs = re.split(r"\n\s*\n", plan.strip())
+    headed = False
+    for index, paragraph in enumerate(paragraphs):
+        headed = headed or bool(_HEADING.match(paragraph))
+        opening = paragraph.strip().lstrip("*_ ")
+        if headed and index and _CHATTER.match(opening) and not any(map(_HEADING.match, paragraphs[index:])):
+            return "\n\n".join(paragraphs[:index]).strip() + "\n"
+    return plan.strip() + "\n"
+
+
 def clean_plan(reply: str) -> str:
     """The plan in the Planner's reply: without its thinking (``<think>...</think>``), taken out of a
-    ```` ```markdown ```` fence wrapped around it, and without the closing question."""
+    ```` ```markdown ```` fence wrapped around it, and without the closing question or the talk after it."""
     text = _THINKING.sub("", reply)
     fenced = _MARKDOWN_FENCE.search(text)
     fence_lines = [line for line in text.splitlines() if line.startswith("```")]
     if fenced and len(fence_lines) == 2 and re.search(r"^#", fenced.group(1), re.MULTILINE):
         text = fenced.group(1)
-    return strip_closing_question(text)
+    return strip_closing_question(strip_chatter(text))
+
+
+def asks_instead_of_planning(reply: str) -> bool:
+    """Whether the Planner asked questions instead of writing a plan: no Requirements section, and its
+    listed items are mostly questions (``Before I write the plan: 1. ...? 2. ...?``)."""
+    text = _THINKING.sub("", reply)
+    if _REQUIREMENTS_HEADING.search(text):
+        return False
+    items = [match.group(1).strip() for line in text.splitlines() if (match := _ITEM.match(line))]
+    questions = [item for item in items if item.rstrip("*_ ").endswith("?")]
+    return len(questions) >= 2 and len(questions) * 2 >= len(items)
+
+
+def is_fragment(plan: str, previous: str | None) -> bool:
+    """Whether a revised plan holds only what changed (``Updated requirement 5: ...``): the previous
+    draft had a Requirements section and this one has none."""
+    return (
+        previous is not None
+        and bool(_REQUIREMENTS_HEADING.search(previous))
+        and not (_REQUIREMENTS_HEADING.search(plan))
+    )
 
 
 @dataclass(frozen=True)
@@ -150,6 +195,7 @@ class Agreement:
         self.version = version
         self.sent_back = False  # a flawed draft goes back to the agent once without asking
         self.rejected: list[Rejected] = []  # without a person: the drafts that could not be used
+        self.no_draft_retry: str | None = None  # without a person: what a reply with no draft gets back
 
     @staticmethod
     def unusable(draft: str | None, cut_off: bool) -> str | None:
@@ -201,7 +247,7 @@ class Agreement:
                     return "ended", None
                 retries -= 1
                 retry = flaw.retry if flaw is not None and problem == blocking else None
-                message = retry or render_prompt("draft_retry", problem=problem)
+                message = retry or self.no_draft_retry or render_prompt("draft_retry", problem=problem)
                 continue
             answer = await answer_draft(Asking(self.manager, self.ui, self.title, prompt, draft, flaw))
             if answer.outcome != "change":
@@ -217,11 +263,36 @@ async def check_plan(plan: str) -> Flaw | None:
     return Flaw(reason, render_prompt("planner_numbered", reason=reason), blocks=False)
 
 
+def plan_check() -> Check:
+    """:func:`check_plan`, and a revision that holds only the changed requirements goes back to the
+    Planner for the whole plan (it blocks: saved alone it would lose every other requirement)."""
+    drafts: list[str] = []
+
+    async def check(plan: str) -> Flaw | None:
+        previous = drafts[-1] if drafts else None
+        if is_fragment(plan, previous):
+            reason = "The Planner's reply holds only what changed, not the whole plan"
+            return Flaw(reason, render_prompt("planner_whole", reason=reason))
+        drafts.append(plan)
+        return await check_plan(plan)
+
+    return check
+
+
 async def run_planning(ctx: SessionContext) -> AgreementOutcome:
     """Agree a plan for the request in task.md and save it as plan.md once approved."""
     workspace, ui = ctx.workspace, ctx.ui
 
-    def show_plan(reply: str) -> str:
+    def show_plan(reply: str) -> str | None:
+        if asks_instead_of_planning(reply):
+            talk.no_draft_retry = render_prompt("planner_assume") if not ctx.settings.interactive else None
+            ui.show_markdown("The Planner's questions", clean_plan(reply))
+            ui.warn(
+                "The Planner asked questions instead of writing a plan; "
+                + ("it is told to assume sensible answers and say which." if talk.no_draft_retry else
+                   "type your answers: they go back to it (nothing is saved as the plan).")
+            )  # fmt: skip
+            return None
         plan = clean_plan(reply)
         ui.show_markdown("Plan", plan)
         shape = plan_shape(plan)
@@ -235,7 +306,7 @@ async def run_planning(ctx: SessionContext) -> AgreementOutcome:
     talk = Agreement(ctx, "planner", "is drafting the plan")
     request = (workspace.read(TASK) or "").strip()
     message = compose([], "planner", request)
-    outcome, plan = await talk.run(message, show_plan, PLAN_PROMPT, check=check_plan)
+    outcome, plan = await talk.run(message, show_plan, PLAN_PROMPT, check=plan_check())
     if outcome != "approved" or plan is None:
         return "ended" if outcome == "ended" else "stopped"
     path = workspace.write(PLAN, plan)
@@ -268,7 +339,7 @@ def tests_of(ctx: SessionContext, demo: list[tuple[DemoRun, ...] | None]) -> Cal
 
     def show_tests(reply: str) -> str | None:
         demo[0] = demo_from_reply(reply) or demo[0]
-        extracted = extract_code(reply)
+        extracted = extract_tests(reply)
         if extracted.code is None:
             ctx.ui.warn("The Tester's reply held no Python code; say what you want, or /skip.")
             return None
@@ -279,6 +350,13 @@ def tests_of(ctx: SessionContext, demo: list[tuple[DemoRun, ...] | None]) -> Cal
             return extracted.code
         shown[:] = now
         ctx.ui.show_code(ACCEPTANCE, extracted.code)
+        guessed = unplanned_names(extracted.code, ctx.workspace.read(PLAN) or "")
+        if guessed:
+            ctx.ui.warn(
+                f"{ACCEPTANCE} uses {', '.join(guessed)}, which the plan never mentions: a correct program "
+                "may not have them. Ask the Tester to test the plan's interface (or run script.py as a "
+                "process), or add them to the plan."
+            )
         if demo[0] is not None:
             ctx.ui.show_code(DEMO, now[1])
         if words:
@@ -326,16 +404,17 @@ def _without_usable_tests(ctx: SessionContext, rejected: list[Rejected]) -> str:
     return render_prompt("acceptance_unusable", tries=tries, problem=last, rejected=ACCEPTANCE_REJECTED)
 
 
-async def fix_tests(ctx: SessionContext, version: int, reason: str) -> str:
-    """Have the Tester fix acceptance_test.py, which a run could not load for ``reason``; save what the
-    Manager approves. ``saved``, ``unchanged``, ``stopped`` or ``ended``."""
+async def fix_tests(ctx: SessionContext, version: int, reason: str, prompt: str = "tester_fix_file") -> str:
+    """Have the Tester fix acceptance_test.py, which a run could not load for ``reason`` (or, with the
+    ``tester_fix_suspect`` prompt, whose tests may be wrong); save what the Manager approves (without
+    a person: the first usable file). ``saved``, ``unchanged``, ``stopped`` or ``ended``."""
     workspace = ctx.workspace
     talk = Agreement(ctx, "tester", f"is fixing {ACCEPTANCE}", version)
     material = [
         plan_section(workspace.read(PLAN) or ""),
         render_prompt("tests_section", tests=(workspace.read(ACCEPTANCE) or "").rstrip()),
     ]
-    message = compose(material, "tester", render_prompt("tester_fix_file", reason=reason))
+    message = compose(material, "tester", render_prompt(prompt, reason=reason))
     outcome, tests = await talk.run(message, tests_of(ctx, [None]), FIX_DRAFT_PROMPT, tests_check(ctx))
     if outcome == "approved" and tests is not None:
         path = workspace.write(ACCEPTANCE, tests)

@@ -12,12 +12,10 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from .records import review as words
 from .records.review import APPROVE, REVISE, Coverage, EarlierPoint, Point, Review
-from .records.run import TestOutcome
 
 __all__ = ["APPROVE", "REVISE", "Coverage", "EarlierPoint", "Point", "Review", "parse_review"]
 
@@ -42,11 +40,21 @@ _SEPARATOR = re.compile(r"\s*,?\s*")
 _HEADING = re.compile(r"^(?:#{1,6}\s+(.+?)\s*#*|\*\*(.+?)\*\*\s*(?:\([^)]*\))?\s*:?\s*(.*))$")
 _COLON_LABEL = re.compile(r"^[A-Z][^.!?|`]{0,80}:$")
 _ITEM = re.compile(r"^(?:[-*+•]|\d+[.)])\s+(.+)$")
-_REQ_LINE = re.compile(r"^(?:[-*+•]\s+)?(?:R|Req(?:uirement)?\.?\s*#?)\s*(\d+)\b(.*)$", re.IGNORECASE)
+_REQ_LINE = re.compile(
+    r"^(?:[-*+•]\s+)?(?:[✅✔☑❌✗✘⚠🟢🟡🟠🔴]\ufe0f?\s*)?(?:R|Req(?:uirement)?\.?\s*#?)\s*(\d+)\b(.*)$",
+    re.IGNORECASE,
+)
 _FEEDBACK_LINE = re.compile(r"^(?:[-*+•]\s+)?(?:the )?(?:manager['’]?s? )?feedback\b(.*)$", re.IGNORECASE)
 _STATUS_AFTER = re.compile(rf"(?:^|[—–:|]|\s-)\s*((?:{words.STATUS_PHRASE})(?=\W|$))(.*)$", re.IGNORECASE)
+# "All requirements are met", "The script meets every requirement of the plan": an approval's coverage.
+_ALL_MET = re.compile(
+    r"(?<!not )\b(?:all|every|each)(?: one)?(?: of)?(?: the)?(?: \w+)? requirements? "
+    r"(?:in |of )?(?:the plan )?(?:are|is|have been|has been)(?: all| fully| now)? "
+    r"(?:met|satisfied|implemented|fulfilled|covered|addressed)\b"
+    r"|(?<!not )\b(?:meets|satisfies|fulfils|fulfills|covers|implements) (?:all|every|each)(?: one)?"
+    r"(?: of)?(?: the)?(?: \w+)? requirements?\b"
+)
 _REQUIREMENT = re.compile(r"^\s*(\d+)[.)]\s+(.+)$")
-_TEST_OF_REQUIREMENT = re.compile(r"^test_?req(?:uirement)?_?(\d+)(?:_|$|\[)", re.IGNORECASE)
 _SPECIFIC = re.compile(
     r"`([^`]+)`|\b(\w+(?:[._]\w+)+)\b|\b(\w+)\(|(?<![\w.])(\d+)\b|\b([A-Za-z][a-z]+[A-Z]\w*)\b"
 )
@@ -61,13 +69,15 @@ class ParsedReply:
 
 
 def requirement_numbers(plan: str) -> list[str]:
-    """The numbers of the plan's numbered requirements (the section named Requirements, else any list)."""
+    """The numbers of the plan's numbered requirements (the section named Requirements, else any list
+    item that is not a question)."""
     section = re.split(r"^#+\s*requirements?\b.*$", plan, maxsplit=1, flags=re.IGNORECASE | re.MULTILINE)
     text = section[1] if len(section) > 1 else plan
     text = re.split(r"^#+\s", text, maxsplit=1, flags=re.MULTILINE)[0] if len(section) > 1 else text
     numbers: dict[str, None] = {}  # in order, each once: linear however long the plan
     for line in text.splitlines():
-        if match := _REQUIREMENT.match(line):
+        match = _REQUIREMENT.match(line)
+        if match and (len(section) > 1 or not match.group(2).rstrip("*_ ").endswith("?")):  # not a question
             numbers.setdefault(match.group(1))
     return list(numbers)
 
@@ -88,7 +98,22 @@ def parse_reply(reply: str, requirements: list[str] | None = None, cut_off: bool
         review.notes.append(CUT_OFF_NOTE)
     review.points = distinct_points(review.points)
     review.coverage = _one_row_per_requirement(review.coverage, requirements or [])
+    if all_met_said(words.plain_words(text)):
+        review.coverage = [
+            Coverage(row.requirement, "met", "the Reviewer: all requirements are met")
+            if row.status == words.NOT_ASSESSED else row
+            for row in review.coverage
+        ]  # fmt: skip
     return ParsedReply(review, verdict)
+
+
+def all_met_said(plain: str) -> bool:
+    """Whether a review (in :func:`records.review.plain_words`) says every requirement is met, with no
+    exception after it (``all requirements are met except 3``)."""
+    found = _ALL_MET.search(plain)
+    return found is not None and not re.match(
+        r"\s*(?:except|but|apart from|other than|besides|save for|bar)\b", plain[found.end() :]
+    )
 
 
 def parse_review(reply: str, requirements: list[str] | None = None, cut_off: bool = False) -> Review:
@@ -129,18 +154,23 @@ def verdict_alone(reply: str) -> str | None:
 
 
 def find_json(text: str, cut_off: bool) -> tuple[dict | None, str]:
-    """The review object in a reply (keys in lower case) and how it was read: ``json`` (complete, with
-    prose or fences around it), ``partial json`` (cut off: whole values and whole list items only), or
-    ``repaired json`` (malformed: trailing commas, single quotes... mended by json-repair)."""
-    decoder, start = json.JSONDecoder(), None
+    """The review object in a reply (keys in lower case; of several, the last complete one) and how it
+    was read: ``json`` (complete, with prose or fences around it), ``partial json`` (cut off: whole values
+    and whole list items only), or ``repaired json`` (malformed: trailing commas, single quotes...
+    mended by json-repair)."""
+    decoder, start, found, after = json.JSONDecoder(), None, None, 0
     for match in re.finditer(r"\{", text):
+        if match.start() < after:
+            continue  # inside a review object already read
         try:
-            value, _end = decoder.raw_decode(text, match.start())
+            value, end = decoder.raw_decode(text, match.start())
         except (json.JSONDecodeError, RecursionError):  # RecursionError: nested thousands deep
             start = match.start() if start is None and _REVIEW_START.match(text, match.start()) else start
             continue
-        if _is_review(value):
-            return words.lower_keys(value), "json"
+        if _is_review(value):  # of several (a corrected one after the first), the last counts
+            found, after = value, end
+    if found is not None:
+        return words.lower_keys(found), "json"
     if start is None:
         return None, ""
     if cut_off:
@@ -259,7 +289,9 @@ def _table_row(review: Review, line: str, header: list[str] | None) -> list[str]
     if len(cells) <= status_at or (status := words.status_of(cells[status_at])) is None:
         return header
     number = re.match(r"(?:r|req|requirement)? ?(\d+)\b", names[0])
+    reason = words.reason_after_status(cells[status_at])  # ``✅ met (exit status is 0)``
     rest = " ".join(cell for i, cell in enumerate(cells) if i not in (0, status_at) and cell)
+    rest = f"{rest} {reason}".strip()
     if number:
         review.coverage.append(Coverage(number.group(1), status, rest))
     elif names[0].startswith(("feedback", "manager")):
@@ -277,7 +309,7 @@ def _coverage_line(review: Review, line: str) -> str:
     found = _STATUS_AFTER.search(rest)
     if not found:
         return ""
-    status, evidence = found.group(1), re.sub(r"^\s*[:—–|.;,-]?\s*", "", found.group(2)).strip()
+    status, evidence = found.group(1), words.reason_after_status(found.group(2))
     if requirement:
         review.coverage.append(Coverage(requirement.group(1), words.status_of(status) or "partly", evidence))
         return "requirement"
@@ -349,52 +381,3 @@ def _one_row_per_requirement(rows: list[Coverage], requirements: list[str]) -> l
     for row in rows:
         by_number.setdefault(row.requirement, row)
     return [by_number.get(number, Coverage(number, words.NOT_ASSESSED, "")) for number in requirements]
-
-
-def assessed_by_tests(rows: list[Coverage], outcomes: Sequence[TestOutcome]) -> list[Coverage]:
-    """Rows the Reviewer left ``not assessed`` are met when the acceptance tests named after the
-    requirement (``test_req3_...``) ran and all passed."""
-    tests: dict[str, list[TestOutcome]] = {}
-    for outcome in outcomes:
-        match = _TEST_OF_REQUIREMENT.match(outcome.name.rsplit("::", 1)[-1])
-        if match and outcome.result != "skipped":
-            tests.setdefault(match.group(1), []).append(outcome)
-    return [
-        Coverage(row.requirement, "met", f"not assessed by the Reviewer; {ran[0].name} passed")
-        if row.status == words.NOT_ASSESSED and (ran := tests.get(row.requirement)) and all(
-            o.result == "passed" for o in ran
-        )
-        else row
-        for row in rows
-    ]  # fmt: skip
-
-
-def enforce_consistency(
-    review: Review, run_problems: list[str], outcomes: Sequence[TestOutcome] = ()
-) -> Review:
-    """Apply the tool's rules: no approval past a requirement missing or not assessed (a passing test
-    named after it assesses it), the Manager's feedback not done, a failing test or a crash; a REVISE
-    with nothing to fix, everything met (the feedback done) and a clean run is an approval."""
-    review.coverage = assessed_by_tests(review.coverage, outcomes)
-    rows, feedback = review.coverage, (review.feedback.status if review.feedback else words.DONE)
-    all_met = bool(rows) and feedback == words.DONE and all(row.status == "met" for row in rows)
-    facts = _requirements(review, "missing", "marked missing") + run_problems  # said first in the note
-    facts += ["the Manager's feedback not done"] if feedback == words.NOT_DONE else []
-    unknowns = _requirements(review, words.NOT_ASSESSED, words.NOT_ASSESSED)
-    if review.verdict == APPROVE and facts + unknowns:
-        review.verdict = REVISE
-        also = f" Also: {'; '.join(unknowns)}." if facts and unknowns else ""
-        note = "; ".join(facts or unknowns)
-        review.notes.append(f"The tool changed the verdict from APPROVE to REVISE: {note}.{also}")
-    elif review.verdict == REVISE and all_met and not (review.points or facts or unknowns):
-        review.verdict = APPROVE
-        review.notes.append(
-            "The tool changed the verdict from REVISE to APPROVE: every requirement is met "
-            "and there is nothing to fix."
-        )
-    return review
-
-
-def _requirements(review: Review, status: str, said: str) -> list[str]:
-    numbers = [row.requirement for row in review.coverage if row.status == status]
-    return [f"requirement{'s' if len(numbers) > 1 else ''} {', '.join(numbers)} {said}"] if numbers else []

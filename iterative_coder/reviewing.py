@@ -12,6 +12,7 @@ from autogen_core import Image
 from .agents import Task, call_and_record, sees_images
 from .answers import is_always, is_yes, said_back
 from .compact_review import Baseline, read_reviewer_reply
+from .convergence import same_code
 from .execution.demo import demo_for
 from .execution.guard import guarded
 from .execution.offline import network_failure, outputs
@@ -24,7 +25,9 @@ from .prompt_files import render_prompt
 from .records.embedded import prose_of
 from .records.review import NOT_ASSESSED, REVISE, FeedbackCheck, Review, read_review, write_review
 from .records.run import EXITED, RunRecord, not_run, read_run, write_run
-from .review import enforce_consistency, requirement_numbers, verdict_alone
+from .review import requirement_numbers, verdict_alone
+from .settling import Judging, settle
+from .suspects import suspect_tests
 
 if TYPE_CHECKING:
     from autogen_agentchat.agents import AssistantAgent
@@ -243,10 +246,19 @@ async def review_version(ctx: SessionContext, version: int, *, extra: str = "") 
         review.feedback = None  # a row on feedback that was never given is not kept
     elif review.feedback is None or review.feedback.status == NOT_ASSESSED:
         review.feedback = FeedbackCheck(NOT_ASSESSED)  # its section says so: no note repeats it
-    problems = run.problems() if run else []
+    runs = [read_run(ctx.workspace.read(run_name(v)), v) for v in range(1, version)] + [run]
+    plan = ctx.workspace.read(PLAN) or ""
+    suspects = suspect_tests(runs, review.coverage) if run else []
+    review.suspect_tests = [suspect.describe(plan) for suspect in suspects]
+    problems = run.problems(frozenset(suspect.name for suspect in suspects)) if run else []
     if error:
         problems.append(f"the script does not parse ({error})")
-    review = enforce_consistency(review, problems, run.outcomes if run else ())
+    previous = ctx.workspace.read(script_name(version - 1)) if version > 1 else None
+    unchanged = previous is not None and same_code(previous, script)
+    outcomes = run.outcomes if run else ()
+    feedback = bool(manager_feedback(ctx, version))
+    judging = Judging(ctx, agent, version, problems, outcomes, feedback, unchanged, run is not None)
+    review = await settle(judging, review)
     ctx.workspace.write(review_name(version), write_review(review))
     ctx.ui.show_markdown(review_name(version), review.render())  # the tool's notes are in it, said once
     return review

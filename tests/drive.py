@@ -31,6 +31,7 @@ from iterative_coder.loop import IterationLoop
 from iterative_coder.manager import Manager
 from iterative_coder.models import ClientOptions, create_role_clients
 from iterative_coder.names import ACCEPTANCE, PLAN, TASK
+from iterative_coder.records.review import REVISE, Point, Review, write_review
 from iterative_coder.roles import ROLE_NAMES
 from iterative_coder.session import SessionLog
 from iterative_coder.settings import Settings
@@ -118,6 +119,13 @@ def start_workspace(root: Path, tests: str = "# none\n") -> None:
     (root / TASK).write_text("a program\n")
     (root / PLAN).write_text("# Program\n\n1. It runs.\n")
     (root / ACCEPTANCE).write_text(tests)
+
+
+def review_to_answer(root: Path) -> None:
+    """``review_v1.md`` asking for one change, as a session has it before version 2 is written (the
+    Coder is never asked for a version with nothing to act on, issue 22)."""
+    point = Point("the validators do not count the problems they find", "failing", "validate_book")
+    (root / "review_v1.md").write_text(write_review(Review(REVISE, points=[point])))
 
 
 def in_session(

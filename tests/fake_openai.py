@@ -27,6 +27,13 @@ Reply = str | Callable[["RecordedRequest"], str]
 
 _ROLE_RE = re.compile(r"You are the (\w+)", re.IGNORECASE)
 _INSTRUCTIONS_RE = re.compile(r"^You are the (\w+) of iterative_coder\b", re.IGNORECASE | re.MULTILINE)
+# What a Coder prompt for a later version carries for the Coder to act on (prompts/coder_*.md).
+_WRITE_VERSION = re.compile(r"^Write version (\d+) of the program\.", re.MULTILINE)
+_WORK_MARKERS = (
+    re.compile(r"^## Points\n\n1\. ", re.MULTILINE),  # a point of the review
+    re.compile(r"^# Acceptance tests that failed on that version$", re.MULTILINE),
+    re.compile(r"^# Feedback from the Manager \(", re.MULTILINE),
+)
 _CHUNK_CHARS = 16
 _HOLD_LIMIT = 60  # seconds a paused reply waits at most for the test to release it
 _TRICKLE = "trickle, trickle... "  # 20 characters, again and again
@@ -163,6 +170,26 @@ class FakeOpenAIServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+        idle = self.versions_without_work()
+        if exc[0] is None and idle:
+            raise AssertionError(
+                f"the Coder was asked for version(s) {idle} with no point, no failing test and no "
+                "Manager feedback in its prompt (issue 22)"
+            )
+
+    def versions_without_work(self) -> list[int]:
+        """The versions after the first whose Coder prompt carries nothing to act on: no point of the
+        review, no failing acceptance test, no feedback of the Manager. A property of every session the
+        suite drives (checked when the server stops): a version is never spent on nothing to change."""
+        idle = []
+        for request in self.requests_for("coder"):
+            text = request.text
+            version = _WRITE_VERSION.search(text)
+            if version is None or int(version.group(1)) < 2:
+                continue
+            if not any(marker.search(text) for marker in _WORK_MARKERS):
+                idle.append(int(version.group(1)))
+        return idle
 
     @property
     def base_url(self) -> str:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from drive import in_session, run, start_workspace
+from drive import in_session, review_to_answer, run, start_workspace
 from edit_cases import (
     Fix,
     checks_fix,
@@ -43,6 +43,7 @@ def write_v2(server: FakeOpenAIServer, root: Path, edit_format: str = "diff", pr
     """``write_version`` for version 2 of a workspace whose script_v1.py is ``previous``."""
     start_workspace(root)
     (root / "script_v1.py").write_text(previous)
+    review_to_answer(root)
     ui = RecordingUI()
     settings = Settings(edit_format=edit_format, interactive=False)
     written = in_session(server, root, ui, settings, lambda ctx: write_version(ctx, 2))

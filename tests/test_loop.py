@@ -71,7 +71,8 @@ def test_iteration_limit_ends_the_loop_and_keeps_feedback_for_later(fake_server,
 
     # A later run with a higher limit writes v2 from that feedback.
     fake_server.enqueue("coder", script(2))
-    fake_server.enqueue("reviewer", review(2, "APPROVE"))
+    # Issue 22: an approval that does not assess the feedback is asked about it.
+    fake_server.enqueue("reviewer", review(2, "APPROVE"), "Feedback: done — empty files count 0 words")
     outcome, version, _ = run_loop(fake_server, tmp_path, ["/done"], max_iterations=2)
     assert (outcome, version) == ("done", 2)
     assert "handle empty files" in fake_server.requests_for("coder")[1].text
@@ -79,12 +80,15 @@ def test_iteration_limit_ends_the_loop_and_keeps_feedback_for_later(fake_server,
 
 def test_a_reply_without_verdict_counts_as_revise(fake_server, tmp_path: Path) -> None:
     fake_server.enqueue("coder", script(1))
-    fake_server.enqueue("reviewer", "Looks mostly fine.\n1. Add docstrings.", "I cannot say.")
+    # Issue 22: the point is a required one (an optional "Add docstrings." is a suggestion now).
+    fake_server.enqueue(
+        "reviewer", "Looks mostly fine.\n1. main() crashes on an empty file.", "I cannot say."
+    )
     outcome, _, ui = run_loop(fake_server, tmp_path, ["/stop"])
     review_text = (tmp_path / "review_v1.md").read_text()
     note = "The Reviewer gave no verdict, even when asked again; counted as REVISE."
     assert review_text.startswith(f"Verdict: REVISE\n\n> {note}\n")
-    assert "\n## Points\n\n1. [style] Add docstrings.\n" in review_text
+    assert "\n## Points\n\n1. [failing] main() crashes on an empty file.\n" in review_text
     assert sum(shown.count(note) for shown in ui.texts("markdown") + ui.texts("warn")) == 1  # said once
     assert "Enter accepts" not in ui.texts("ask")[-1]
 

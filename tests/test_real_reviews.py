@@ -25,7 +25,7 @@ def test_the_corpus_is_there() -> None:
 def test_a_real_review_reads_as_a_person_reads_it(name: str) -> None:
     expected = json.loads((CASES / f"{name}.json").read_text(encoding="utf-8"))
     reply = (CASES / f"{name}.txt").read_text(encoding="utf-8")
-    parsed = parse_reply(reply, cut_off=expected["finish_reason"] == "length")
+    parsed = parse_reply(reply, expected.get("requirements"), cut_off=expected["finish_reason"] == "length")
     review = parsed.review
     assert parsed.verdict == expected["verdict"]
     shown = review.render()
@@ -40,6 +40,9 @@ def test_a_real_review_reads_as_a_person_reads_it(name: str) -> None:
     assert {number: statuses.get(number) for number in expected.get("coverage", {})} == expected.get(
         "coverage", {}
     )
+    evidence = {row.requirement: row.evidence for row in review.coverage}
+    for number, reason in expected.get("evidence", {}).items():
+        assert reason in evidence[number], (reason, evidence)
     cut_off = any("cut off" in note for note in review.notes)
     assert cut_off == (expected["finish_reason"] == "length") == expected.get("cut_off", False)
 

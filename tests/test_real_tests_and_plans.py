@@ -18,13 +18,16 @@ from iterative_coder.execution.test_check import (
     DOES_NOT_LOAD,
     check_tests,
     collection_problem,
+    unplanned_names,
 )
-from iterative_coder.extract import extract_code
+from iterative_coder.extract import extract_tests
 from iterative_coder.names import ACCEPTANCE, PLAN, TASK
 from iterative_coder.planning import (
     APPROVAL_PROMPT,
     TESTS_PROMPT,
+    asks_instead_of_planning,
     clean_plan,
+    is_fragment,
     plan_shape,
     run_planning,
     run_test_agreement,
@@ -39,7 +42,8 @@ TEST_CASES = sorted(path.stem for path in (REPLIES / "tests").glob("*.txt"))
 PLAN_CASES = sorted(path.stem for path in (REPLIES / "plan").glob("*.txt"))
 # The plan each Tester reply was written for (its program): the word counter, the guessing game, the
 # clock, the todo list. None of them names a third-party package.
-PLAN_OF = {"01": "01", "02": "01", "03": "02", "04": "01", "05": "02", "06": "04", "07": "06", "08": "04"}
+PLAN_OF = {"01": "01", "02": "01", "03": "02", "04": "01", "05": "02", "06": "04", "07": "06", "08": "04",
+           "09": "01", "10": "01", "11": "01", "12": "01"}  # fmt: skip
 
 
 def reply(kind: str, case: str) -> str:
@@ -55,7 +59,7 @@ def plan_for(case: str) -> str:
 
 
 def code_of_tests(case: str) -> str:
-    code = extract_code(reply("tests", case)).code
+    code = extract_tests(reply("tests", case)).code
     assert code is not None
     return code
 
@@ -66,6 +70,7 @@ def test_a_tester_reply_is_accepted_or_refused_with_its_reason(case: str, tmp_pa
     want = expected("tests", case)
     assert (problem is None) == want["accept"]
     assert (problem.kind if problem else None) == want["reason"]
+    assert unplanned_names(code_of_tests(case), plan_for(case)) == want.get("unplanned", [])
 
 
 @pytest.mark.parametrize(
@@ -108,11 +113,16 @@ def agree(server: FakeOpenAIServer, root: Path, answers: list[str], step, **sett
     return ui
 
 
+WRONG_MODULE_SAID = (
+    "acceptance_test.py imports wc instead of the program: import it as `import script`, or run it"
+)
+
+
 def test_tests_of_the_wrong_module_go_back_to_the_tester_once(fake_server, tmp_path: Path) -> None:
     fake_server.enqueue("tester", reply("tests", "02-wrong-module"), reply("tests", "01-good-wc-tests"))
     ui = agree(fake_server, tmp_path, ["approve"], run_test_agreement, execute="always")
     second = fake_server.requests_for("tester")[1].text
-    assert "does not import the program as `import script` (it imports wc instead)" in second
+    assert WRONG_MODULE_SAID in second
     assert "Sent back to the Tester" in ui.texts("warn")[0]
     assert ui.texts("ask") == [TESTS_PROMPT]  # the Manager saw only the good file
     assert (tmp_path / ACCEPTANCE).read_text() == code_of_tests("01-good-wc-tests")
@@ -200,10 +210,76 @@ def test_without_a_person_bad_tests_and_a_prose_plan_are_caught_before_any_versi
     shown = result.stdout + result.stderr
     assert result.returncode == 0, shown
     assert "The plan has no numbered requirements" in shown
-    assert "does not import the program as `import script` (it imports wc instead)" in shown
+    assert WRONG_MODULE_SAID in shown
     tester, coder = fake_server.requests_for("tester"), fake_server.requests_for("coder")
     assert len(tester) == 2 and tester[1].received_at < coder[0].received_at
     ws = tmp_path / "workspace"
     assert "from wc import" not in (ws / ACCEPTANCE).read_text()
     assert "tests 2/2 passed" in (ws / "run_v1.md").read_text()
     assert (ws / PLAN).read_text() == PLAN_1_NUMBERED
+
+
+def test_questions_fragments_and_chatter_are_told_apart_from_plans() -> None:
+    for case in PLAN_CASES:
+        text, want = reply("plan", case), expected("plan", case)
+        assert asks_instead_of_planning(text) == want.get("questions", False), case
+        for words in want.get("not_in_plan", []):
+            assert words not in clean_plan(text), (case, words)
+        previous = want.get("fragment_of")
+        if previous:
+            assert is_fragment(clean_plan(text), clean_plan(reply("plan", previous)))
+
+
+def test_a_planner_asking_questions_gets_the_managers_answers_and_nothing_is_saved_as_the_plan(
+    fake_server, tmp_path: Path
+) -> None:
+    fake_server.enqueue("planner", reply("plan", "09-questions-first"), reply("plan", "01-good-wc-plan"))
+    answers = ["approve", "Characters are fine; yes, read stdin; report and go on", "approve"]
+    ui = agree(fake_server, tmp_path, answers, run_planning)
+    said = "The Planner asked questions instead of writing a plan; type your answers: they go back to it"
+    assert any(text.startswith(said) for text in ui.texts("warn"))
+    assert "There is nothing to approve yet; say what you want instead." in ui.texts("warn")
+    second = fake_server.requests_for("planner")[1]
+    assert second.messages[-1]["content"] == answers[1]  # the same Planner, its questions in mind
+    assert "Before I write the plan" in second.text
+    plan = (tmp_path / PLAN).read_text()
+    assert "Before I write the plan" not in plan and len(plan_shape(plan).requirements) == 7
+
+
+def test_unattended_a_planner_asking_questions_is_told_to_assume_sensible_answers(
+    fake_server, tmp_path: Path
+) -> None:
+    fake_server.enqueue("planner", reply("plan", "09-questions-first"), reply("plan", "01-good-wc-plan"))
+    ui = agree(fake_server, tmp_path, [], run_planning, interactive=False)
+    assert any("it is told to assume sensible answers and say which" in text for text in ui.texts("warn"))
+    told = fake_server.requests_for("planner")[1].messages[-1]["content"]
+    assert "Assume a sensible answer to each of your questions" in told and "## Assumptions" in told
+    assert "Before I write the plan" not in (tmp_path / PLAN).read_text()
+
+
+def test_a_reply_of_only_the_changed_requirement_is_sent_back_for_the_whole_plan(
+    fake_server, tmp_path: Path
+) -> None:
+    whole, fragment = reply("plan", "01-good-wc-plan"), reply("plan", "11-changed-requirement-only")
+    fake_server.enqueue("planner", whole, fragment, whole.replace("character count", "byte count"))
+    ui = agree(fake_server, tmp_path, ["-c should count bytes", "approve"], run_planning)
+    said = "The Planner's reply holds only what changed, not the whole plan. Sent back to the Planner"
+    assert any(text.startswith(said) for text in ui.texts("warn"))
+    assert (
+        "Reply with the whole revised plan" in fake_server.requests_for("planner")[2].messages[-1]["content"]
+    )
+    plan = (tmp_path / PLAN).read_text()
+    assert len(plan_shape(plan).requirements) == 7 and "byte count" in plan
+
+
+def test_tests_of_names_the_plan_never_mentions_are_flagged_before_approval(
+    fake_server, tmp_path: Path
+) -> None:
+    fake_server.enqueue("tester", reply("tests", "12-guessed-helpers"))
+    ui = agree(fake_server, tmp_path, ["approve"], run_test_agreement)
+    said = (
+        "acceptance_test.py uses tokenize, format_row, which the plan never mentions: a correct program may "
+        "not have them. Ask the Tester to test the plan's interface"
+    )
+    assert any(text.startswith(said) for text in ui.texts("warn"))
+    assert ui.texts("ask") == [TESTS_PROMPT]  # flagged before the Manager's approval

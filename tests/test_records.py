@@ -38,8 +38,8 @@ from iterative_coder.records.run import (
     read_run,
     write_run,
 )
-from iterative_coder.review import enforce_consistency
 from iterative_coder.session import SessionLog
+from iterative_coder.settling import enforce_consistency
 from iterative_coder.status import history, version_rows
 from iterative_coder.workspace import Workspace
 

@@ -21,13 +21,13 @@ from iterative_coder.review import (
     Point,
     Review,
     distinct_points,
-    enforce_consistency,
     parse_reply,
     parse_review,
     requirement_numbers,
 )
 from iterative_coder.reviewing import review_version
 from iterative_coder.settings import Settings
+from iterative_coder.settling import enforce_consistency
 
 PLAN = "# Counter\n\n## Requirements\n1. Count words.\n2. Count lines.\n3. Print both.\n\n"
 PLAN += "## Notes\n1. Not a requirement.\n"
@@ -280,21 +280,36 @@ def test_a_review_without_a_verdict_asks_the_reviewer_once_for_it(
     ]
 
 
-def test_approve_with_a_requirement_not_assessed_is_revise(fake_server, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("answer", "verdict", "said"),
+    [
+        ("R2: met — `count_lines` returns len(text.splitlines())", APPROVE, "asked, it answered: 2 met."),
+        ("R2: missing — there is no count_lines", REVISE, "asked, it answered: 2 missing."),
+        ("I'm not sure; I would need to run it.", APPROVE, "asked, it still did not say."),
+    ],
+)
+def test_an_approval_leaving_a_requirement_unassessed_asks_the_reviewer_for_that_row(
+    fake_server, tmp_path: Path, answer: str, verdict: str, said: str
+) -> None:
+    # Issue 22: this used to be REVISE at once (a version spent on a question the Reviewer can answer).
     start_workspace(tmp_path)
     (tmp_path / "plan.md").write_text(PLAN)
     covered = [{"requirement": n, "status": "met", "evidence": "count_words"} for n in (1, 3)]
     fake_server.enqueue("coder", script(1))
-    fake_server.enqueue("reviewer", reply("APPROVE", coverage=covered))
+    fake_server.enqueue("reviewer", reply("APPROVE", coverage=covered), answer)
     _, _, ui = run_loop(fake_server, tmp_path, ["/stop"])
+    asked = fake_server.requests_for("reviewer")[1].messages[-1]["content"]
+    assert "does not assess requirement 2" in asked and "R2: met, partly or missing" in asked
+    assert len(asked) < 400 and not fake_server.requests_for("coder")[1:]  # brief, the same version
     text = (tmp_path / "review_v1.md").read_text()
-    assert text.startswith("Verdict: REVISE\n")
-    assert "| 2 | not assessed |  |" in text
-    shown = ui.texts("markdown") + ui.texts("warn")
-    assert (
-        sum(t.count("changed the verdict from APPROVE to REVISE: requirement 2 not assessed") for t in shown)
-        == 1
-    )
+    assert text.startswith(f"Verdict: {verdict}\n")
+    assert f"> The Reviewer's approval did not assess requirement 2; {said}" in text
+    if "missing" in answer:
+        assert "1. [missing] requirement 2 is missing: there is no count_lines" in text
+    if "not sure" in answer:
+        doubt = "the Reviewer approved but did not say whether requirement 2 is met, even when asked"
+        assert f"> Approval in doubt: {doubt}." in text and "changed the verdict" not in text
+        assert ui.texts("ask")[-1].startswith(f"Approval of script_v1.py in doubt: {doubt}. Enter accepts")
 
 
 @pytest.mark.parametrize(
@@ -308,15 +323,18 @@ def test_a_markdown_approval_stands_when_its_test_assesses_the_requirement(
     )
     fake_server.enqueue("coder", good_script(1))
     fake_server.enqueue("reviewer", MARKDOWN_APPROVE)  # no coverage, praise, three optional points
+    fake_server.enqueue("reviewer", "R1: met — count_words splits on white space")  # asked for row 1
     answer = "" if outcome == "accepted" else "/stop"  # Enter accepts an approved version
     result, version, ui = run_loop(fake_server, tmp_path, [answer], execute="always", run_timeout=10)
     assert (result, version) == (outcome, 1)
     text = (tmp_path / "review_v1.md").read_text()
+    assert text.startswith("Verdict: APPROVE\n")
     if outcome == "accepted":
-        assert text.startswith("Verdict: APPROVE\n")
         assert f"| 1 | met | not assessed by the Reviewer; {test_name} passed |" in text
-    else:
-        assert text.startswith("Verdict: REVISE\n") and "REVISE: requirement 1 not assessed." in text
+        assert len(fake_server.requests_for("reviewer")) == 1
+    else:  # issue 22: the Reviewer is asked for the row (this used to be REVISE with nothing to fix)
+        assert "| 1 | met | count_words splits on white space |" in text
+        assert "> The Reviewer's approval did not assess requirement 1; asked, it answered: 1 met." in text
     assert "Clean separation" not in text and "3. [style] `main()` has no docstring" in text
 
 
@@ -342,8 +360,9 @@ def test_the_reviewer_checks_the_managers_feedback(
     fake_server.enqueue(
         "reviewer", reply(points=[{"issue": "x"}]), reply("APPROVE", coverage=covered, **extra)
     )
-    run_loop(fake_server, tmp_path, ["Please add a --top N option", "/stop"])
-    first, second = (request.text for request in fake_server.requests_for("reviewer"))
+    fake_server.enqueue("reviewer", "I can't tell from the script alone.")  # asked about the feedback
+    _, _, ui = run_loop(fake_server, tmp_path, ["Please add a --top N option", "/stop"])
+    first, second = (request.text for request in fake_server.requests_for("reviewer")[:2])
     assert "# The Manager's feedback on version 1 (feedback_v1.md)" in second
     assert "Please add a --top N option" in second and "# The Manager's feedback on" not in first
     text = (tmp_path / "review_v2.md").read_text()
@@ -351,7 +370,14 @@ def test_the_reviewer_checks_the_managers_feedback(
     assert f"## The Manager's feedback\n\n{shown}\n" in text
     if verdict == REVISE:
         assert f"from APPROVE to REVISE: the Manager's feedback {shown.split(':')[0]}." in text
-    assert "did not say whether the Manager's feedback" not in text  # its section says it, once
+    assert "did not say whether the Manager's feedback" not in text.split("## The Manager's feedback")[0]
+    if feedback is None:  # issue 22: asked about the feedback; still unsaid, the approval is in doubt
+        assert "does not assess the Manager's feedback" in fake_server.requests_for("reviewer")[2].text
+        doubt = "the Reviewer did not say whether your feedback is done, even when asked"
+        assert f"> Approval in doubt: {doubt}." in text
+        assert ui.texts("ask")[-1].startswith(f"Approval of script_v2.py in doubt: {doubt}.")
+    else:
+        assert len(fake_server.requests_for("reviewer")) == 2
     assert read_review(text).feedback == FeedbackCheck(
         shown.split(": ")[0], (feedback or {}).get("evidence", "")
     )
@@ -380,7 +406,8 @@ def test_the_reviewer_sees_the_previous_review_and_open_points_need_evidence(
     (tmp_path / "plan.md").write_text(PLAN)
     first = reply(points=[{"category": "failing", "where": "main", "issue": "UNIQUE-FIRST-POINT crashes"}])
     second = reply(
-        points=[{"category": "style", "where": "main", "issue": "name things better"}],
+        # Issue 22: a required point (an optional [style] one alone would be a suggestion, not a REVISE).
+        points=[{"category": "robustness", "where": "main", "issue": "main shadows the builtin input"}],
         previous_points=[
             {"point": 1, "status": "open"},
             {"point": 2, "status": "fixed", "evidence": "line 3"},

@@ -1,8 +1,10 @@
 """Acceptance tests that can run: a test file is checked before it is approved, and again when a run
 could not load it.
 
-A file must parse, import the program as ``import script`` and otherwise nothing but the standard
-library, pytest and the packages the plan names, and build no window when it is loaded. Then pytest
+A file must parse, touch the program in an honest way (import it as ``import script``, or run
+``script.py`` as a process, as a person would: ``subprocess.run([sys.executable, "script.py", "3"])``),
+import nothing but the standard library, pytest and the packages the plan names, and build no window
+when it is loaded. Then pytest
 must be able to collect it against a stand-in ``script`` module (every name the tests use, doing
 nothing), in a temporary folder, within the limits of :mod:`runner` and the sandbox, when there is one.
 What is wrong becomes a :class:`LoadProblem`, never a guess from how a message is worded.
@@ -32,10 +34,12 @@ SYNTAX, WRONG_MODULE, THIRD_PARTY_IMPORT, DISPLAY_AT_IMPORT, DOES_NOT_LOAD, NO_T
 )  # fmt: skip
 COLLECT_TIMEOUT = 20.0  # seconds pytest may take to load the file
 PROGRAM = SCRIPT_IN_RUN.removesuffix(".py")
+CONTRACT_NAMES = frozenset({"main"})  # every program has them (the Tester and the Coder are told so)
 ALLOWED = frozenset(sys.stdlib_module_names) | {PROGRAM, "pytest", "_pytest"}
 # Calls that need a display: made when the file is loaded, they stop pytest from collecting it.
 WINDOW_CALLS = ("Tk", "Toplevel", "QApplication", "turtle.Screen", "turtle.Turtle", "display.set_mode")
 IMPORT_CALLS = ("import_module", "__import__")
+RUN_EXAMPLE = f'`subprocess.run([sys.executable, "{SCRIPT_IN_RUN}", ...], capture_output=True, text=True)`'
 _ERROR_LINE = re.compile(r"^E\s+([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Failed)\b.*)$")
 
 
@@ -50,8 +54,12 @@ class LoadProblem:
         """The problem in a sentence, for the Manager and for the Tester."""
         return {
             SYNTAX: f"{ACCEPTANCE} does not parse ({self.detail})",
-            WRONG_MODULE: f"{ACCEPTANCE} does not import the program as `import {PROGRAM}` "
-            + (f"(it imports {self.detail} instead)" if self.detail else "(it never imports it)"),
+            WRONG_MODULE: (
+                f"{ACCEPTANCE} imports {self.detail} instead of the program"
+                if self.detail
+                else f"{ACCEPTANCE} never touches the program"
+            )
+            + f": import it as `import {PROGRAM}`, or run it as a process, as in {RUN_EXAMPLE}",
             THIRD_PARTY_IMPORT: f"{ACCEPTANCE} imports {self.detail}, which the plan does not name: only the "
             "standard library, pytest and the packages the plan names can be used",
             DISPLAY_AT_IMPORT: f"{ACCEPTANCE} needs a display just to be loaded ({self.detail}); "
@@ -76,7 +84,7 @@ def static_problem(tests: str, plan: str) -> LoadProblem | None:
         return LoadProblem(SYNTAX, error or "it is not Python")
     modules = imported_modules(tree)
     outside = [name for name in modules if name not in ALLOWED]
-    if PROGRAM not in modules:
+    if PROGRAM not in modules and not names_script_file(tree):
         return LoadProblem(WRONG_MODULE, ", ".join(outside))
     foreign = [name for name in outside if not named_in(name, plan)]
     if foreign:
@@ -94,11 +102,20 @@ def imported_modules(tree: ast.Module) -> list[str]:
                 found.setdefault(alias.name.split(".")[0])
         elif isinstance(node, ast.ImportFrom):
             found.setdefault("." * node.level + (node.module or "").split(".")[0])
-        elif isinstance(node, ast.Call) and _dotted(node.func).split(".")[-1] in IMPORT_CALLS:
+        elif isinstance(node, ast.Call) and dotted_name(node.func).split(".")[-1] in IMPORT_CALLS:
             first = node.args[0] if node.args else None
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
                 found.setdefault(first.value.split(".")[0])
     return list(found)
+
+
+def names_script_file(tree: ast.Module) -> bool:
+    """Whether the file names ``script.py`` in a string (to run it as a process, or by path with
+    ``runpy``): black-box tests of the program as a person uses it."""
+    return any(
+        isinstance(node, ast.Constant) and isinstance(node.value, str) and SCRIPT_IN_RUN in node.value
+        for node in ast.walk(tree)
+    )
 
 
 def window_at_load(tree: ast.Module) -> str | None:
@@ -110,17 +127,18 @@ def window_at_load(tree: ast.Module) -> str | None:
         for node in ast.walk(statement):
             if not isinstance(node, ast.Call):
                 continue
-            name = _dotted(node.func)
+            name = dotted_name(node.func)
             if any(name == call or name.endswith("." + call) for call in WINDOW_CALLS):
                 return f"line {node.lineno}: {name}() runs when the file is loaded"
     return None
 
 
-def _dotted(node: ast.expr) -> str:
+def dotted_name(node: ast.expr) -> str:
+    """``tk.Tk`` for the expression ``tk.Tk``; "" for what is not a dotted name."""
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
-        return f"{_dotted(node.value)}.{node.attr}"
+        return f"{dotted_name(node.value)}.{node.attr}"
     return ""
 
 
@@ -143,9 +161,9 @@ class _Class:
 '''
 
 
-def stand_in(tests: str) -> str:
-    """A ``script.py`` that defines every name ``tests`` takes from the program: functions that return
-    None, and classes (CapWords names) whose instances answer any method."""
+def program_names(tests: str) -> list[str]:
+    """The names ``tests`` take from the program (``script.count_words``, ``from script import X``),
+    in order, each once."""
     tree, _ = parse_python(tests)
     aliases, names = {PROGRAM}, dict[str, None]()
     for node in ast.walk(tree) if tree else ():
@@ -156,8 +174,26 @@ def stand_in(tests: str) -> str:
     for node in ast.walk(tree) if tree else ():
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
             names.setdefault(node.attr)
+    return list(names)
+
+
+def unplanned_names(tests: str, plan: str) -> list[str]:
+    """The names ``tests`` take from the program that the plan never mentions (helpers the Tester
+    guessed): a correct program may well not have them."""
+    return [
+        name
+        for name in program_names(tests)
+        if name not in CONTRACT_NAMES
+        and not name.startswith("_")
+        and not re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", plan)
+    ]
+
+
+def stand_in(tests: str) -> str:
+    """A ``script.py`` that defines every name ``tests`` takes from the program: functions that return
+    None, and classes (CapWords names) whose instances answer any method."""
     lines = [STAND_IN]
-    for name in names:
+    for name in program_names(tests):
         if name.startswith("__"):
             continue
         is_class = name[:1].isupper() and not name.isupper()

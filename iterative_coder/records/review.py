@@ -17,13 +17,15 @@ from .embedded import embed, extract
 APPROVE = "APPROVE"
 REVISE = "REVISE"
 REVIEW_RECORD_KIND = "review"
-REVIEW_RECORD_FORMAT = 1  # ``feedback`` was added later: optional, so format 1 files still read
+REVIEW_RECORD_FORMAT = (
+    1  # ``feedback`` and ``doubt`` were added later: optional, so format 1 files still read
+)
 DONE, NOT_DONE, NOT_ASSESSED = "done", "not done", "not assessed"
 CATEGORIES = ("failing", "missing", "robustness", "style")
 _CATEGORY_WORDS = (
     ("failing", ("fail", "crash", "error", "exception", "traceback", "wrong", "bug")),
     ("missing", ("missing", "not implemented", "requirement", "does not support")),
-    ("style", ("style", "naming", "docstring", "pep 8", "pep8", "comment", "format")),
+    ("style", ("style", "naming", "docstring", "pep 8", "pep8", "comment", "format", "type hint")),
 )
 
 
@@ -110,6 +112,22 @@ def status_of(text: str) -> str | None:
     return STATUS_WORDS[match.group(0)] if match else None
 
 
+def reason_after_status(text: str) -> str:
+    """What follows the status words of a cell or line (``✅ Met (exit status is 0)``: ``exit status is
+    0``): the Reviewer's reason, kept with the row."""
+    rest = text.strip()
+    while True:
+        lead = len(rest) - len(rest.lstrip(" *_`\ufe0f"))
+        match = _STATUS_AT_START.match(rest[lead:].lower())
+        if not match:
+            break
+        rest = rest[lead + match.end() :]
+    rest = rest.strip().strip("*").strip()
+    if rest.startswith("(") and rest.endswith(")"):
+        rest = rest[1:-1]
+    return rest.lstrip(" :—–-.;,").strip()
+
+
 @dataclass(frozen=True)
 class Coverage:
     """How far one numbered requirement is met, with the evidence."""
@@ -162,6 +180,9 @@ class Review:
     notes: list[str] = field(default_factory=list)  # what the tool changed, said in the review
     parsed_from: str = "json"  # json | partial json | repaired json | text | legacy file
     feedback: FeedbackCheck | None = None  # None: the version follows no feedback of the Manager
+    doubt: str | None = None  # an approval in doubt: why (the Reviewer could not say what to change...)
+    suspect_tests: list[str] = field(default_factory=list)  # failing tests that may be wrong, described
+    suggestions: list[str] = field(default_factory=list)  # optional: traced to no requirement, test, crash
 
     @property
     def approved(self) -> bool:
@@ -181,12 +202,18 @@ class Review:
         if self.feedback:
             evidence = f": {self.feedback.evidence}" if self.feedback.evidence else ""
             lines += ["", "## The Manager's feedback", "", f"{self.feedback.status}{evidence}"]
+        if self.suspect_tests:
+            lines += ["", "## Suspect tests (not held against this version; /fix-tests)", ""]
+            lines += [f"- {item}" for item in self.suspect_tests]
         lines += ["", "## Points", ""]
         for number, point in enumerate(self.points, start=1):
             where = f" ({point.where})" if point.where else ""
             lines.append(f"{number}. [{point.category}]{where} {point.text}")
         if not self.points:
             lines.append("None.")
+        if self.suggestions:
+            lines += ["", "## Suggestions (optional: not required of the next version)", ""]
+            lines += [f"- {text}" for text in self.suggestions]
         if self.earlier:
             lines += ["", "## Points of the previous review", ""]
             for item in self.earlier:
@@ -220,6 +247,9 @@ class Review:
             notes=[str(note) for note in data.get("notes", [])],
             parsed_from=str(data.get("parsed_from", "json")),
             feedback=_feedback_from(data.get("feedback")),
+            doubt=str(data["doubt"]) if data.get("doubt") else None,
+            suspect_tests=[str(item) for item in data.get("suspect_tests", [])],
+            suggestions=[str(item) for item in data.get("suggestions", [])],
         )
 
 

@@ -193,7 +193,7 @@ def baseline(iterations: int) -> dict[str, list[int]]:
     from autogen_ext.models.openai import OpenAIChatCompletionClient
 
     from iterative_coder.layout import plan_section
-    from iterative_coder.planning import strip_closing_question
+    from iterative_coder.plan_text import strip_closing_question
     from iterative_coder.prompt_files import load_prompt, render_prompt
 
     async def go(server: FakeOpenAIServer) -> None:

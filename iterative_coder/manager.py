@@ -6,7 +6,6 @@ both come from it, so the help can never disagree with the commands.
 
 from __future__ import annotations
 
-import os
 import shlex
 import signal
 from collections.abc import Awaitable, Callable
@@ -20,7 +19,7 @@ from autogen_core import CancellationToken
 
 from .answers import as_command, confirmed, help_lines, is_assent, send_one_word
 from .editor import EditorUnavailable, edit_text
-from .execution.demo import opens_window
+from .execution.demo import no_display_note
 from .execution.guard import guarded
 from .execution.runner import stop_all_programs
 from .execution.runs import prepare_manual_run, run_attached
@@ -130,7 +129,8 @@ async def _run(turn: Turn, arguments: str) -> None:
         ctx.ui.info(f"Not run (--execute never). To allow it, resume with {_other_modes(ctx.execute)}.")
         return None
     name = script_name(turn.version)
-    if _no_display_for(turn):
+    if (no_display := no_display_note(turn.ctx.workspace, turn.version)) is not None:
+        turn.ctx.ui.info(no_display)
         return None
     script = ctx.workspace.read(name) or ""
     environment = await ready_environment(ctx, turn.version, script)  # the one its runs had
@@ -156,18 +156,6 @@ async def _run(turn: Turn, arguments: str) -> None:
     command = " ".join(["python", name, *map(shlex.quote, run.args)])
     ctx.ui.show_result(command, ended, result.exit_code == 0)
     return None
-
-
-def _no_display_for(turn: Turn) -> bool:
-    """A window program where the person has no display: said in one line, with the last screenshot."""
-    name = script_name(turn.version)
-    if os.environ.get("DISPLAY") or not opens_window(turn.ctx.workspace.read(name) or ""):
-        return False
-    record = read_run(turn.ctx.workspace.read(run_name(turn.version)), turn.version)
-    shots = record.screenshots if record else []
-    seen = f"its last screenshot is {turn.ctx.workspace.root / shots[-1]}" if shots else "no screenshot yet"
-    turn.ctx.ui.info(f"Not run: {name} opens a window and this terminal has no display ($DISPLAY); {seen}.")
-    return True
 
 
 def unloadable_tests(turn: Turn) -> str | None:

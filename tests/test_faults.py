@@ -17,7 +17,7 @@ from drive import run_main
 from fake_openai import FakeOpenAIServer, Fault
 from scripted import FAULTS, PLAN_1, TESTS, good_script, review
 
-from iterative_coder.planning import strip_closing_question
+from iterative_coder.plan_text import strip_closing_question
 
 ANSWERS = "approve\napprove\n\n"  # plan, tests, accept the approved version
 

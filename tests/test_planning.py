@@ -10,7 +10,8 @@ from scripted import PLAN_1
 
 from iterative_coder.draft_answers import COMMANDS, is_approval
 from iterative_coder.names import ACCEPTANCE, PLAN, TASK
-from iterative_coder.planning import run_test_agreement, strip_closing_question
+from iterative_coder.plan_text import strip_closing_question
+from iterative_coder.planning import run_test_agreement
 from iterative_coder.settings import Settings
 from iterative_coder.workspace import Workspace
 

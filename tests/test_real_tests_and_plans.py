@@ -22,16 +22,8 @@ from iterative_coder.execution.test_check import (
 )
 from iterative_coder.extract import extract_tests
 from iterative_coder.names import ACCEPTANCE, PLAN, TASK
-from iterative_coder.planning import (
-    APPROVAL_PROMPT,
-    TESTS_PROMPT,
-    asks_instead_of_planning,
-    clean_plan,
-    is_fragment,
-    plan_shape,
-    run_planning,
-    run_test_agreement,
-)
+from iterative_coder.plan_text import asks_instead_of_planning, clean_plan, is_fragment, plan_shape
+from iterative_coder.planning import APPROVAL_PROMPT, TESTS_PROMPT, run_planning, run_test_agreement
 from iterative_coder.records.embedded import prose_of
 from iterative_coder.records.run import read_run
 from iterative_coder.settings import Settings

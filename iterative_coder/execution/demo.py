@@ -18,14 +18,19 @@ from __future__ import annotations
 import ast
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..extract import parse_python
-from ..names import SCRIPT_IN_RUN
+from ..names import SCRIPT_IN_RUN, run_name, script_name
+from ..records.run import read_run
 from ..textsafe import plain_text
 from .demo_fields import TrialFields, read_trial_fields, trial_fields_json
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 MAX_DEMO_RUNS = 3
 MAX_ARGS, MAX_FILES, TEXT_CAP = 100, 20, 1_000_000  # per run: what a person would type or give it
@@ -230,3 +235,15 @@ def _not_a_window(run: DemoRun) -> DemoRun:
     seconds = run.window_seconds
     note = f"demo.json asks to watch a window for {seconds:g} s, but the program opens no window"
     return replace(run, window_seconds=None, trial=replace(run.trial, run_seconds=seconds, note=note))
+
+
+def no_display_note(workspace: Workspace, version: int) -> str | None:
+    """For /run of a window program where the person has no display: the line that says so, with the
+    last screenshot; None when the program can run here."""
+    name = script_name(version)
+    if os.environ.get("DISPLAY") or not opens_window(workspace.read(name) or ""):
+        return None
+    record = read_run(workspace.read(run_name(version)), version)
+    shots = record.screenshots if record else []
+    seen = f"its last screenshot is {workspace.root / shots[-1]}" if shots else "no screenshot yet"
+    return f"Not run: {name} opens a window and this terminal has no display ($DISPLAY); {seen}."

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import tty
 from pathlib import Path
@@ -164,6 +165,19 @@ def test_a_watcher_runs_until_ctrl_c_and_is_accepted(fake_server, tmp_path: Path
     assert "ran 3 s, then ended cleanly on Ctrl-C" in run
     assert "  0 s: 2 files" in run and "  1 s: 2 files" in run  # the script and a.txt
     assert "Stopped watching." in run and "(it should have ended)" not in run
+
+
+def test_a_watcher_gets_its_ctrl_c_when_the_tool_was_started_with_sigint_ignored(
+    fake_server, tmp_path: Path, model_env
+) -> None:
+    """``nohup`` or a script's ``&`` job starts the tool with SIGINT ignored; the program must still
+    get the Ctrl-C it is tried with."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _ws, run = accepted_run("watcher", fake_server, tmp_path, model_env)
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert "then ended cleanly on Ctrl-C" in run
 
 
 def test_a_watcher_that_crashes_after_two_seconds_is_not_accepted(fake_server, tmp_path: Path) -> None:

@@ -92,9 +92,12 @@ class Terminal:
 
 
 def own_group(config: dict) -> None:
-    """In the program, before it starts: a process group of its own, and the memory limit (which the
-    driver itself may be without, for the browser, whose address space is huge and mostly unused)."""
+    """In the program, before it starts: a process group of its own, Ctrl-C's signal as a program
+    expects it (a tool started with SIGINT ignored, as ``nohup`` or a script's ``&`` job does, passes
+    that on: the program would never see the Ctrl-C it is tried with), and the memory limit (which
+    the driver itself may be without, for the browser, whose address space is huge and mostly unused)."""
     os.setpgrp()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     if config.get("address_space"):
         import resource
 

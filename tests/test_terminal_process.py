@@ -20,7 +20,10 @@ size = os.get_terminal_size(0)
 foreground = os.tcgetpgrp(0) == os.getpgrp() == os.getsid(0)
 print(f"{size.lines}x{size.columns}", "foreground" if foreground else "not the controlling terminal")
 try:
-    input("> ")
+    # Not input(): GNU readline sets the terminal up after the prompt is shown, and a Ctrl-C that
+    # arrives meanwhile can be lost (seen on Python 3.10 under load). A plain read is interrupted.
+    print("> ", end="", flush=True)
+    sys.stdin.readline()
 except KeyboardInterrupt:
     print("interrupted")
     sys.exit(3)

@@ -156,8 +156,17 @@ def test_a_terminal_made_narrower_and_wider_keeps_no_raw_row_above_the_view() ->
         erased, at_60 = draw(view, console)
         assert erased == rows_at(60, at_80) > len(at_80)
         assert len(at_60) <= 18 // 2 and all(len(row) <= 60 for row in at_60)
-        assert view._live._live_render.last_render_height == len(at_60)  # what Live will erase next
+        assert rendered_height(view) == len(at_60)  # what Live will erase next
         console.size = (80, 24)
         erased, at_80_again = draw(view, console)
         assert erased == len(at_60)  # wider: nothing was re-wrapped
         assert len(at_80_again) == len(at_80)
+
+
+def rendered_height(view: LiveStreamView) -> int:
+    """The height of the frame rich's Live drew last, which it erases next (``last_render_height``
+    from rich 14.3; its ``_shape`` before)."""
+    live_render = view._live._live_render
+    if hasattr(live_render, "last_render_height"):
+        return live_render.last_render_height
+    return live_render._shape[1] if live_render._shape else 0

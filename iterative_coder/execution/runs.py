@@ -200,7 +200,9 @@ def run_version(
         python, pytest_folder = execution.tests_python()
         command = channel.command([*_pytest_arguments(report), TESTS_FILE], python, pytest_folder)
         options = RunOptions(pass_fds=(channel.write_fd,))
-        tests = execution.run(command, tests_dir, options, binds=((), (Path(reports),)))
+        tests = _without_folder(
+            execution.run(command, tests_dir, options, binds=((), (Path(reports),))), reports
+        )
         streamed = channel.finish()
         cases = report_cases(report, tests_dir)
     tampered = tampering(streamed, tests, cases if isinstance(cases, str) else _tests_of(cases))
@@ -214,6 +216,13 @@ def run_version(
     elif (at_import := ran_at_import(script_text)) and not any(o.result == "passed" for o in outcomes):
         outcomes = import_crash(at_import, tests, cases) or outcomes
     return RunRecord(version, tuple(results), tests, outcomes, tests_unloadable=unloadable, tampered=tampered)
+
+
+def _without_folder(record: CommandRecord, folder: str) -> CommandRecord:
+    """The record with the report's temporary folder named alike every time (pytest 8.0 prints the
+    report's path): the same run gives the same ``run_vN.md``, after a resume too."""
+    stdout, stderr = (text.replace(folder, "<report folder>") for text in (record.stdout, record.stderr))
+    return replace(record, stdout=stdout, stderr=stderr)
 
 
 def _tests_of(cases: list[tuple[TestOutcome, bool]]) -> list[TestOutcome]:

@@ -18,9 +18,9 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import preloaded
 from conftest import FAKE_KEY, WAIT
 from fake_openai import FakeOpenAIServer
-import preloaded
 from processes import after_setup
 from recording_ui import RecordingUI
 

@@ -19,8 +19,8 @@ import subprocess
 import termios
 from pathlib import Path
 
-from pexpect import EOF
 import preloaded
+from pexpect import EOF
 from pexpect.fdpexpect import fdspawn
 from processes import after_setup
 

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import preloaded
 from conftest import FAKE_KEY, WAIT
 from fake_openai import FakeOpenAIServer
 from processes import after_setup
@@ -47,6 +48,10 @@ def run(
     """The CLI with stdin and stdout not a terminal, after the Python statements ``setup`` ran in its
     process (a limit to set, a capability to drop: see :func:`processes.after_setup`)."""
     command = [sys.executable, "-m", "iterative_coder", *args]
+    if not setup and preloaded.usable(command, env):
+        done = preloaded.run(command, cwd=cwd, env=env, input=stdin, timeout=WAIT)
+        if done is not None:
+            return done
     return subprocess.run(
         after_setup(setup, command) if setup else command,
         cwd=cwd,

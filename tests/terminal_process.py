@@ -19,6 +19,7 @@ import subprocess
 import termios
 from pathlib import Path
 
+import preloaded
 from pexpect import EOF
 from pexpect.fdpexpect import fdspawn
 from processes import after_setup
@@ -50,15 +51,21 @@ class TerminalProcess(fdspawn):
         master, slave = os.openpty()
         try:
             set_window_size(slave, *size)
-            self.process = subprocess.Popen(
-                after_setup(_TAKE_THE_TERMINAL, command),
-                stdin=slave,
-                stdout=slave,
-                stderr=slave,
-                cwd=cwd,
-                env=env,
-                start_new_session=True,
-            )
+            self.process: subprocess.Popen[bytes] | preloaded.Process | None = None
+            if preloaded.usable(command, env):
+                self.process = preloaded.start(
+                    command, env, cwd, (slave, slave, slave), session=True, controlling_terminal=True
+                )
+            if self.process is None:
+                self.process = subprocess.Popen(
+                    after_setup(_TAKE_THE_TERMINAL, command),
+                    stdin=slave,
+                    stdout=slave,
+                    stderr=slave,
+                    cwd=cwd,
+                    env=env,
+                    start_new_session=True,
+                )
         except BaseException:
             os.close(master)
             raise

@@ -1,0 +1,464 @@
+"""``python -m iterative_coder`` started from a fork server that has the tool and its libraries
+already imported: about a second of CPU less for every CLI process a test starts.
+
+One server per test process (an xdist worker), started on first use with :mod:`subprocess` (this
+process has threads and is never forked) and ended when this process ends (its stdin is a pipe from
+here: EOF is its signal to go). It serves a unix socket on one thread. A request sends the command's
+arguments, environment and folder as JSON and the child's stdin, stdout and stderr as file
+descriptors; the server forks, the child takes them as 0, 1 and 2, drops everything of the server
+(sockets, signal handlers), takes the request's environment and folder, and runs the package's
+``__main__`` as ``python -m`` runs it. The server answers with the pid at once and the exit code
+(-N for signal N, as :class:`subprocess.Popen` has it) when the child ends.
+
+Only commands a new interpreter would start exactly as the server did use it (:func:`usable`): the
+same ``PYTHON*`` and locale variables, in a pytest process (``PRELOADED_OFF=1`` turns it off).
+What needs a real exec (a set-up run before the exec, the tool's
+own ``/proc/<pid>/cmdline`` or initial environment) stays on :mod:`subprocess`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import locale
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+TESTS = str(Path(__file__).resolve().parent)
+PACKAGE = "iterative_coder"
+_HEAVY = (
+    "iterative_coder.cli",
+    "iterative_coder.wiring",
+    "autogen_agentchat.agents",
+    "autogen_ext.models.openai",
+    "openai",
+    "rich",
+    "rich.console",
+    "prompt_toolkit",
+)
+_MESSAGE = 1 << 20
+_MODEL_VARIABLES = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OAI_CONFIG_LIST",
+    "ITERATIVE_CODER_MODEL",
+    "NO_COLOR",
+)
+
+
+def _startup_variables(env: dict[str, str]) -> dict[str, str]:
+    """The variables a new interpreter applies as it starts: with other values than the server had,
+    a command takes the plain path."""
+    return {
+        name: value
+        for name, value in env.items()
+        if name.startswith(("PYTHON", "LC_")) or name in ("LANG", "LANGUAGE")
+    }
+
+
+# --- the test side -------------------------------------------------------------------------------
+
+
+class _Server:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.path = ""
+        self.env: dict[str, str] = {}
+        self.broken = False
+
+    def address(self) -> str | None:
+        with self.lock:
+            if self.process is None and not self.broken:
+                try:
+                    self._start()
+                except (OSError, RuntimeError):
+                    self.broken = True
+            return None if self.broken else self.path
+
+    def _start(self) -> None:
+        folder = tempfile.mkdtemp(prefix="preloaded-")
+        self.path = os.path.join(folder, "socket")
+        self.env = {k: v for k, v in os.environ.items() if k not in _MODEL_VARIABLES}
+        code = f"import sys; sys.path.insert(0, {TESTS!r}); import preloaded; preloaded.serve(sys.argv[1])"
+        with open(os.path.join(folder, "server.log"), "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", code, self.path],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=self.env,
+                cwd=folder,
+            )
+        assert self.process.stdout is not None
+        if self.process.stdout.readline() != b"ready\n":
+            raise RuntimeError("the preloaded server did not start")
+        atexit.register(self.stop)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()  # type: ignore[union-attr]
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(5)
+
+
+_SERVER = _Server()
+
+
+def usable(command: list[Any], env: dict[str, str]) -> bool:
+    """Whether ``command`` is ``python -m iterative_coder ...`` and ``env`` starts an interpreter as
+    the server's started."""
+    if "_pytest" not in sys.modules or os.environ.get("PRELOADED_OFF"):
+        return False  # bench/run.py, which borrows TerminalProcess, measures real starts
+    if list(command[:3]) != [sys.executable, "-m", PACKAGE]:
+        return False
+    if not all(isinstance(arg, (str, os.PathLike)) for arg in command):
+        return False
+    if any(isinstance(os.fspath(arg), bytes) for arg in command):
+        return False
+    base = {k: v for k, v in os.environ.items() if k not in _MODEL_VARIABLES}
+    return _startup_variables(env) == _startup_variables(base)
+
+
+class Process:
+    """A started command, as much of :class:`subprocess.Popen` as the tests use."""
+
+    def __init__(self, connection: socket.socket, pid: int, args: list[str]) -> None:
+        self._connection = connection
+        self.pid = pid
+        self.args = args
+        self.returncode: int | None = None
+
+    def _status(self, timeout: float | None) -> int | None:
+        if self.returncode is None:
+            self._connection.settimeout(timeout)
+            try:
+                data = self._connection.recv(_MESSAGE)
+            except (BlockingIOError, TimeoutError):
+                return None
+            self.returncode = json.loads(data)["status"] if data else -signal.SIGKILL
+            self._connection.close()
+        return self.returncode
+
+    def poll(self) -> int | None:
+        return self._status(0)
+
+    def wait(self, timeout: float | None = None) -> int:
+        code = self._status(timeout)
+        if code is None:
+            raise subprocess.TimeoutExpired(self.args, timeout)  # type: ignore[arg-type]
+        return code
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signum)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+def start(
+    command: list[Any],
+    env: dict[str, str],
+    cwd: str | os.PathLike[str],
+    fds: tuple[int, int, int],
+    *,
+    session: bool = False,
+    controlling_terminal: bool = False,
+) -> Process | None:
+    """``command`` started from the server with ``fds`` as its stdin, stdout and stderr; None when the
+    server cannot be had (then start it as before)."""
+    path = _SERVER.address()
+    if path is None:
+        return None
+    args = [os.fspath(arg) for arg in command]
+    request = {
+        "argv": args[3:],
+        "env": dict(env),
+        "cwd": os.path.abspath(cwd),
+        "session": session,
+        "controlling_terminal": controlling_terminal,
+    }
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        connection.connect(path)
+        socket.send_fds(connection, [json.dumps(request).encode()], list(fds))
+        reply = json.loads(connection.recv(_MESSAGE))
+    except BaseException:
+        connection.close()
+        raise
+    if "error" in reply:
+        connection.close()
+        raise OSError(reply["error"])
+    return Process(connection, reply["pid"], args)
+
+
+def run(
+    command: list[Any], *, cwd: str | os.PathLike[str], env: dict[str, str], input: str, timeout: float
+) -> subprocess.CompletedProcess[str] | None:
+    """As ``subprocess.run(command, cwd=, env=, input=, capture_output=True, text=True, timeout=)``;
+    None when the server cannot be had."""
+    encoding = locale.getpreferredencoding(False)
+    stdin_r, stdin_w = os.pipe()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    try:
+        process = start(command, env, cwd, (stdin_r, out_w, err_w))
+    except BaseException:
+        for fd in (stdin_w, out_r, err_r):
+            os.close(fd)
+        raise
+    finally:
+        for fd in (stdin_r, out_w, err_w):
+            os.close(fd)
+    if process is None:
+        for fd in (stdin_w, out_r, err_r):
+            os.close(fd)
+        return None
+    deadline = time.monotonic() + timeout
+    pending = input.encode(encoding)
+    chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
+    with selectors.DefaultSelector() as selector:
+        if pending:
+            os.set_blocking(stdin_w, False)
+            selector.register(stdin_w, selectors.EVENT_WRITE)
+        else:
+            os.close(stdin_w)
+        selector.register(out_r, selectors.EVENT_READ)
+        selector.register(err_r, selectors.EVENT_READ)
+        try:
+            while selector.get_map():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    process.kill()
+                    process.wait()
+                    raise subprocess.TimeoutExpired(process.args, timeout)
+                for key, _ in selector.select(left):
+                    fd = key.fd
+                    if fd == stdin_w:
+                        try:
+                            pending = pending[os.write(fd, pending[:65536]) :]
+                        except BrokenPipeError:
+                            pending = b""
+                        if not pending:
+                            selector.unregister(fd)
+                            os.close(fd)
+                    else:
+                        data = os.read(fd, 65536)
+                        if data:
+                            chunks[fd].append(data)
+                        else:
+                            selector.unregister(fd)
+                            os.close(fd)
+        finally:
+            for key in list(selector.get_map().values()):
+                selector.unregister(key.fd)
+                os.close(key.fd)
+    code = process.wait(max(deadline - time.monotonic(), 1))
+
+    def text(fd: int) -> str:
+        return b"".join(chunks[fd]).decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
+
+    return subprocess.CompletedProcess(process.args, code, text(out_r), text(err_r))
+
+
+# --- the server side -----------------------------------------------------------------------------
+
+
+def serve(path: str) -> None:
+    """Import the tool and its libraries, then start ``python -m iterative_coder`` for each request
+    on the unix socket ``path`` until stdin ends."""
+    import importlib
+
+    for name in _HEAVY:
+        importlib.import_module(name)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(path)
+    listener.listen(64)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.set_wakeup_fd(wake_w)
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ, "listener")
+    selector.register(wake_r, selectors.EVENT_READ, "wake")
+    selector.register(0, selectors.EVENT_READ, "lifeline")
+    children: dict[int, socket.socket] = {}
+    os.write(1, b"ready\n")
+
+    def own_fds() -> list[int]:
+        return [
+            listener.fileno(),
+            wake_r,
+            wake_w,
+            selector.fileno(),
+            *(c.fileno() for c in children.values()),
+        ]
+
+    while True:
+        try:
+            events = selector.select()
+        except InterruptedError:
+            continue
+        for key, _ in events:
+            if key.data == "lifeline":
+                if not os.read(0, 4096):
+                    return
+            elif key.data == "wake":
+                with contextlib.suppress(BlockingIOError):
+                    while os.read(wake_r, 4096):
+                        pass
+            elif key.data == "listener":
+                connection, _ = listener.accept()
+                fds: list[int] = []
+                try:
+                    message, fds, _, _ = socket.recv_fds(connection, _MESSAGE, 3)
+                    request = json.loads(message)
+                    pid = _fork(request, fds, [*own_fds(), connection.fileno()])
+                except Exception as exc:  # noqa: BLE001
+                    with contextlib.suppress(OSError):
+                        connection.send(json.dumps({"error": repr(exc)}).encode())
+                    connection.close()
+                    continue
+                finally:
+                    for fd in fds:
+                        os.close(fd)
+                children[pid] = connection
+                with contextlib.suppress(OSError):
+                    connection.send(json.dumps({"pid": pid}).encode())
+        while children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            connection = children.pop(pid, None)
+            if connection is not None:
+                with contextlib.suppress(OSError):
+                    connection.send(json.dumps({"status": os.waitstatus_to_exitcode(status)}).encode())
+                connection.close()
+
+
+def _fork(request: dict[str, Any], fds: list[int], server_fds: list[int]) -> int:
+    if len(fds) != 3:
+        raise ValueError("three file descriptors expected")
+    pid = os.fork()
+    if pid:
+        return pid
+    try:
+        code = _child(request, fds, server_fds)
+    except BaseException:  # noqa: BLE001
+        with contextlib.suppress(BaseException):
+            import traceback
+
+            traceback.print_exc()
+        code = 1
+    os._exit(code)
+
+
+def _child(request: dict[str, Any], fds: list[int], server_fds: list[int]) -> int:
+    import io
+    import runpy
+
+    signal.set_wakeup_fd(-1)
+    for signum in signal.valid_signals():
+        if signum in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(signum, signal.SIG_DFL)
+    # As a new interpreter has them.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    for fd in server_fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    if request["session"]:
+        os.setsid()
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+    for fd in set(fds):
+        os.close(fd)
+    if request["controlling_terminal"]:
+        import fcntl
+        import termios
+
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+
+    encoding, errors = sys.stdout.encoding, sys.stdout.errors
+
+    def stream(fd: int, name: str) -> io.TextIOWrapper:
+        write = fd != 0
+        buffered = open(fd, "wb" if write else "rb", closefd=False)  # noqa: SIM115
+        wrapper = io.TextIOWrapper(
+            buffered,
+            encoding=encoding,
+            errors="backslashreplace" if fd == 2 else errors,
+            newline="\n",
+            line_buffering=write and (fd == 2 or os.isatty(fd)),
+        )
+        with contextlib.suppress(AttributeError):
+            buffered.raw.name = name  # type: ignore[attr-defined]
+        return wrapper
+
+    sys.stdin = sys.__stdin__ = stream(0, "<stdin>")
+    sys.stdout = sys.__stdout__ = stream(1, "<stdout>")
+    sys.stderr = sys.__stderr__ = stream(2, "<stderr>")
+    cwd = os.getcwd()
+    sys.path[:] = [cwd, *(p for p in sys.path if p not in ("", TESTS))]
+    sys.argv = ["-m", *request["argv"]]
+    sys.orig_argv = [sys.executable, "-m", PACKAGE, *request["argv"]]
+    interrupted = False
+    try:
+        runpy.run_module(PACKAGE, run_name="__main__", alter_sys=True)
+        code = 0
+    except SystemExit as exc:
+        if exc.code is None:
+            code = 0
+        elif isinstance(exc.code, int):
+            code = exc.code
+        else:
+            with contextlib.suppress(Exception):
+                print(exc.code, file=sys.stderr)
+            code = 1
+    except BaseException as exc:  # noqa: BLE001
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+        code = 1
+    import threading as threads
+
+    with contextlib.suppress(BaseException):
+        threads._shutdown()  # type: ignore[attr-defined]
+    import atexit as exits
+
+    with contextlib.suppress(BaseException):
+        exits._run_exitfuncs()
+    for handle in (sys.stdout, sys.stderr):
+        try:
+            handle.flush()
+        except Exception:  # noqa: BLE001
+            code = code or 120
+    if interrupted:  # as Python ends on an uncaught KeyboardInterrupt: killed by SIGINT
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    return code

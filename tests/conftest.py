@@ -10,20 +10,13 @@ from pathlib import Path
 
 import pytest
 from fake_openai import FakeOpenAIServer
+from preloaded import MODEL_VARIABLES
 from terminal_process import TerminalProcess
 
 # Recognisable, so a test can search every file and all output for it.
 FAKE_KEY = "sk-fake-test-key-7Qw3rTy9uIo1pAs5dFg"
 # Every wait in these tests is bounded by this many seconds; none is a sleep.
 WAIT = 30
-
-_MODEL_VARIABLES = (
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "OAI_CONFIG_LIST",
-    "ITERATIVE_CODER_MODEL",
-    "NO_COLOR",
-)
 
 
 @pytest.fixture
@@ -36,7 +29,7 @@ def fake_server() -> Iterator[FakeOpenAIServer]:
 @pytest.fixture
 def clean_env(tmp_path: Path) -> dict[str, str]:
     """The environment without any model configuration of the machine."""
-    env = {k: v for k, v in os.environ.items() if k not in _MODEL_VARIABLES}
+    env = {k: v for k, v in os.environ.items() if k not in MODEL_VARIABLES}
     env["HOME"] = str(tmp_path / "home")
     env["TERM"] = "xterm-256color"
     env.pop("COLUMNS", None)

@@ -47,7 +47,8 @@ _HEAVY = (
     "prompt_toolkit",
 )
 _MESSAGE = 1 << 20
-_MODEL_VARIABLES = (
+# What points a process at a model: a test's environment starts without these (conftest.clean_env).
+MODEL_VARIABLES = (
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",
     "OAI_CONFIG_LIST",
@@ -89,7 +90,7 @@ class _Server:
     def _start(self) -> None:
         folder = tempfile.mkdtemp(prefix="preloaded-")
         self.path = os.path.join(folder, "socket")
-        self.env = {k: v for k, v in os.environ.items() if k not in _MODEL_VARIABLES}
+        self.env = {k: v for k, v in os.environ.items() if k not in MODEL_VARIABLES}
         code = f"import sys; sys.path.insert(0, {TESTS!r}); import preloaded; preloaded.serve(sys.argv[1])"
         with open(os.path.join(folder, "server.log"), "wb") as log:
             self.process = subprocess.Popen(
@@ -127,7 +128,7 @@ def usable(command: list[Any], env: dict[str, str]) -> bool:
         return False
     if any(isinstance(os.fspath(arg), bytes) for arg in command):
         return False
-    base = {k: v for k, v in os.environ.items() if k not in _MODEL_VARIABLES}
+    base = {k: v for k, v in os.environ.items() if k not in MODEL_VARIABLES}
     return _startup_variables(env) == _startup_variables(base)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from autogen_core.models import ChatCompletionClient, CreateResult, RequestUsage
 
 from .config import ModelEntry
+from .connections import http_client_options
 from .prompt_cache import PromptCacheTap, tap_client
 from .resilience import CallHooks, ResilientClient, RetryPolicy
 from .roles import ROLES
@@ -74,6 +75,7 @@ def create_client(
         options["max_tokens"] = max_tokens
     if json_output and info and info.get("json_output"):
         options["response_format"] = {"type": "json_object"}
+    options.update(http_client_options())
     if entry.api_type == "azure":
         from autogen_ext.models.openai import AzureOpenAIChatCompletionClient
 

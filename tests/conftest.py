@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fake_openai import FakeOpenAIServer
+from pexpect import EOF, TIMEOUT
 from preloaded import MODEL_VARIABLES
 from terminal_process import TerminalProcess
 
@@ -60,8 +61,16 @@ class Cli:
         self.child.logfile_read = self.transcript
 
     def expect(self, text: str) -> None:
-        """Wait (bounded) until ``text`` appears on the screen."""
-        self.child.expect_exact(text)
+        """Wait (bounded) until ``text`` appears on the screen; when it never does, fail showing the
+        end of what the program printed and whether it still runs (its exit code)."""
+        try:
+            self.child.expect_exact(text)
+        except (EOF, TIMEOUT) as exc:
+            state = "still running" if self.child.isalive() else f"exit {self.child.process.poll()}"
+            tail = self.output[-3000:]
+            raise AssertionError(
+                f"{text!r} never appeared ({type(exc).__name__}, {state}); the screen ended:\n{tail}"
+            ) from None
 
     def answer(self, line: str) -> None:
         """Type a line and press Enter at the prompt that is showing."""

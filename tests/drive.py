@@ -63,6 +63,26 @@ def run(
     )
 
 
+def start(
+    args: list[Any],
+    cwd: Path,
+    env: dict[str, str],
+    *,
+    stdin: int = subprocess.DEVNULL,
+    stdout: int = subprocess.DEVNULL,
+    stderr: int = subprocess.DEVNULL,
+) -> subprocess.Popen[str] | preloaded.Piped:
+    """The CLI started and left running, as ``subprocess.Popen(..., text=True)`` starts it, each of
+    ``stdin``, ``stdout`` and ``stderr`` ``subprocess.PIPE`` or ``subprocess.DEVNULL`` (``stderr``
+    also ``subprocess.STDOUT``): ``communicate``, ``send_signal``, ``poll``, ``wait``, ``kill``."""
+    command = [sys.executable, "-m", "iterative_coder", *args]
+    if preloaded.usable(command, env):
+        process = preloaded.popen(command, cwd=cwd, env=env, stdin=stdin, stdout=stdout, stderr=stderr)
+        if process is not None:
+            return process
+    return subprocess.Popen(command, cwd=cwd, env=env, stdin=stdin, stdout=stdout, stderr=stderr, text=True)
+
+
 def run_main(
     args: list[Any], cwd: Path, env: dict[str, str], stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:

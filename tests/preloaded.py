@@ -47,6 +47,8 @@ _HEAVY = (
     "prompt_toolkit",
 )
 _MESSAGE = 1 << 20
+# Start-up variables the child applies itself, as a new interpreter would.
+_APPLIED = ("PYTHONFAULTHANDLER",)
 # What points a process at a model: a test's environment starts without these (conftest.clean_env).
 MODEL_VARIABLES = (
     "OPENAI_API_KEY",
@@ -63,7 +65,7 @@ def _startup_variables(env: dict[str, str]) -> dict[str, str]:
     return {
         name: value
         for name, value in env.items()
-        if name.startswith(("PYTHON", "LC_")) or name in ("LANG", "LANGUAGE")
+        if (name.startswith(("PYTHON", "LC_")) or name in ("LANG", "LANGUAGE")) and name not in _APPLIED
     }
 
 
@@ -209,73 +211,148 @@ def start(
     return Process(connection, reply["pid"], args)
 
 
+def popen(
+    command: list[Any],
+    *,
+    cwd: str | os.PathLike[str],
+    env: dict[str, str],
+    stdin: int = subprocess.PIPE,
+    stdout: int = subprocess.PIPE,
+    stderr: int = subprocess.PIPE,
+) -> Piped | None:
+    """As ``subprocess.Popen(command, cwd=, env=, stdin=, stdout=, stderr=, text=True)`` with each of
+    the three ``subprocess.PIPE`` or ``subprocess.DEVNULL`` (``stderr`` also ``subprocess.STDOUT``);
+    None when the server cannot be had."""
+    ours: dict[str, int | None] = {}  # this side of each pipe
+    theirs: list[int] = []
+    with open(os.devnull, "r+b") as null:
+        for name, how in (("stdin", stdin), ("stdout", stdout), ("stderr", stderr)):
+            if how == subprocess.PIPE:
+                read, write = os.pipe()
+                ours[name], child = (write, read) if name == "stdin" else (read, write)
+                theirs.append(child)
+            elif how == subprocess.STDOUT and name == "stderr":
+                ours[name] = None
+                theirs.append(theirs[1])
+            else:
+                ours[name] = None
+                theirs.append(os.dup(null.fileno()))
+    try:
+        process = start(command, env, cwd, (theirs[0], theirs[1], theirs[2]))
+    except BaseException:
+        _close(*(fd for fd in ours.values() if fd is not None))
+        raise
+    finally:
+        _close(*set(theirs))
+    if process is None:
+        _close(*(fd for fd in ours.values() if fd is not None))
+        return None
+    return Piped(process, ours["stdin"], ours["stdout"], ours["stderr"])
+
+
+def _close(*fds: int) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+class Piped:
+    """A command started by :func:`popen`: :class:`Process`'s calls, and ``communicate`` as
+    :class:`subprocess.Popen` has it (text; after a timeout it may be called again)."""
+
+    def __init__(self, process: Process, stdin: int | None, stdout: int | None, stderr: int | None) -> None:
+        self.process, self.pid, self.args = process, process.pid, process.args
+        self._stdin, self._stdout, self._stderr = stdin, stdout, stderr
+        self._pending: bytes | None = None
+        self._chunks: dict[int, list[bytes]] = {fd: [] for fd in (stdout, stderr) if fd is not None}
+        self._open = {fd for fd in (stdin, stdout, stderr) if fd is not None}
+        self._encoding = locale.getpreferredencoding(False)
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode
+
+    def poll(self) -> int | None:
+        return self.process.poll()
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self.process.wait(timeout)
+
+    def send_signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def terminate(self) -> None:
+        self.process.terminate()
+
+    def kill(self) -> None:
+        self.process.kill()
+
+    def communicate(self, input: str | None = None, timeout: float | None = None) -> tuple[str, str]:
+        """Send ``input`` (then end stdin), read stdout and stderr to their end, wait for the exit;
+        ``subprocess.TimeoutExpired`` after ``timeout`` seconds, the process left running."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if self._pending is None:
+            self._pending = (input or "").encode(self._encoding)
+            if self._stdin is not None and not self._pending:
+                self._shut(self._stdin)
+            elif self._stdin is not None:
+                os.set_blocking(self._stdin, False)
+        while self._open:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise subprocess.TimeoutExpired(self.args, timeout)  # type: ignore[arg-type]
+            self._pump(left)
+        self.process.wait(None if deadline is None else max(deadline - time.monotonic(), 1))
+        return self._text(self._stdout), self._text(self._stderr)
+
+    def _pump(self, timeout: float | None) -> None:
+        with selectors.DefaultSelector() as selector:
+            for fd in self._open:
+                selector.register(fd, selectors.EVENT_WRITE if fd == self._stdin else selectors.EVENT_READ)
+            for key, _ in selector.select(timeout):
+                if key.fd == self._stdin:
+                    try:
+                        self._pending = self._pending[os.write(key.fd, self._pending[:65536]) :]  # type: ignore[index]
+                    except BrokenPipeError:
+                        self._pending = b""
+                    if not self._pending:
+                        self._shut(key.fd)
+                else:
+                    data = os.read(key.fd, 65536)
+                    if data:
+                        self._chunks[key.fd].append(data)
+                    else:
+                        self._shut(key.fd)
+
+    def _shut(self, fd: int) -> None:
+        self._open.discard(fd)
+        _close(fd)
+
+    def _text(self, fd: int | None) -> str:
+        if fd is None:
+            return ""
+        raw = b"".join(self._chunks[fd]).decode(self._encoding)
+        return raw.replace("\r\n", "\n").replace("\r", "\n")  # as text mode reads them
+
+    def __del__(self) -> None:
+        _close(*self._open)
+
+
 def run(
     command: list[Any], *, cwd: str | os.PathLike[str], env: dict[str, str], input: str, timeout: float
 ) -> subprocess.CompletedProcess[str] | None:
     """As ``subprocess.run(command, cwd=, env=, input=, capture_output=True, text=True, timeout=)``;
     None when the server cannot be had."""
-    encoding = locale.getpreferredencoding(False)
-    stdin_r, stdin_w = os.pipe()
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    try:
-        process = start(command, env, cwd, (stdin_r, out_w, err_w))
-    except BaseException:
-        for fd in (stdin_w, out_r, err_r):
-            os.close(fd)
-        raise
-    finally:
-        for fd in (stdin_r, out_w, err_w):
-            os.close(fd)
+    process = popen(command, cwd=cwd, env=env)
     if process is None:
-        for fd in (stdin_w, out_r, err_r):
-            os.close(fd)
         return None
-    deadline = time.monotonic() + timeout
-    pending = input.encode(encoding)
-    chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
-    with selectors.DefaultSelector() as selector:
-        if pending:
-            os.set_blocking(stdin_w, False)
-            selector.register(stdin_w, selectors.EVENT_WRITE)
-        else:
-            os.close(stdin_w)
-        selector.register(out_r, selectors.EVENT_READ)
-        selector.register(err_r, selectors.EVENT_READ)
-        try:
-            while selector.get_map():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    process.kill()
-                    process.wait()
-                    raise subprocess.TimeoutExpired(process.args, timeout)
-                for key, _ in selector.select(left):
-                    fd = key.fd
-                    if fd == stdin_w:
-                        try:
-                            pending = pending[os.write(fd, pending[:65536]) :]
-                        except BrokenPipeError:
-                            pending = b""
-                        if not pending:
-                            selector.unregister(fd)
-                            os.close(fd)
-                    else:
-                        data = os.read(fd, 65536)
-                        if data:
-                            chunks[fd].append(data)
-                        else:
-                            selector.unregister(fd)
-                            os.close(fd)
-        finally:
-            for key in list(selector.get_map().values()):
-                selector.unregister(key.fd)
-                os.close(key.fd)
-    code = process.wait(max(deadline - time.monotonic(), 1))
-
-    def text(fd: int) -> str:
-        return b"".join(chunks[fd]).decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
-
-    return subprocess.CompletedProcess(process.args, code, text(out_r), text(err_r))
+    try:
+        stdout, stderr = process.communicate(input, timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise
+    return subprocess.CompletedProcess(process.args, process.process.returncode, stdout, stderr)
 
 
 # --- the server side -----------------------------------------------------------------------------
@@ -405,6 +482,10 @@ def _child(request: dict[str, Any], fds: list[int], server_fds: list[int]) -> in
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
+    if os.environ.get("PYTHONFAULTHANDLER"):
+        import faulthandler
+
+        faulthandler.enable()
 
     encoding, errors = sys.stdout.encoding, sys.stdout.errors
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 
@@ -24,3 +25,12 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(b")", 1)[1].split()[0] != b"Z"
+
+
+def still_alive_after(pids: list[int], seconds: float = 10) -> list[int]:
+    """Those of ``pids`` still running once all have ended or ``seconds`` have passed: a process sent
+    SIGKILL is gone only when the kernel has finished tearing it down, later on a busy machine."""
+    deadline = time.monotonic() + seconds
+    while (left := [pid for pid in pids if alive(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return left

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 from conftest import WAIT
-from drive import run, run_main
+from drive import run, run_main, start
 from fake_openai import FakeOpenAIServer, Fault
-from processes import alive
+from processes import still_alive_after
 from scripted import PLAN_1, TESTS, good_script, review, script
 from workspaces import make_workspace
 
@@ -365,14 +365,12 @@ def test_a_signal_with_json_prints_the_object(
     enqueue_up_to_the_coder(fake_server)
     paused = Fault("pause")  # the Coder's reply is held half-way, then lost
     fake_server.inject(paused, role="coder")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "iterative_coder", "--task", "count words", "--yes", "--json"],
-        cwd=tmp_path,
-        env={**model_env, "PYTHONFAULTHANDLER": "1"},
-        stdin=subprocess.DEVNULL,
+    process = start(
+        ["--task", "count words", "--yes", "--json"],
+        tmp_path,
+        {**model_env, "PYTHONFAULTHANDLER": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     )
     try:
         assert paused.arrived.wait(WAIT), "the Coder's reply never started"
@@ -408,15 +406,7 @@ def test_sigterm_during_a_run_stops_the_tool_and_its_program_at_once(
     fake_server.enqueue("coder", SLEEPER)
     # Without the sandbox, the program's process ID is the one this test sees.
     args = ["--task", "count words", "--yes", "--json", "--execute", "always", "--sandbox", "off"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "iterative_coder", *args],
-        cwd=tmp_path,
-        env=model_env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start(args, tmp_path, model_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     runs = tmp_path / "workspace" / "runs"
     try:
         deadline = time.monotonic() + WAIT
@@ -434,7 +424,7 @@ def test_sigterm_during_a_run_stops_the_tool_and_its_program_at_once(
     assert process.returncode == 143, stderr
     assert json.loads(stdout)["stop_reason"] == "terminated"
     assert took < 5
-    assert not alive(int(started[0].read_text())), "the program outlived the tool"
+    assert still_alive_after([int(started[0].read_text())]) == [], "the program outlived the tool"
 
 
 def test_the_signals_are_caught_only_while_the_session_runs_and_an_ignored_one_stays_ignored() -> None:

@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from drive import run_loop, start_workspace
+from drive import run_loop, start, start_workspace
 from hostile import APPROVE, MODES, TIMEOUT, fenced
 from scripted import PLAN_1, TESTS
 
@@ -80,7 +79,6 @@ def test_sigterm_ends_the_tool_while_a_program_holds_the_x_server(
     mode: str, fake_server, tmp_path: Path, model_env
 ) -> None:
     import signal
-    import sys
 
     xvfbs_before = _with_cmdline(b"Xvfb")
     fake_server.enqueue("planner", PLAN_1)
@@ -88,10 +86,7 @@ def test_sigterm_ends_the_tool_while_a_program_holds_the_x_server(
     fake_server.enqueue("coder", fenced(GRAB_SERVER))
     fake_server.enqueue("reviewer", APPROVE)
     args = ["--task", "x", "--yes", "--execute", "always", "--sandbox", mode, "--max-iterations", "1"]
-    tool = subprocess.Popen(
-        [sys.executable, "-m", "iterative_coder", *args], cwd=tmp_path, env=model_env,
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    tool = start(args, tmp_path, model_env)
     try:
         deadline = time.monotonic() + 90  # planning, tests and the first run, on a loaded machine
         while not _with_cmdline(b"ImageGrab"):  # the screenshot waits on the held server now

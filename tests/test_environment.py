@@ -8,13 +8,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from conftest import WAIT
-from drive import run_loop, run_main
+from drive import run_loop, run_main, start
 from scripted import PLAN_1, good_script, review
 from scripted import TESTS as WORD_TESTS
 from wheels import local_index
@@ -234,10 +233,10 @@ def test_a_tool_killed_while_installing_leaves_a_workspace_resume_finishes(
     fake_server.enqueue("coder", script)
     fake_server.enqueue("reviewer", review(1, "APPROVE"), review(1, "APPROVE"))
     args = ["--task", "count words", "--yes", "--execute", "always", "--max-iterations", "1"]
-    tool = subprocess.Popen(
-        [sys.executable, "-m", "iterative_coder", *args],
-        cwd=tmp_path,
-        env={**model_env, FIND_LINKS_VARIABLE: str(stuck)},
+    tool = start(
+        args,
+        tmp_path,
+        {**model_env, FIND_LINKS_VARIABLE: str(stuck)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

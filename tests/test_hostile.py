@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FAKE_KEY
-from drive import run, run_loop, run_main, start_workspace
+from drive import run, run_loop, run_main, start, start_workspace
 from hostile import APPROVE, MODES, SANDBOX_PROBLEM, TIMEOUT, fenced
 from scripted import PLAN_1, TESTS
 
@@ -194,8 +194,6 @@ def test_nothing_a_program_started_outlives_the_tool(
     signal_name: str, fake_server, tmp_path: Path, model_env
 ) -> None:
     import signal
-    import subprocess
-    import sys
     import time
 
     marker = f"outlive-{signal_name}-{os.getpid()}"
@@ -211,10 +209,7 @@ def test_nothing_a_program_started_outlives_the_tool(
     fake_server.enqueue("coder", fenced(code))
     fake_server.enqueue("reviewer", APPROVE)
     args = ["--task", "x", "--yes", "--execute", "always", "--sandbox", "on", "--run-timeout", "60"]
-    tool = subprocess.Popen(
-        [sys.executable, "-m", "iterative_coder", *args], cwd=tmp_path, env=model_env,
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    tool = start(args, tmp_path, model_env)
     try:
         deadline = time.monotonic() + 30
         while len(_marked(marker)) < 2:  # both daemons are up: now the tool is stopped

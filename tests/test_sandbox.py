@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from processes import alive
+from processes import alive, still_alive_after
 
 from iterative_coder.execution import sandbox as sandbox_module
 from iterative_coder.execution import seccomp
@@ -251,7 +251,7 @@ def test_a_sandbox_its_killed_bwrap_left_running_is_found_by_the_runs_token(
         bwrap.wait(timeout=WAIT)
         assert len(inside) == 2 and all(alive(pid) for pid in inside), "the sandbox did not outlive bwrap"
         assert stop_run(token, bwrap.pid) == 2
-        assert not any(alive(pid) for pid in inside)
+        assert still_alive_after(inside) == []
         assert stop_run(new_token(), bwrap.pid) == 0
     finally:
         for pid in inside:

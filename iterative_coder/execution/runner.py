@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import strays
-from .sandbox import process_table, sandbox_processes, signal_of
-from .tasks import MAX_TASKS, run_tasks
+from .sandbox import process_table, signal_of
+from .tasks import MAX_TASKS, run_size
 
 OUTPUT_KEEP = 4096  # bytes kept from the start and from the end of each stream
 ADDRESS_SPACE = 2 * 1024**3
@@ -214,7 +214,7 @@ def run_limited(
     finally:
         # The program's children may outlive it (background jobs): they are stopped too.
         if process.poll() is not None:
-            leftover = len(_processes_of(process.pid, sandboxed))
+            leftover = run_size(process.pid, process.pid if sandboxed else None).processes
         kill_session(process.pid)
         process.wait()
         strays.stop_run(token, process.pid)  # what left the session: a sandbox's init, for one
@@ -322,10 +322,9 @@ def _watch(
             return True, False
         if now >= next_check:
             next_check = now + _PROCESS_CHECK_SECONDS
-            if len(_processes_of(process.pid, sandboxed)) > MAX_PROCESSES:
-                return False, True
-            if run_tasks(process.pid, process.pid if sandboxed else None) > MAX_TASKS:
-                return False, True  # threads and zombies, which are tasks too
+            size = run_size(process.pid, process.pid if sandboxed else None)
+            if size.processes > MAX_PROCESSES or size.tasks > MAX_TASKS:
+                return False, True  # threads and zombies are tasks too
         time.sleep(_POLL_SECONDS)
     return False, False
 
@@ -346,11 +345,6 @@ def stop_all_programs() -> None:
     for session_id, token in list(_RUNNING.items()):
         kill_session(session_id)
         strays.stop_run(token, session_id)
-
-
-def _processes_of(pid: int, sandboxed: bool) -> list[int]:
-    """The processes of the program started as ``pid``: its session, and under a sandbox, bwrap's tree."""
-    return processes_in_session(pid) + (sandbox_processes(pid) if sandboxed else [])
 
 
 def _drain(stream: object, sink: CappedOutput) -> threading.Thread:

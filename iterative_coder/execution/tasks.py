@@ -9,6 +9,7 @@ whom it does not apply), so the run's own tasks are counted here instead, from `
 from __future__ import annotations
 
 import os
+from typing import NamedTuple
 
 MAX_TASKS = 256  # processes and threads of one run together; zombies count
 
@@ -23,20 +24,30 @@ def _stat_fields(pid: str) -> list[bytes] | None:
     return stat[stat.rfind(b")") + 2 :].split()
 
 
-def run_tasks(session: int, root: int | None = None) -> int:
-    """The tasks of the processes in ``session``, and under a sandbox those below ``root`` (bwrap):
-    each process's threads, a zombie as one. Linux /proc; 0 elsewhere."""
+class RunSize(NamedTuple):
+    """How big a run is now: its live processes, and its tasks (threads and zombies counted too)."""
+
+    processes: int
+    tasks: int
+
+
+def run_size(session: int, root: int | None = None) -> RunSize:
+    """The processes in ``session``, and under a sandbox those below ``root`` (bwrap), from one pass
+    over ``/proc`` (the runner checks several times a second while a program runs): the live ones, and
+    their tasks, each process's threads and a zombie as one. Linux; zeros elsewhere."""
     try:
         entries = [entry for entry in os.listdir("/proc") if entry.isdigit()]
     except OSError:
-        return 0
-    parents, threads, counted = {}, {}, set()
+        return RunSize(0, 0)
+    parents, threads, live, counted = {}, {}, set(), set()
     for entry in entries:
         fields = _stat_fields(entry)
         if fields is None or len(fields) < 18:
             continue
         pid = int(entry)
         parents[pid], threads[pid] = int(fields[1]), max(1, int(fields[17]))
+        if fields[0] != b"Z":
+            live.add(pid)
         if int(fields[3]) == session:
             counted.add(pid)
     if root is not None:
@@ -49,4 +60,4 @@ def run_tasks(session: int, root: int | None = None) -> int:
             if at in below:
                 below.update(chain)
         counted |= below - {root}
-    return sum(threads[pid] for pid in counted if pid in threads)
+    return RunSize(len(counted & live), sum(threads[pid] for pid in counted if pid in threads))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -316,17 +317,41 @@ def _watch(
 ) -> tuple[bool, bool]:
     """Wait for the program to end; (timed out, started too many processes) when it had to be stopped."""
     next_check = started
-    while process.poll() is None:
-        now = time.monotonic()
-        if now - started >= timeout:
-            return True, False
-        if now >= next_check:
-            next_check = now + _PROCESS_CHECK_SECONDS
-            size = run_size(process.pid, process.pid if sandboxed else None)
-            if size.processes > MAX_PROCESSES or size.tasks > MAX_TASKS:
-                return False, True  # threads and zombies are tasks too
-        time.sleep(_POLL_SECONDS)
+    with _ExitWatch(process) as exited:
+        while process.poll() is None:
+            now = time.monotonic()
+            if now - started >= timeout:
+                return True, False
+            if now >= next_check:
+                next_check = now + _PROCESS_CHECK_SECONDS
+                size = run_size(process.pid, process.pid if sandboxed else None)
+                if size.processes > MAX_PROCESSES or size.tasks > MAX_TASKS:
+                    return False, True  # threads and zombies are tasks too
+            exited.wait(max(0.0, min(next_check, started + timeout) - time.monotonic()))
     return False, False
+
+
+class _ExitWatch:
+    """Waits for a child to end or a time to pass, whichever is first: on a pidfd where the system
+    has them (woken by the exit itself), else in short sleeps."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self._fd: int | None = None
+        with contextlib.suppress(AttributeError, OSError):
+            self._fd = os.pidfd_open(process.pid)  # type: ignore[attr-defined]
+
+    def __enter__(self) -> _ExitWatch:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+
+    def wait(self, seconds: float) -> None:
+        if self._fd is None:
+            time.sleep(min(seconds, _POLL_SECONDS))
+        else:
+            select.select([self._fd], [], [], seconds)
 
 
 def track(session_id: int, token: str) -> None:

@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..settings import UsageError
+from .tasks import stat_fields
 
 INSTALL_HINT = (
     "install bubblewrap: 'sudo apt-get install bubblewrap' (Debian, Ubuntu) "
@@ -220,13 +221,8 @@ def process_table() -> dict[int, ProcessInfo]:
     for entry in entries:
         if not entry.isdigit():
             continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2 :].split()  # state, ppid, pgrp, session, ...
-        if len(fields) > 3 and fields[0] != b"Z":
+        fields = stat_fields(entry)  # state, ppid, pgrp, session, ...
+        if fields is not None and len(fields) > 3 and fields[0] != b"Z":
             table[int(entry)] = ProcessInfo(int(fields[1]), int(fields[3]), int(fields[2]))
     return table
 

@@ -111,7 +111,8 @@ def test_sigterm_ends_the_tool_while_a_program_holds_the_x_server(
 
 # A tool that starts an Xvfb and is killed with SIGKILL at the step named in argv[2]: ``spawned`` (the
 # Xvfb's gate started, not recorded yet), ``recorded`` (in runs/.running, the gate still shut) or
-# ``started`` (the display up). Before dying it prints the run's token, read from the gate's environment.
+# ``started`` (the display up). Before dying it prints the run's token, read from the environment of the
+# process that is to be the Xvfb, and what that process runs now.
 KILLED_WHILE_STARTING_XVFB = f"""
 import os, signal, sys
 from pathlib import Path
@@ -121,7 +122,8 @@ def die(step, pid):
     if step == sys.argv[2]:
         environ = Path(f"/proc/{{pid}}/environ").read_bytes().split(b"\\0")
         token = next(e for e in environ if e.startswith(b"{ENV_NAME}=")).split(b"=", 1)[1]
-        print(token.decode(), flush=True)
+        program = Path(f"/proc/{{pid}}/cmdline").read_bytes().split(b"\\0")[0]
+        print(token.decode(), program.decode(), flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
 
 display.step_hook = die
@@ -168,8 +170,10 @@ def test_an_xvfb_is_never_left_running_whenever_the_tool_is_killed(step: str, tm
         capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
     assert tool.returncode == -9, tool.stderr
-    token = tool.stdout.strip()
+    token, program = tool.stdout.split()
     assert len(token) == 32
+    # Until it is recorded, and after, until the tool lets it go, it is only the gate: no Xvfb yet.
+    assert (Path(program).name == "Xvfb") == (step == "started"), program
     if step == "spawned":  # not recorded, and never to be: the gate reads the end of its input and exits
         assert recorded_runs(tmp_path) == []
         for pid in _holding(token):

@@ -251,6 +251,18 @@ def test_session_json_nested_10000_deep_or_with_a_5000_digit_number_is_rebuilt(
         assert "Your turn on version 1" in resumed.stdout
 
 
+def test_session_json_replaced_by_a_fifo_holds_nothing_up(tmp_path: Path, model_env: dict[str, str]) -> None:
+    ws = reviewed(tmp_path / "workspace", 1)
+    (ws / "session.json").unlink()
+    os.mkfifo(ws / "session.json")  # reading it would wait for a writer for ever
+    status = run_main(["status", "workspace"], tmp_path, model_env)
+    assert status.returncode == 0 and "v1 " in status.stdout
+    resumed = run_main(["--resume", "workspace"], tmp_path, model_env, stdin="/stop\n")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "workspace/session.json was unreadable; rebuilt it from the files" in resumed.stdout
+    assert (ws / "session.json").is_file()  # written back as a file
+
+
 # --- every OSError is one line --------------------------------------------------------------------
 
 

@@ -24,6 +24,8 @@ from .textsafe import plain_text
 from .workspace import Workspace, WorkspaceError
 
 SESSION_FORMAT = 1
+MAX_ROLES = 32  # entries of the kept "models" (one per role)
+_CACHE_SEED = MOST["cache_seed"]
 
 
 def session_json(data: dict[str, Any], calls: list[CallRecord]) -> str:
@@ -90,9 +92,6 @@ def _ending_problem(value: object) -> str | None:
 def _flag_problem(value: object) -> str | None:
     return None if isinstance(value, bool) else "not true or false"
 
-
-MAX_ROLES = 32
-_CACHE_SEED = MOST["cache_seed"]
 
 # What each setting session.json keeps for --resume (settings.KEPT) may hold; each check says what is
 # wrong, or None. Another key (one an older version kept) is left alone: it is never read, and the
@@ -162,6 +161,7 @@ class SessionLog:
         self.data: dict[str, Any] = data or _fresh_data()
         self.rebuilt: str | None = None
         self.calls_lost = False
+        self.mended = False  # fields took their defaults (else, when rebuilt: the whole file was lost)
         problems = repair(self.data)
         self.calls: list[CallRecord] = []
         damaged = []
@@ -174,7 +174,7 @@ class SessionLog:
             records = "record" if len(damaged) == 1 else "records"
             problems.append(f"{len(damaged)} damaged call {records} ({damaged[0]})")
         if problems:
-            self.rebuilt = "session.json had " + ", ".join(problems)
+            self.rebuilt, self.mended = "session.json had " + ", ".join(problems), True
             self.calls_lost = bool(damaged) or "calls that were not a list" in problems
 
     def warning(self) -> str | None:
@@ -182,7 +182,7 @@ class SessionLog:
         if self.rebuilt is None:
             return None
         lost = " (the token counts of earlier calls are lost)" if self.calls_lost else ""
-        if self.rebuilt.startswith("session.json had"):
+        if self.mended:
             return f"{self.workspace.root}/{self.rebuilt}; went on with the default for each{lost}."
         return f"{self.workspace.root}/{self.rebuilt}; rebuilt it from the files{lost}."
 

@@ -219,7 +219,6 @@ def run_session_process(
     ui = ui or make_ui(settings)
     session.settings.clear()
     session.settings.update(settings.kept({role: entries[0].model for role, entries in roles.items()}))
-    session.data.pop("model", None)  # written by 0.1, never read
     if settings.resuming and (warning := session.warning()):
         ui.warn(warning)
     if not settings.resuming and settings.task and settings.task.strip():

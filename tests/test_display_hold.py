@@ -111,25 +111,23 @@ def test_sigterm_ends_the_tool_while_a_program_holds_the_x_server(
 
 # A tool that starts an Xvfb and is killed with SIGKILL at the step named in argv[2]: ``spawned`` (the
 # Xvfb's gate started, not recorded yet), ``recorded`` (in runs/.running, the gate still shut) or
-# ``started`` (the display up). Before dying it prints the run's token, read from the environment of the
-# process that is to be the Xvfb, and what that process runs now.
-KILLED_WHILE_STARTING_XVFB = f"""
+# ``started`` (the display up). Before dying it prints the run's token and the program the process that
+# is to be the Xvfb runs then (/proc/PID/exe is set by the time the process is started).
+KILLED_WHILE_STARTING_XVFB = """
 import os, signal, sys
 from pathlib import Path
 from iterative_coder.execution import display
 
-def die(step, pid):
+def die(step, pid, token):
     if step == sys.argv[2]:
-        environ = Path(f"/proc/{{pid}}/environ").read_bytes().split(b"\\0")
-        token = next(e for e in environ if e.startswith(b"{ENV_NAME}=")).split(b"=", 1)[1]
-        program = Path(f"/proc/{{pid}}/cmdline").read_bytes().split(b"\\0")[0]
-        print(token.decode(), program.decode(), flush=True)
+        print(token, os.readlink(f"/proc/{pid}/exe"), flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
 
 display.step_hook = die
 with display.virtual_display(Path(sys.argv[1]), Path(sys.argv[1]) / "runs" / "v1") as screen:
     assert Path(screen.socket).exists()
-    die("started", display.strays.recorded_runs(Path(sys.argv[1]))[0].group)
+    (mark,) = display.strays.recorded_runs(Path(sys.argv[1]))
+    die("started", mark.group, mark.token)
 """
 
 

@@ -97,8 +97,9 @@ def available() -> bool:
 # runs/.running between the two, so a tool killed at any moment leaves either no Xvfb (the gate reads
 # the end of its input when the tool dies, and exits) or a recorded one that the next start stops.
 _GATE = 'read go && exec "$@" </dev/null'
-# For tests: called with each step of the start (``spawned``, ``recorded``) and the gate's pid.
-step_hook: Callable[[str, int], None] | None = None
+# For tests: called with each step of the start (``spawned``, ``recorded``), the gate's pid and the
+# run's token.
+step_hook: Callable[[str, int, str], None] | None = None
 
 
 @contextlib.contextmanager
@@ -123,10 +124,10 @@ def virtual_display(workspace: Path | None = None, folder: Path | None = None) -
     os.close(write_end)
     runner.track(server.pid, token)  # a stop signal ends it with the program it shows
     try:
-        _step("spawned", server.pid)
+        _step("spawned", server.pid, token)
         if workspace is not None:
             strays.record_run(workspace, token, server.pid, folder or workspace)
-        _step("recorded", server.pid)
+        _step("recorded", server.pid, token)
         _open_gate(server)
         number = _read_display_number(read_end)
         if number is None:
@@ -143,9 +144,9 @@ def virtual_display(workspace: Path | None = None, folder: Path | None = None) -
             strays.forget_run(workspace, token)
 
 
-def _step(name: str, pid: int) -> None:
+def _step(name: str, pid: int, token: str) -> None:
     if step_hook is not None:
-        step_hook(name, pid)
+        step_hook(name, pid, token)
 
 
 def _open_gate(server: subprocess.Popen[bytes]) -> None:

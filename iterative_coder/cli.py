@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from .settings import (
     DEFAULT_WORKSPACE,
     EDIT_FORMATS,
     MAX_SECONDS,
+    MOST,
     UsageError,
 )
 
@@ -62,6 +64,23 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _at_most(name: str, parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``parse``, refusing a value above the setting's largest (settings.MOST, which session.json's
+    reader checks too: a value given here is never refused when read back)."""
+
+    @functools.wraps(parse)  # argparse names the type in its own message (invalid int value)
+    def parse_bounded(text: str) -> Any:
+        value, most = parse(text), MOST[name]
+        shown = f"{most:,}" if isinstance(most, int) else f"{most:,.0f}"
+        if value > most:
+            raise argparse.ArgumentTypeError(f"must be at most {shown}, not {text}")
+        if value < -most:  # a cache seed may be below 0
+            raise argparse.ArgumentTypeError(f"must be at least -{shown}, not {text}")
+        return value
+
+    return parse_bounded
+
+
 MAIN, AUTOMATION = None, "automation and cost"
 
 
@@ -79,7 +98,7 @@ OPTIONS: tuple[tuple[str | None, str, dict[str, Any]], ...] = (
         "--max-iterations",
         f"most versions to write (default: {DEFAULT_MAX_ITERATIONS}, or the session's own on --resume)",
         metavar="N",
-        type=_positive_int,
+        type=_at_most("max_iterations", _positive_int),
     ),
     _option(MAIN, "--model", "the model (an entry of OAI_CONFIG_LIST, or the name to send)", metavar="NAME"),
     _option(MAIN, "--config-list", "an OAI_CONFIG_LIST JSON file of model entries", metavar="PATH"),
@@ -161,21 +180,21 @@ OPTIONS: tuple[tuple[str | None, str, dict[str, Any]], ...] = (
         "--budget-tokens",
         "stop before the session spends more tokens",
         metavar="N",
-        type=_positive_int,
+        type=_at_most("budget_tokens", _positive_int),
     ),
     _option(
         AUTOMATION,
         "--budget-usd",
         "stop before the session spends more dollars",
         metavar="X",
-        type=_positive_number,
+        type=_at_most("budget_usd", _positive_number),
     ),
     _option(
         AUTOMATION,
         "--cache-seed",
         "cache model replies on disk under the workspace (one cache per seed); off by default",
         metavar="N",
-        type=int,
+        type=_at_most("cache_seed", int),
     ),
     _option(
         AUTOMATION,

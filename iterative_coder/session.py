@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -18,11 +17,15 @@ from typing import Any
 
 from .names import LOG, SESSION, versions_of
 from .records.calls import CallRecord
+from .records.values import MAX_COUNT, MAX_NAME, number_problem, shown, text_problem, whole_problem
 from .resume import ResumePoint, infer_resume_point
-from .settings import EDIT_FORMATS, EXECUTE_MODES
+from .settings import EDIT_FORMATS, EXECUTE_MODES, MOST
+from .textsafe import plain_text
 from .workspace import Workspace, WorkspaceError
 
 SESSION_FORMAT = 1
+MAX_ROLES = 32  # entries of the kept "models" (one per role)
+_CACHE_SEED = MOST["cache_seed"]
 
 
 def session_json(data: dict[str, Any], calls: list[CallRecord]) -> str:
@@ -50,70 +53,95 @@ def _fresh_data() -> dict[str, Any]:
     }
 
 
-def _whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _optional(check: Callable[[object], str | None]) -> Callable[[object], str | None]:
+    """``check`` for a value that may also be null."""
+    return lambda value: None if value is None else check(value)
 
 
-def _positive_whole(value: object) -> bool:
-    return _whole(value) and value > 0  # type: ignore[operator]
+def _one_of(choices: tuple[str, ...]) -> Callable[[object], str | None]:
+    return lambda value: None if value in choices else f"not one of {', '.join(choices)}"
 
 
-def _positive_number(value: object) -> bool:
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    return number and math.isfinite(value) and value > 0  # type: ignore[arg-type,operator]
-
-
-def _loopback_url(value: object) -> bool:
+def _loopback_problem(value: object) -> str | None:
     """A base URL on this machine, as local_models.py writes them: prompts go nowhere else."""
-    return isinstance(value, str) and re.fullmatch(r"http://127\.0\.0\.1:[0-9]{1,5}/v1", value) is not None
+    if isinstance(value, str) and re.fullmatch(r"http://127\.0\.0\.1:[0-9]{1,5}/v1", value):
+        return None
+    return "not a server on this machine (http://127.0.0.1:PORT/v1)"
 
 
-def _names(value: object) -> bool:
-    return isinstance(value, dict) and all(isinstance(x, str) for pair in value.items() for x in pair)
+def _models_problem(value: object) -> str | None:
+    """Each role's model name: an object of at most a few dozen short texts."""
+    if not isinstance(value, dict):
+        return "not an object"
+    if len(value) > MAX_ROLES:
+        return f"more than {MAX_ROLES} entries"
+    return next(filter(None, (text_problem(x, MAX_NAME) for pair in value.items() for x in pair)), None)
 
 
-# What each setting session.json keeps for --resume (settings.KEPT) may hold. Another key (one an
-# older version kept) is left alone: it is never read, and the next save drops it.
-SETTING_CHECKS: dict[str, Callable[[object], bool]] = {
-    "max_iterations": _positive_whole,
-    "budget_tokens": lambda value: value is None or _positive_whole(value),
-    "budget_usd": lambda value: value is None or _positive_number(value),
-    "cache_seed": lambda value: value is None or _whole(value),
-    "edit_format": lambda value: value is None or value in EDIT_FORMATS,
-    "execute": lambda value: value is None or value in EXECUTE_MODES,
-    "models": _names,
-    "local_server": lambda value: value is None or _loopback_url(value),
-    "network": lambda value: value is None or isinstance(value, bool),
+def _ending_problem(value: object) -> str | None:
+    """How a session ended (``finished``) or stopped (``stalled``): a version and a sentence."""
+    if not isinstance(value, dict):
+        return "not an object"
+    why = whole_problem(value.get("version"), 1, MAX_COUNT)
+    if why:
+        return f"its version {why}"
+    why = text_problem(value.get("reason"))
+    return f"its reason {why}" if why else None
+
+
+def _flag_problem(value: object) -> str | None:
+    return None if isinstance(value, bool) else "not true or false"
+
+
+# What each setting session.json keeps for --resume (settings.KEPT) may hold; each check says what is
+# wrong, or None. Another key (one an older version kept) is left alone: it is never read, and the
+# next save drops it.
+SETTING_CHECKS: dict[str, Callable[[object], str | None]] = {
+    "max_iterations": lambda value: whole_problem(value, 1, MOST["max_iterations"]),
+    "budget_tokens": _optional(lambda value: whole_problem(value, 1, MOST["budget_tokens"])),
+    "budget_usd": _optional(lambda value: number_problem(value, MOST["budget_usd"], above_zero=True)),
+    "cache_seed": _optional(lambda value: whole_problem(value, -_CACHE_SEED, _CACHE_SEED)),
+    "edit_format": _optional(_one_of(EDIT_FORMATS)),
+    "execute": _optional(_one_of(EXECUTE_MODES)),
+    "models": _models_problem,
+    "local_server": _optional(_loopback_problem),
+    "network": _optional(_flag_problem),
+}
+# The other fields, each with its check and what takes the place of a bad value. A key not named here
+# (or "settings", "calls") is never read, and is not written back.
+FIELD_CHECKS: dict[str, tuple[Callable[[object], str | None], Callable[[], object]]] = {
+    "format": (lambda value: whole_problem(value, 1, SESSION_FORMAT), lambda: SESSION_FORMAT),
+    "created": (lambda value: text_problem(value, 100), lambda: _fresh_data()["created"]),
+    "finished": (_optional(_ending_problem), lambda: None),
+    "stalled": (_optional(_ending_problem), lambda: None),
 }
 
 
-def _shown(value: object) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def repair(data: dict[str, Any]) -> list[str]:
-    """Check session.json's fields one by one; each wrong one is replaced by its default, in place.
+    """Check session.json's fields one by one; each wrong one is replaced by its default, in place,
+    and a lone surrogate in a text kept by U+FFFD.
 
     Returns what was wrong, one phrase each (empty when everything was right). Call records are
     checked one by one when they are read (:meth:`CallRecord.from_json`).
     """
     problems = []
+    for name in set(data) - {*FIELD_CHECKS, "settings", "calls"}:
+        del data[name]
     settings = data.setdefault("settings", {})
     if not isinstance(settings, dict):
-        problems.append(f"settings that were not an object ({_shown(settings)})")
+        problems.append(f"settings that were not an object ({shown(settings)})")
         settings = data["settings"] = {}
     for name, check in SETTING_CHECKS.items():
-        if name in settings and not check(settings[name]):
-            problems.append(f"a bad {name} ({_shown(settings.pop(name))})")
-    finished = data.get("finished")
-    if finished is not None and not (
-        isinstance(finished, dict)
-        and _positive_whole(finished.get("version"))
-        and isinstance(finished.get("reason"), str)
-    ):
-        problems.append(f"a bad finished ({_shown(finished)})")
-        data["finished"] = None
+        if name in settings and (why := check(settings[name])):
+            problems.append(f"a bad {name} ({shown(settings.pop(name))}: {why})")
+    if isinstance(models := settings.get("models"), dict):
+        settings["models"] = {plain_text(role): plain_text(model) for role, model in models.items()}
+    for name, (check, default) in FIELD_CHECKS.items():
+        if name in data and (why := check(data[name])):
+            problems.append(f"a bad {name} ({shown(data[name])}: {why})")
+            data[name] = default()
+        elif isinstance(data.get(name), dict):
+            data[name] = {**data[name], "reason": plain_text(data[name]["reason"])}
     if not isinstance(data.get("calls", []), list):
         problems.append("calls that were not a list")
         data["calls"] = []
@@ -133,16 +161,30 @@ class SessionLog:
         self.data: dict[str, Any] = data or _fresh_data()
         self.rebuilt: str | None = None
         self.calls_lost = False
+        self.mended = False  # fields took their defaults (else, when rebuilt: the whole file was lost)
         problems = repair(self.data)
-        if problems:
-            self.rebuilt = "session.json had " + ", ".join(problems)
-            self.calls_lost = "calls that were not a list" in problems
         self.calls: list[CallRecord] = []
+        damaged = []
         for raw in self.data.pop("calls", []):
             try:
                 self.calls.append(CallRecord.from_json(raw))
-            except ValueError:
-                continue  # a damaged record costs its token count, nothing else
+            except ValueError as error:  # a damaged record costs its token count, nothing else
+                damaged.append(str(error))
+        if damaged:
+            records = "record" if len(damaged) == 1 else "records"
+            problems.append(f"{len(damaged)} damaged call {records} ({damaged[0]})")
+        if problems:
+            self.rebuilt, self.mended = "session.json had " + ", ".join(problems), True
+            self.calls_lost = bool(damaged) or "calls that were not a list" in problems
+
+    def warning(self) -> str | None:
+        """One line on what session.json had to lose, and what took its place; None when nothing."""
+        if self.rebuilt is None:
+            return None
+        lost = " (the token counts of earlier calls are lost)" if self.calls_lost else ""
+        if self.mended:
+            return f"{self.workspace.root}/{self.rebuilt}; went on with the default for each{lost}."
+        return f"{self.workspace.root}/{self.rebuilt}; rebuilt it from the files{lost}."
 
     @classmethod
     def load(cls, workspace: Workspace) -> SessionLog:
@@ -159,7 +201,7 @@ class SessionLog:
             return session
         try:
             data = json.loads(text)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # ValueError: not JSON, or a number of 5,000 digits
             data = None
         if not isinstance(data, dict):
             session = cls(workspace)

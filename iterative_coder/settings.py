@@ -22,6 +22,8 @@ DEFAULT_TRIES = 4
 DEFAULT_CALL_DEADLINE = 300.0  # seconds one try of a model call may take in all
 DEFAULT_MAX_REPLY_CHARS = 400_000  # the most characters of one streamed reply
 MAX_SECONDS = 86_400.0  # no timeout or deadline is longer than a day
+# The largest value each number option takes, given on the command line or read back from session.json.
+MOST = {"max_iterations": 100_000, "budget_tokens": 10**12, "budget_usd": 1e6, "cache_seed": 2**63 - 1}
 EXECUTE_MODES = ("ask", "always", "never")
 EDIT_FORMATS = ("auto", "whole", "diff")  # how the Coder answers from version 2 on
 # What a session keeps in session.json, because --resume reads it back.

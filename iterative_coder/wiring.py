@@ -219,10 +219,8 @@ def run_session_process(
     ui = ui or make_ui(settings)
     session.settings.clear()
     session.settings.update(settings.kept({role: entries[0].model for role, entries in roles.items()}))
-    session.data.pop("model", None)  # written by 0.1, never read
-    if settings.resuming and session.rebuilt:
-        lost = " (the token counts of earlier calls are lost)" if session.calls_lost else ""
-        ui.warn(f"{session.rebuilt}; rebuilt it from the files{lost}.")
+    if settings.resuming and (warning := session.warning()):
+        ui.warn(warning)
     if not settings.resuming and settings.task and settings.task.strip():
         workspace.write(TASK, settings.task.strip() + "\n")  # task.md first: it makes the session
     if workspace.has_session():  # else session.json waits for the request (app.py writes both)

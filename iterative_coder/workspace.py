@@ -11,6 +11,7 @@ import errno
 import fcntl
 import os
 import secrets
+import stat
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -132,6 +133,10 @@ class Workspace:
     def read(self, name: str) -> str | None:
         """The file's text, or None when it does not exist."""
         path = self.path(name)
+        with contextlib.suppress(OSError):  # a FIFO would hold the read for ever, a device never end it
+            if stat.S_ISFIFO(mode := path.stat().st_mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+                what = "is not a regular file (a FIFO or a device)"
+                raise WorkspaceError(f"{self.root / name} {what}; move it aside and resume.")
         try:
             return path.read_text(encoding="utf-8")
         except FileNotFoundError:

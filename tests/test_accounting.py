@@ -295,6 +295,12 @@ def test_the_record_holds_no_more_than_its_fields() -> None:
         ("finish_reason", 3),
         ("cached_tokens", -1),
         ("cached_tokens", "12"),
+        # Hostile values of an edited session.json (Python's JSON reader takes NaN and Infinity).
+        ("seconds", float("nan")),
+        ("cost_usd", float("inf")),
+        ("prompt_tokens", 10**30),
+        ("model", "m" * 1_000_000),
+        ("role", "cod\0er"),
     ],
 )
 def test_a_field_of_the_wrong_type_is_refused(field: str, value: Any) -> None:
@@ -308,6 +314,11 @@ def test_a_field_of_the_wrong_type_is_refused(field: str, value: Any) -> None:
 def test_a_record_that_is_not_an_object_is_refused(data: object) -> None:
     with pytest.raises(ValueError, match="must be an object"):
         CallRecord.from_json(data)
+
+
+def test_a_lone_surrogate_in_a_record_is_replaced() -> None:
+    data = {**call(prompt=10, completion=5).to_json(), "model": "gpt\ud800"}
+    assert CallRecord.from_json(data).model == "gpt\ufffd"
 
 
 def test_missing_optional_fields_get_their_defaults() -> None:

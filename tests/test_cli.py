@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from conftest import FAKE_KEY, WAIT
-from drive import run
+from drive import run, run_main
 from fake_openai import FakeOpenAIServer, Fault, RecordedRequest
 from scripted import PLAN_1, TESTS, review, script
 
@@ -45,6 +45,10 @@ def test_help_and_version_answer_without_importing_autogen() -> None:
 def test_bad_arguments_are_one_line_usage_errors(tmp_path: Path, model_env: dict[str, str]) -> None:
     assert_usage_error(run(["--max-iterations", "0"], tmp_path, model_env), "--max-iterations", "1 or more")
     assert_usage_error(run(["--max-iterations", "ten"], tmp_path, model_env), "not a whole number")
+    # The largest values session.json's reader takes back (settings.MOST): never one it would refuse.
+    too_many = run_main(["--max-iterations", "1000000"], tmp_path, model_env)
+    assert_usage_error(too_many, "--max-iterations", "must be at most 100,000, not 1000000")
+    assert_usage_error(run_main(["--budget-usd", "1e7"], tmp_path, model_env), "at most 1,000,000, not 1e7")
     assert_usage_error(run(["--resume", "ws", "--task", "x"], tmp_path, model_env), "one or the other")
     assert_usage_error(run(["--bogus"], tmp_path, model_env), "--bogus")
     assert list(tmp_path.iterdir()) == []

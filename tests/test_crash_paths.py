@@ -8,12 +8,14 @@ runs the CLI's own ``main`` in this process (drive.run_main)."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -140,22 +142,59 @@ def test_the_requirements_of_a_300000_line_plan_are_found_in_well_under_a_second
 
 # --- session.json checked field by field ----------------------------------------------------------
 
-DAMAGES = {
+
+def _setting(name: str, value: object) -> Callable[[dict], None]:
+    return lambda data: data["settings"].update({name: value})
+
+
+# Hostile values of session.json, each with what the one-line warning says of it (None: nothing to
+# say, the value is mended in place); a bad value takes its default and the session goes on.
+DAMAGES: dict[str, tuple[Callable[[dict], None], str | None]] = {
     "settings a list": (
         lambda data: data.update(settings=[1, 2]),
         "settings that were not an object ([1, 2])",
     ),
-    "finished a word": (lambda data: data.update(finished="done"), 'a bad finished ("done")'),
+    "finished a word": (lambda data: data.update(finished="done"), 'a bad finished ("done": not an object)'),
     "version not a number": (
         lambda data: data.update(finished={"version": "v1", "reason": "accepted"}),
-        'a bad finished ({"version": "v1", "reason": "accepted"})',
+        'a bad finished ({"version": "v1", "reason": "accepted"}: its version not a whole number)',
     ),
-    "max_iterations -3": (
-        lambda data: data["settings"].update(max_iterations=-3),
-        "a bad max_iterations (-3)",
+    "max_iterations -3": (_setting("max_iterations", -3), "a bad max_iterations (-3: not from 1 to 100,000)"),
+    "max_iterations 10**30": (
+        _setting("max_iterations", 10**30),
+        "a bad max_iterations (1000000000000000000000000000000: not from 1 to 100,000)",
+    ),
+    "budget_usd NaN": (_setting("budget_usd", math.nan), "a bad budget_usd (NaN: not a finite number)"),
+    "budget_usd Infinity": (
+        _setting("budget_usd", math.inf),
+        "a bad budget_usd (Infinity: not a finite number)",
+    ),
+    "budget_tokens -1": (
+        _setting("budget_tokens", -1),
+        "a bad budget_tokens (-1: not from 1 to 1,000,000,000,000)",
+    ),
+    "execute a number": (_setting("execute", 3), "a bad execute (3: not one of ask, always, never)"),
+    "network a word": (_setting("network", "yes"), 'a bad network ("yes": not true or false)'),
+    "a NUL in a model's name": (
+        _setting("models", {"coder": "a\u0000b"}),
+        'a bad models ({"coder": "a\\u0000b"}: holds a NUL character)',
+    ),
+    "a 1 MB reason": (
+        lambda data: data.update(stalled={"version": 1, "reason": "x" * 1_000_000}),
+        'a bad stalled ({"version": 1, "reason": "xxxxxxxxxxx...: its reason longer than 10,000 '
+        "characters)",
+    ),
+    "a lone surrogate": (
+        lambda data: data.update(stalled={"version": 1, "reason": "stuck \ud800"}),
+        None,
+    ),
+    "a call record lasting NaN seconds": (
+        lambda data: data["calls"][0].update(seconds=math.nan),
+        "1 damaged call record (seconds NaN: not a finite number)",
     ),
     "calls an object": (lambda data: data.update(calls={"role": "coder"}), "calls that were not a list"),
 }
+LOSE_CALLS = ("calls an object", "a call record lasting NaN seconds")
 
 
 @pytest.mark.parametrize("damage", list(DAMAGES))
@@ -173,18 +212,55 @@ def test_a_wrong_field_of_session_json_is_reported_once_and_replaced(
     assert status.returncode == 0 and status.stderr == ""
     assert "v1 " in status.stdout
 
-    resumed = run_main(["--resume", "workspace"], tmp_path, model_env, stdin="/stop\n")
+    resumed = run_main(["--resume", "workspace", "--json"], tmp_path, model_env, stdin="/stop\n")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert json.loads(resumed.stdout)["stop_reason"] == "stopped"  # --json: its one object
     assert "Traceback" not in resumed.stdout + resumed.stderr
-    assert resumed.stdout.count("session.json had") == 1
-    lost = " (the token counts of earlier calls are lost)" if damage == "calls an object" else ""
-    assert f"session.json had {what}; rebuilt it from the files{lost}." in resumed.stdout
-    assert "Your turn on version 1" in resumed.stdout
+    warnings = [line for line in resumed.stderr.splitlines() if "session.json" in line]
+    lost = " (the token counts of earlier calls are lost)" if damage in LOSE_CALLS else ""
+    expected = f"workspace/session.json had {what}; went on with the default for each{lost}."
+    assert warnings == ([expected] if what else [])
+    assert "Your turn on version 1" in resumed.stderr
     saved = json.loads((ws / "session.json").read_text())
     assert isinstance(saved["settings"], dict) and isinstance(saved["calls"], list)
     assert saved["settings"]["max_iterations"] == (
-        10 if damage in ("settings a list", "max_iterations -3") else 4
+        10 if damage in ("settings a list", "max_iterations -3", "max_iterations 10**30") else 4
     )
+    if damage == "a lone surrogate":  # no character: mended to U+FFFD, which any file can hold
+        assert saved["stalled"]["reason"] == "stuck \ufffd"
+    # Written back mended: the next resume goes on without a word about it.
+    again = run_main(["--resume", "workspace"], tmp_path, model_env, stdin="/stop\n")
+    assert again.returncode == 0 and "session.json" not in again.stdout + again.stderr
+
+
+def test_session_json_nested_10000_deep_or_with_a_5000_digit_number_is_rebuilt(
+    tmp_path: Path, model_env: dict[str, str]
+) -> None:
+    ws = reviewed(tmp_path / "workspace", 1)
+    text = (ws / "session.json").read_text()
+    for hostile in ("[" * 10_000 + "]" * 10_000, "1" * 5_000):
+        spoiled = text.replace('"settings": {', f'"settings": {{"models": {hostile},', 1)
+        (ws / "session.json").write_text(spoiled)
+        resumed = run_main(["--resume", "workspace"], tmp_path, model_env, stdin="/stop\n")
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert "Traceback" not in resumed.stdout + resumed.stderr
+        assert (
+            "workspace/session.json was unreadable; rebuilt it from the files (the token counts of earlier "
+            "calls are lost)." in resumed.stdout
+        )
+        assert "Your turn on version 1" in resumed.stdout
+
+
+def test_session_json_replaced_by_a_fifo_holds_nothing_up(tmp_path: Path, model_env: dict[str, str]) -> None:
+    ws = reviewed(tmp_path / "workspace", 1)
+    (ws / "session.json").unlink()
+    os.mkfifo(ws / "session.json")  # reading it would wait for a writer for ever
+    status = run_main(["status", "workspace"], tmp_path, model_env)
+    assert status.returncode == 0 and "v1 " in status.stdout
+    resumed = run_main(["--resume", "workspace"], tmp_path, model_env, stdin="/stop\n")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "workspace/session.json was unreadable; rebuilt it from the files" in resumed.stdout
+    assert (ws / "session.json").is_file()  # written back as a file
 
 
 # --- every OSError is one line --------------------------------------------------------------------

@@ -102,3 +102,79 @@ def test_sigterm_ends_the_tool_while_a_program_holds_the_x_server(
         assert not _with_cmdline(b"Xvfb") - xvfbs_before and not _with_cmdline(b"ImageGrab")
     finally:
         tool.kill()
+
+
+# A tool that starts an Xvfb and is killed with SIGKILL at the step named in argv[2]: ``spawned`` (the
+# Xvfb's gate started, not recorded yet), ``recorded`` (in runs/.running, the gate still shut) or
+# ``started`` (the display up). Before dying it prints the run's token and the program the process that
+# is to be the Xvfb runs then (/proc/PID/exe is set by the time the process is started).
+KILLED_WHILE_STARTING_XVFB = """
+import os, signal, sys
+from pathlib import Path
+from iterative_coder.execution import display
+
+def die(step, pid, token):
+    if step == sys.argv[2]:
+        print(token, os.readlink(f"/proc/{pid}/exe"), flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+display.step_hook = die
+with display.virtual_display(Path(sys.argv[1]), Path(sys.argv[1]) / "runs" / "v1") as screen:
+    assert Path(screen.socket).exists()
+    (mark,) = display.strays.recorded_runs(Path(sys.argv[1]))
+    die("started", mark.group, mark.token)
+"""
+
+
+def _holding(token: str) -> list[int]:
+    """The live processes whose environment holds the run's token (a zombie's environment is empty)."""
+    needle = f"{ENV_NAME}={token}".encode()
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if needle in Path(f"/proc/{entry}/environ").read_bytes().split(b"\0"):
+                found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def _until_gone(pid: int) -> None:
+    """Wait (bounded, on the process's pidfd: no polling) until ``pid`` has ended."""
+    import select
+
+    try:
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        assert select.select([handle], [], [], TIMEOUT)[0], f"process {pid} did not end"
+    finally:
+        os.close(handle)
+
+
+@pytest.mark.parametrize("step", ["spawned", "recorded", "started"])
+def test_an_xvfb_is_never_left_running_whenever_the_tool_is_killed(step: str, tmp_path: Path) -> None:
+    import sys
+
+    (tmp_path / "runs").mkdir()
+    tool = subprocess.run(
+        [sys.executable, "-c", KILLED_WHILE_STARTING_XVFB, str(tmp_path), step],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert tool.returncode == -9, tool.stderr
+    token, program = tool.stdout.split()
+    assert len(token) == 32
+    # Until it is recorded, and after, until the tool lets it go, it is only the gate: no Xvfb yet.
+    assert (Path(program).name == "Xvfb") == (step == "started"), program
+    if step == "spawned":  # not recorded, and never to be: the gate reads the end of its input and exits
+        assert recorded_runs(tmp_path) == []
+        for pid in _holding(token):
+            _until_gone(pid)
+    else:
+        (mark,) = recorded_runs(tmp_path)
+        assert mark.token == token
+    lines = stop_strays(tmp_path)  # the next start
+    if step == "started":
+        assert lines == ["Stopped 1 process left running by an earlier run (runs/v1)."]
+    assert _holding(token) == [] and recorded_runs(tmp_path) == []

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
+import re
 import shlex
 import signal
 import socket
@@ -27,7 +29,7 @@ from fake_openai import FakeOpenAIServer
 from scripted import PLAN_1, good_script, review, script
 from terminal_process import TerminalProcess, set_window_size
 
-from iterative_coder.ui import TerminalUI
+from iterative_coder.ui import IGNORED_KEYS, TerminalUI
 
 FEEDBACK = ["Count words case-insensitively", "Ignore punctuation around words", "Print the total at the end"]
 # What a terminal sends for a paste when bracketed paste is on: the lines end with CR, as typed.
@@ -337,3 +339,75 @@ def test_what_counts_as_output_redirected_to_a_file(tmp_path: Path) -> None:
     os.close(reading)
     one.close()
     other.close()
+
+
+# --- a program typing into the tool's terminal (TIOCSTI), the sandbox off ----------------------------
+
+# A hostile program, run unsandboxed: it finds the tool's terminal (the first process above it whose
+# stdin is a terminal) and types "/done" and Enter into it with TIOCSTI, while the tool is busy running
+# it: long before the Manager's question. Were the keys taken, they would accept version 1.
+TYPES_DONE = """Here it is.
+
+```python
+import fcntl, os, termios
+
+def tool_terminal():
+    pid = os.getppid()
+    while pid > 1:
+        try:
+            name = os.readlink(f"/proc/{pid}/fd/0")
+            if name.startswith("/dev/pts/"):
+                return name
+        except OSError:
+            pass
+        pid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+    return None
+
+path = tool_terminal()
+if path:
+    fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+    for byte in b"/done\\r":
+        fcntl.ioctl(fd, termios.TIOCSTI, bytes([byte]))
+    print("typed /done into", path)
+```
+"""
+
+
+def _tiocsti_refused() -> str | None:
+    """Why TIOCSTI cannot type into a terminal that is not the caller's own here, or None."""
+    import fcntl
+
+    master, slave = os.openpty()
+    try:
+        fcntl.ioctl(slave, termios.TIOCSTI, b"x")
+    except OSError as error:
+        return (
+            f"TIOCSTI is refused here ({error.strerror}): since Linux 6.2 with dev.tty.legacy_tiocsti=0, "
+            "or without CAP_SYS_ADMIN, no program can type into another terminal"
+        )
+    finally:
+        os.close(master)
+        os.close(slave)
+    return None
+
+
+@pytest.mark.skipif(bool(_tiocsti_refused()), reason=str(_tiocsti_refused()))
+def test_keys_a_program_types_into_the_terminal_while_the_tool_works_answer_nothing(
+    fake_server: FakeOpenAIServer, run_cli, tmp_path: Path
+) -> None:
+    (tmp_path / "ws").mkdir()
+    start_workspace(tmp_path / "ws")
+    fake_server.enqueue("coder", TYPES_DONE)
+    fake_server.enqueue("reviewer", review(1, "REVISE"))
+    cli = run_cli("--resume", "ws", "--execute", "always", "--sandbox", "off", "--max-iterations", "2")
+    cli.expect("Your turn on version 1")
+    cli.answer("/stop")
+    assert cli.wait_exit() == 0
+    ws = tmp_path / "ws"
+    assert "typed /done into /dev/pts/" in (ws / "run_v1.md").read_text()  # the keys were typed
+    assert IGNORED_KEYS in cli.output  # ... and dropped before the question
+    assert json.loads((ws / "session.json").read_text())["finished"] is None  # version 1 not accepted
+    assert "Stopped." in cli.output
+    # With the sandbox off the tool said, before the program ran, that it could do this.
+    shown = " ".join(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", cli.output).split())
+    assert "Unsandboxed, a program can reach this terminal: write to it and type into it." in shown

@@ -7,10 +7,11 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from drive import run_loop, start_workspace
+from drive import run_loop, run_main, start_workspace
 from hostile import APPROVE, MODES, TIMEOUT, fenced
 
 from iterative_coder.execution.demo import demo_for, inferred_demo
@@ -168,20 +169,68 @@ def test_a_lone_surrogate_and_bidi_controls_are_made_plain_and_visible() -> None
     assert clean_terminal_text("family \U0001f468\u200d\U0001f469") == "family \U0001f468\u200d\U0001f469"
 
 
+def _refuse_to_remove(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Removing the run folder ``name`` fails (as one holding a file the tool may not delete would)."""
+
+    def refuse(path: Path) -> None:
+        if path.name != name:
+            return remove_tree(path)
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("iterative_coder.execution.runs.remove_tree", refuse)
+
+
 def test_a_run_folder_that_cannot_be_removed_is_set_aside(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     old = fresh_run_dir(tmp_path, 2)
     (old / "left.txt").write_text("x")
-
-    def refuse(path: Path) -> None:
-        raise PermissionError(13, "Permission denied", str(path))
-
-    monkeypatch.setattr("iterative_coder.execution.runs.remove_tree", refuse)
+    _refuse_to_remove(monkeypatch, "v2")
     fresh = fresh_run_dir(tmp_path, 2)
     assert fresh == old and not any(fresh.iterdir())
     (aside,) = (tmp_path / "runs").glob(".set-aside-v2-*")
     assert (aside / "left.txt").read_text() == "x"
+
+
+def test_the_person_is_told_where_a_run_folder_was_set_aside(
+    fake_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start_workspace(tmp_path)
+    (tmp_path / "runs" / "v1").mkdir(parents=True)  # left by an earlier run of version 1
+    (tmp_path / "runs" / "v1" / "left.txt").write_text("x")
+    _refuse_to_remove(monkeypatch, "v1")
+    fake_server.enqueue("coder", fenced("print('hello')"))
+    fake_server.enqueue("reviewer", APPROVE)
+    _, _, ui = run_loop(fake_server, tmp_path, ["/stop"], execute="always", run_timeout=TIMEOUT)
+    (aside,) = (tmp_path / "runs").glob(".set-aside-v1-*")
+    said = [text for kind, text in ui.events if kind == "warn" and "set aside" in text]
+    assert said == [
+        f"runs/v1 could not be removed for this run; it was set aside as runs/{aside.name} (delete it once "
+        "you no longer need it)."
+    ]
+    assert "ended (exit 0)" in (tmp_path / "run_v1.md").read_text()
+
+
+def test_1500_nested_folders_in_a_run_folder_do_not_stop_resume(
+    fake_server, tmp_path: Path, model_env: dict[str, str]
+) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    start_workspace(ws)
+    (ws / "script_v1.py").write_text("print('hello')\n")
+    (ws / "runs" / "v1").mkdir(parents=True)  # what version 1's run left before the tool was stopped
+    (tmp_path / "outside").mkdir()
+    odd_tree(ws / "runs" / "v1", tmp_path / "outside")
+    fake_server.enqueue("reviewer", APPROVE)
+    args = ["--resume", "ws", "--execute", "always", "--sandbox", "off"]
+    started = time.monotonic()
+    resumed = run_main(args, tmp_path, model_env, stdin="/stop\n")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert time.monotonic() - started < 20
+    assert "Resuming at version 1: reviewing script_v1.py" in resumed.stdout
+    assert "Traceback" not in resumed.stdout + resumed.stderr
+    assert "ended (exit 0)" in (ws / "run_v1.md").read_text()
+    assert not (ws / "runs" / "v1" / "d").exists() and not list((ws / "runs").glob(".set-aside-*"))
 
 
 def test_runs_replaced_by_a_link_has_nothing_deleted_through_it(tmp_path: Path) -> None:

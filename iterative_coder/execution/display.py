@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,13 +92,23 @@ def available() -> bool:
     return shutil.which("Xvfb") is not None
 
 
+# Xvfb starts behind a gate: a shell, carrying the run's token, that waits for a line on its stdin and
+# only then becomes Xvfb (exec: the same process, group and environment). The run is recorded in
+# runs/.running between the two, so a tool killed at any moment leaves either no Xvfb (the gate reads
+# the end of its input when the tool dies, and exits) or a recorded one that the next start stops.
+_GATE = 'read go && exec "$@" </dev/null'
+# For tests: called with each step of the start (``spawned``, ``recorded``), the gate's pid and the
+# run's token.
+step_hook: Callable[[str, int, str], None] | None = None
+
+
 @contextlib.contextmanager
 def virtual_display(workspace: Path | None = None, folder: Path | None = None) -> Iterator[Display]:
     """An Xvfb on a free display number (it picks one itself: ``-displayfd``), stopped on exit.
 
     It carries a run token of its own and, with a ``workspace``, is recorded in its ``runs/.running``
-    (shown as ``folder``) while it runs, so that the next start stops it if the tool was killed.
-    Raises OSError when Xvfb is missing or does not start.
+    (shown as ``folder``) before it starts and while it runs, so that the next start stops it if the
+    tool was killed. Raises OSError when Xvfb is missing or does not start.
     """
     executable = shutil.which("Xvfb")
     if executable is None:
@@ -107,25 +117,44 @@ def virtual_display(workspace: Path | None = None, folder: Path | None = None) -
     command = [executable, "-displayfd", str(write_end), "-screen", "0", SCREEN, "-nolisten", "tcp"]
     token = strays.new_token()
     server = subprocess.Popen(
-        command, pass_fds=(write_end,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True, env={**_SHOT_ENV, strays.ENV_NAME: token},
+        ["/bin/sh", "-c", _GATE, "Xvfb", *command], pass_fds=(write_end,), stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env={**_SHOT_ENV, strays.ENV_NAME: token},
     )  # fmt: skip
     os.close(write_end)
     runner.track(server.pid, token)  # a stop signal ends it with the program it shows
     try:
+        _step("spawned", server.pid, token)
         if workspace is not None:
             strays.record_run(workspace, token, server.pid, folder or workspace)
+        _step("recorded", server.pid, token)
+        _open_gate(server)
         number = _read_display_number(read_end)
         if number is None:
             raise OSError("Xvfb did not start")
         yield Display(f":{number}")
     finally:
         os.close(read_end)
+        if server.stdin is not None:
+            server.stdin.close()  # a gate still shut exits: it never becomes an Xvfb
         server.kill()
         server.wait()
         runner.untrack(server.pid)
         if workspace is not None:
             strays.forget_run(workspace, token)
+
+
+def _step(name: str, pid: int, token: str) -> None:
+    if step_hook is not None:
+        step_hook(name, pid, token)
+
+
+def _open_gate(server: subprocess.Popen[bytes]) -> None:
+    """Let the gate become Xvfb (one that already ended reads nothing: it does not start)."""
+    if server.stdin is not None:
+        with contextlib.suppress(BrokenPipeError):
+            server.stdin.write(b"go\n")
+            server.stdin.close()
 
 
 def _read_display_number(fd: int) -> str | None:

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from ..names import RUNS_FOLDER
 from ..workspace import atomic_write_text
 from .sandbox import INSTALL_HINT, UPGRADE_HINT, unavailable_reason
-from .trees import remove_tree
+from .trees import remove_tree, set_aside_from, set_aside_names
 
 if TYPE_CHECKING:
     from ..context import SessionContext
@@ -78,9 +79,20 @@ async def guarded(ctx: SessionContext, work: Callable[[], T]) -> T:
             f"a program can fill memory there; {UPGRADE_HINT}."
         )
         ctx.warned_unsandboxed = True
-    before = snapshot(ctx.workspace)
+    before, aside = snapshot(ctx.workspace), set_aside_names(ctx.workspace.root / RUNS_FOLDER)
     try:
         return await asyncio.to_thread(work)
     finally:
         for name in restore(ctx.workspace, before):
             ctx.ui.warn(f"The program changed {name}; restored.")
+        for line in set_aside_lines(ctx.workspace.root, aside):
+            ctx.ui.warn(line)
+
+
+def set_aside_lines(root: Path, before: set[str]) -> list[str]:
+    """One line for each run folder set aside since ``before`` (it could not be removed for a run)."""
+    return [
+        f"{RUNS_FOLDER}/{set_aside_from(name)} could not be removed for this run; it was set aside as "
+        f"{RUNS_FOLDER}/{name} (delete it once you no longer need it)."
+        for name in sorted(set_aside_names(root / RUNS_FOLDER) - before)
+    ]

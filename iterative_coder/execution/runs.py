@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import shutil
 import signal
 import sys
@@ -33,7 +32,7 @@ from .sandbox import Sandbox
 from .sandbox_fds import sandbox_fds
 from .test_channel import OutcomeChannel, report_folder_prefix, tampering
 from .test_check import collection_problem, first_error
-from .trees import files_under, remove_tree
+from .trees import files_under, remove_tree, set_aside
 
 REPORT_FILE = "report.xml"
 Binds = tuple[Sequence[Path], Sequence[Path]]  # read-only and writable paths a sandboxed run also sees
@@ -336,7 +335,7 @@ def fresh_run_dir(workspace_root: Path, version: int, suffix: str = "") -> Path:
         try:
             remove_tree(run_dir)
         except OSError:  # what cannot be removed is set aside, never reused: the run goes on
-            run_dir.rename(run_dir.with_name(f".set-aside-{run_dir.name}-{secrets.token_hex(4)}"))
+            set_aside(run_dir)  # and said so, by the guard around the run
     run_dir.mkdir()
     return run_dir
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+SET_ASIDE = ".set-aside-"  # a folder that could not be removed goes aside under this name, never reused
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -42,6 +44,28 @@ def remove_tree(root: Path) -> None:
     finally:
         os.close(fd)
     os.rmdir(root)
+
+
+def set_aside(folder: Path) -> Path:
+    """Rename ``folder`` (one that could not be removed) to ``.set-aside-NAME-RANDOM`` beside it; the
+    new path."""
+    aside = folder.with_name(f"{SET_ASIDE}{folder.name}-{secrets.token_hex(4)}")
+    folder.rename(aside)
+    return aside
+
+
+def set_aside_names(parent: Path) -> set[str]:
+    """The folders set aside in ``parent`` (none when it is missing or a link)."""
+    if parent.is_symlink() or not parent.is_dir():
+        return set()
+    with contextlib.suppress(OSError):
+        return {entry.name for entry in os.scandir(parent) if entry.name.startswith(SET_ASIDE)}
+    return set()
+
+
+def set_aside_from(name: str) -> str:
+    """The name a folder set aside as ``name`` had (``v2`` for ``.set-aside-v2-1a2b3c4d``)."""
+    return name.removeprefix(SET_ASIDE).rsplit("-", 1)[0]
 
 
 def _open_folder(name: str, fd: int) -> int:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from ..textsafe import plain_text
+from .values import MAX_COUNT, MAX_NAME, number_problem, shown, text_problem, whole_problem
+
 
 @dataclass(frozen=True)
 class CallRecord:
@@ -35,53 +38,55 @@ class CallRecord:
 
     @classmethod
     def from_json(cls, data: object) -> CallRecord:
-        """A record from session.json, field by field; ValueError when a field has the wrong type."""
+        """A record from session.json, field by field; ValueError naming the first bad field (a wrong
+        type, a number not finite or out of range, text too long or holding a NUL)."""
         if not isinstance(data, dict):
             raise ValueError("a call record must be an object")
         cost = data.get("cost_usd")
         finish = data.get("finish_reason")
         return cls(
-            role=_text(data.get("role")),
-            version=_whole(data.get("version")),
-            model=_text(data.get("model")),
-            prompt_tokens=_whole(data.get("prompt_tokens")),
-            completion_tokens=_whole(data.get("completion_tokens")),
-            seconds=_number(data.get("seconds")),
-            cost_usd=None if cost is None else _number(cost),
+            role=_text(data, "role"),
+            version=_whole(data, "version"),
+            model=_text(data, "model"),
+            prompt_tokens=_whole(data, "prompt_tokens"),
+            completion_tokens=_whole(data, "completion_tokens"),
+            seconds=_number(data, "seconds"),
+            cost_usd=None if cost is None else _number(data, "cost_usd"),
             cached=data.get("cached") is True,
-            finish_reason=None if finish is None else _text(finish),
-            cached_tokens=_whole(data.get("cached_tokens")),
-            asked=_optional_text(data.get("asked")),
-            answered=_optional_text(data.get("answered")),
+            finish_reason=None if finish is None else _text(data, "finish_reason"),
+            cached_tokens=_whole(data, "cached_tokens"),
+            asked=_optional_text(data, "asked"),
+            answered=_optional_text(data, "answered"),
         )
 
 
 _CODER_ONLY = ("asked", "answered")
 
 
-def _optional_text(value: object) -> str | None:
-    return None if value is None else _text(value)
+def _checked(data: dict[str, Any], name: str, problem: str | None) -> Any:
+    """The field's value, or ValueError saying what is wrong with it."""
+    if problem is not None:
+        raise ValueError(f"{name} {shown(data[name])}: {problem}")
+    return data[name]
 
 
-def _text(value: object) -> str:
-    if value is None:
+def _optional_text(data: dict[str, Any], name: str) -> str | None:
+    return None if data.get(name) is None else _text(data, name)
+
+
+def _text(data: dict[str, Any], name: str) -> str:
+    if data.get(name) is None:
         return ""
-    if not isinstance(value, str):
-        raise ValueError(f"expected text, not {type(value).__name__}")
-    return value
+    return plain_text(_checked(data, name, text_problem(data[name], MAX_NAME)))
 
 
-def _whole(value: object) -> int:
-    if value is None:
+def _whole(data: dict[str, Any], name: str) -> int:
+    if data.get(name) is None:
         return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"expected a whole number, not {value!r}")
-    return value
+    return _checked(data, name, whole_problem(data[name], 0, MAX_COUNT))
 
 
-def _number(value: object) -> float:
-    if value is None:
+def _number(data: dict[str, Any], name: str) -> float:
+    if data.get(name) is None:
         return 0.0
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"expected a number, not {value!r}")
-    return float(value)
+    return float(_checked(data, name, number_problem(data[name], MAX_COUNT)))

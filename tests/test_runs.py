@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -232,3 +233,16 @@ def test_always_is_asked_once_and_run_repeats_with_arguments(fake_server, tmp_pa
     assert any(
         text.startswith("Running script_v1.py in ") and "v1-manual" in text for text in ui.texts("info")
     )
+
+
+def test_the_wait_for_a_program_ends_when_the_program_does_not_at_the_next_check() -> None:
+    from iterative_coder.execution.waiting import ExitWatch
+
+    program = subprocess.Popen(["cat"], stdin=subprocess.PIPE)
+    with ExitWatch(program.pid, poll_seconds=0.02) as exited:
+        assert program.stdin is not None
+        program.stdin.close()  # cat ends at the end of its input
+        started = time.monotonic()
+        while program.poll() is None:
+            exited.wait(40)
+        assert time.monotonic() - started < 20  # woken by the exit, not after the 40 s asked for

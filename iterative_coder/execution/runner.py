@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 from . import strays
 from .sandbox import process_table, signal_of
 from .tasks import MAX_TASKS, run_size
+from .waiting import ExitWatch
 
 OUTPUT_KEEP = 4096  # bytes kept from the start and from the end of each stream
 ADDRESS_SPACE = 2 * 1024**3
@@ -317,7 +317,7 @@ def _watch(
 ) -> tuple[bool, bool]:
     """Wait for the program to end; (timed out, started too many processes) when it had to be stopped."""
     next_check = started
-    with _ExitWatch(process) as exited:
+    with ExitWatch(process.pid, _POLL_SECONDS) as exited:
         while process.poll() is None:
             now = time.monotonic()
             if now - started >= timeout:
@@ -329,29 +329,6 @@ def _watch(
                     return False, True  # threads and zombies are tasks too
             exited.wait(max(0.0, min(next_check, started + timeout) - time.monotonic()))
     return False, False
-
-
-class _ExitWatch:
-    """Waits for a child to end or a time to pass, whichever is first: on a pidfd where the system
-    has them (woken by the exit itself), else in short sleeps."""
-
-    def __init__(self, process: subprocess.Popen[bytes]) -> None:
-        self._fd: int | None = None
-        with contextlib.suppress(AttributeError, OSError):
-            self._fd = os.pidfd_open(process.pid)  # type: ignore[attr-defined]
-
-    def __enter__(self) -> _ExitWatch:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-
-    def wait(self, seconds: float) -> None:
-        if self._fd is None:
-            time.sleep(min(seconds, _POLL_SECONDS))
-        else:
-            select.select([self._fd], [], [], seconds)
 
 
 def track(session_id: int, token: str) -> None:

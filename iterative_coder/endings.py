@@ -59,6 +59,23 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
+def interruption_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The interruption (Ctrl-C, SIGTERM, SIGHUP) that ``exc`` was raised while handling, if any.
+
+    The signal raises at whatever line runs; inside a library's clean-up (anyio's cancel scopes under
+    the HTTP client) that clean-up may then fail in turn ("Attempted to exit a cancel scope that isn't
+    the current task's current cancel scope"), and that error, not the interruption, reaches the top.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(seen) < 100:
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def interruption(exc: KeyboardInterrupt) -> str:
     """How an interruption ends: ``terminated`` or ``hung_up`` for those signals, else ``interrupted``."""
     return REASON_BY_SIGNAL.get(getattr(exc, "signum", None), "interrupted")  # type: ignore[arg-type]

@@ -36,6 +36,7 @@ from .endings import (
     Terminated,
     exit_if_still_running,
     interruption,
+    interruption_behind,
 )
 from .errors import is_file_problem
 from .execution.strays import stop_strays
@@ -244,6 +245,17 @@ def run_session_process(
     return end.exit_code
 
 
+def _interrupted(exc: KeyboardInterrupt, workspace, agents, ui) -> SessionEnd:  # noqa: ANN001
+    """Ctrl-C, SIGTERM or SIGHUP during the session: the call under way cancelled, the resume line."""
+    from .app import go_on_line
+
+    agents.cancellation.cancel()
+    end = SessionEnd(interruption(exc))
+    with contextlib.suppress(OSError):  # a terminal that hung up takes no more lines
+        ui.info(f"\n{ENDINGS[end.reason].message} {go_on_line(workspace)}")
+    return end
+
+
 def _run_on_event_loop(settings, workspace, session, roles, ui) -> SessionEnd:  # noqa: ANN001
     from .accounting import Budget
     from .agents import AgentFactory
@@ -279,12 +291,11 @@ def _run_on_event_loop(settings, workspace, session, roles, ui) -> SessionEnd:  
     try:
         return loop.run_until_complete(loop.create_task(run_session(ctx)))
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP
-        agents.cancellation.cancel()
-        end = SessionEnd(interruption(exc))
-        with contextlib.suppress(OSError):  # a terminal that hung up takes no more lines
-            ui.info(f"\n{ENDINGS[end.reason].message} {go_on_line(workspace)}")
-        return end
+        return _interrupted(exc, workspace, agents, ui)
     except Exception as exc:  # a model, network or file failure: explain it, keep the files
+        stop = interruption_behind(exc)
+        if stop is not None:
+            return _interrupted(stop, workspace, agents, ui)
         message, code = explain_failure(exc)
         message = redact(message, [e.api_key for entries in roles.values() for e in entries])
         ui.error(message)

@@ -25,11 +25,11 @@ from scripted import PLAN_1, TESTS, good_script, review
 
 from iterative_coder.execution.strays import ENV_NAME, recorded_runs
 
-# Version 1 passes its tests and is approved, but its run lasts a second: long enough to kill the tool
+# Version 1 passes its tests and is approved, but its run lasts half a second: long enough to kill the tool
 # while it runs.
 SLOW_SCRIPT = (
     good_script(1)
-    .replace("def main():\n", "def main():\n    time.sleep(1)\n")
+    .replace("def main():\n", "def main():\n    time.sleep(0.5)\n")
     .replace("import sys\n", "import sys\nimport time\n", 1)
 )
 APPROVALS = ('Reply "approve" to accept this plan', 'Reply "approve" to accept these acceptance tests')
@@ -198,7 +198,7 @@ def test_sigkill_at_any_moment_then_resume_ends_as_if_nothing_happened(
         # --die-with-parent) was stopped when the resume started: nothing carries its token any more.
         assert not _processes_with_token(killed_runs), "the killed run's processes are still running"
         # The killed tool's program dies with it (bwrap --die-with-parent, or PR_SET_PDEATHSIG), a moment
-        # after the kill; version 1's run sleeps for a second, so after PROGRAM_GONE it is a leak.
+        # after the kill; version 1's run sleeps for half a second, so after PROGRAM_GONE it is a leak.
         deadline = time.monotonic() + PROGRAM_GONE
         while (left := _processes_in(ws)) and time.monotonic() < deadline:
             threading.Event().wait(0.05)

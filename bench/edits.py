@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the fake server and the scripted prog
 
 from drive import in_session, review_to_answer, run_loop, start_workspace  # noqa: E402
 from edit_cases import Fix, edits_reply, function_fix, program, whole_reply  # noqa: E402
-from fake_openai import FakeOpenAIServer  # noqa: E402
+from fake_openai import BENCH_CHUNK_CHARS, FakeOpenAIServer  # noqa: E402
 from recording_ui import RecordingUI  # noqa: E402
 from scripted import review  # noqa: E402
 
@@ -58,7 +58,7 @@ class Revision:
 @contextlib.contextmanager
 def version_1_of(previous: str, reply: str) -> Iterator[tuple[Path, FakeOpenAIServer]]:
     """A workspace holding ``previous`` as script_v1.py, and a fake server whose Coder sends ``reply``."""
-    with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer() as server:
+    with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer(BENCH_CHUNK_CHARS) as server:
         root = Path(tmp)
         start_workspace(root)
         (root / "script_v1.py").write_text(previous)

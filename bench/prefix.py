@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fake_openai import FakeOpenAIServer
+from fake_openai import BENCH_CHUNK_CHARS, FakeOpenAIServer
 
 from iterative_coder.accounting import KNOWN_PRICES
 
@@ -222,7 +222,7 @@ def _numbered(reply: object) -> list:
 
 def session_prompts(iterations: int) -> list[tuple[str, str]]:
     """Every prompt of one session, in order, as the server received it: (role, text)."""
-    with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer() as server:
+    with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer(BENCH_CHUNK_CHARS) as server:
         server.enqueue("planner", PLAN)
         server.enqueue("tester", TESTS)
         server.enqueue("coder", *_numbered(_script))

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the fake server and the workspace generator live there
 
 from edits import rows as edit_rows  # noqa: E402
-from fake_openai import FakeOpenAIServer, RecordedRequest  # noqa: E402
+from fake_openai import BENCH_CHUNK_CHARS, FakeOpenAIServer, RecordedRequest  # noqa: E402
 from prefix import prefix_rows  # noqa: E402
 from workspaces import make_workspace  # noqa: E402
 
@@ -161,7 +161,7 @@ def run_session(
     """Our tool, non-interactive, for ``iterations`` versions: prompt sizes by role, overhead per
     iteration (seconds), and the peak RSS (KiB). The Coder is asked for whole files, as the group
     chat's is (the edit format's own figures are bench/edits.py's)."""
-    with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer() as server:
+    with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer(BENCH_CHUNK_CHARS) as server:
         script_server(server, iterations)
         command = [sys.executable, "-m", "iterative_coder", "--task", "count words", "--yes"]
         command += ["--max-iterations", str(iterations), "--workspace", str(Path(tmp) / "ws")]
@@ -208,7 +208,7 @@ def baseline(iterations: int) -> dict[str, list[int]]:
         await team.run(task=task)
         await client.close()
 
-    with FakeOpenAIServer() as server:
+    with FakeOpenAIServer(BENCH_CHUNK_CHARS) as server:
         # The group chat never says "Write version N": serve replies in turn.
         server.enqueue("coder", *[script_for(v) for v in range(1, iterations + 1)])
         server.enqueue("reviewer", *[review_for(v) for v in range(1, iterations + 1)])
@@ -249,7 +249,7 @@ def library_floor(iterations: int, stream: bool, own_process: bool = True) -> fl
     the server's time: the part of the overhead that is AutoGen's and the OpenAI library's. The calls
     run in their own process, as the tool does, so they do not share the server's interpreter (with
     ``own_process`` False, for --quick, in this one: a check that it works, not a measurement)."""
-    with FakeOpenAIServer() as server:
+    with FakeOpenAIServer(BENCH_CHUNK_CHARS) as server:
         script_server(server, iterations)
         server.enqueue("coder", "warm")
         if own_process:
@@ -287,7 +287,7 @@ def until_prompt(args: list[str], text: str, env: dict[str, str], cwd: Path) -> 
 
 def startup(runs: int, versions: int = 1000) -> dict[str, list[float]]:
     python = [sys.executable, "-m", "iterative_coder"]
-    with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer() as server:
+    with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer(BENCH_CHUNK_CHARS) as server:
         root = Path(tmp)
         env = environment(server, root)
         big = make_workspace(root / "big", versions, last_verdict="REVISE")

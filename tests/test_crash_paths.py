@@ -181,8 +181,7 @@ DAMAGES: dict[str, tuple[Callable[[dict], None], str | None]] = {
     ),
     "a 1 MB reason": (
         lambda data: data.update(stalled={"version": 1, "reason": "x" * 1_000_000}),
-        'a bad stalled ({"version": 1, "reason": "xxxxxxxxxxx...: its reason longer than 10,000 '
-        "characters)",
+        'a bad stalled ({"version": 1, "reason": "xxxxxxxxxxx...: its reason longer than 10,000 characters)',
     ),
     "a lone surrogate": (
         lambda data: data.update(stalled={"version": 1, "reason": "stuck \ud800"}),

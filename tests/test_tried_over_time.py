@@ -9,6 +9,8 @@ import os
 import re
 import signal
 import socket
+import subprocess
+import sys
 import tty
 from pathlib import Path
 
@@ -389,3 +391,41 @@ def test_what_the_driver_left_is_read_bounded_and_never_through_a_link(tmp_path:
 def test_without_a_demo_a_server_or_a_full_screen_program_is_tried_as_what_it_is(case, inferred) -> None:
     assert demo_for(None, program(case)) == ((inferred,), None)
     assert demo_for(None, "import http.client\nprint(1)\n")[0][0].trial == TrialFields()  # a client ends
+
+
+def test_without_the_sandbox_a_taken_port_is_replaced_by_one_no_other_server_is_handed() -> None:
+    # A port from the range the system hands out for bind(port 0) could go to any other process
+    # between the check and the program's bind (another session's server then answered the demo).
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        demo = DemoRun("serve", trial=TrialFields(port=port))
+        assert demo_kinds.port_for(demo, sandboxed=True) == (port, "")  # the sandbox has ports of its own
+        given, note = demo_kinds.port_for(demo, sandboxed=False)
+    assert given != port and given < low
+    assert note == (
+        f"port {port} is in use on this machine (the sandbox is off), so the program was given port "
+        f"{given} (PORT in its environment, {{port}} in its arguments)"
+    )
+
+
+def test_a_port_answered_by_another_server_on_the_machine_is_not_the_programs(tmp_path: Path) -> None:
+    # Without the sandbox, two sessions' servers can share the machine's ports: a demo must not take
+    # another server's answers for its program's (a server test saw another test's 500s as its own).
+    probe = (
+        "import socket, sys\n"
+        f"sys.path.insert(0, {str(demo_kinds.DRIVER.parent)!r})\n"
+        "from program_driver import listened_by_another\n"
+        "own = socket.socket(); own.bind(('127.0.0.1', 0)); own.listen()\n"
+        "print(listened_by_another(int(sys.argv[1])), listened_by_another(own.getsockname()[1]))\n"
+    )
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        result = subprocess.run(
+            [sys.executable, "-c", probe, str(other.getsockname()[1])],
+            capture_output=True, text=True, timeout=30, start_new_session=True,
+        )  # fmt: skip
+    assert result.stdout.split() == ["True", "False"], result.stderr

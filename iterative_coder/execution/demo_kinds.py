@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import resource
 import shutil
 import socket
@@ -125,12 +126,28 @@ def port_for(demo: DemoRun, sandboxed: bool) -> tuple[int | None, str]:
     port = demo.trial.port
     if port is None or sandboxed or _free(port):
         return port, ""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        free = probe.getsockname()[1]
+    free = _free_port_below_ephemeral()
     note = (f"port {port} is in use on this machine (the sandbox is off), so the program was given port "
             f"{free} (PORT in its environment, {{port}} in its arguments)")  # fmt: skip
     return free, note
+
+
+def _free_port_below_ephemeral() -> int:
+    """A free port under the range the system hands out for ``bind(port 0)``: one from that range,
+    once closed, may be handed to any other process before the program binds it, and then that
+    process's server answers the demo's requests (seen with two sessions side by side)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768  # Linux's default; other systems' ranges start higher
+    candidates = list(range(max(1024, low - 12000), max(1025, low)))
+    random.shuffle(candidates)
+    for port in candidates[:200]:
+        if _free(port):
+            return port
+    with socket.socket() as probe:  # nothing free below the range: one from it
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _free(port: int) -> bool:

@@ -161,9 +161,38 @@ def listening(port: int, process: subprocess.Popen[bytes], seconds: float) -> st
                 socket.create_connection((host, port), timeout=0.5).close()
             except OSError:
                 continue
+            if listened_by_another(port):
+                break  # without the sandbox, another server on this machine took the port: not it
             return host
         time.sleep(_STEP)
     return None
+
+
+def listened_by_another(port: int) -> bool:
+    """Whether the socket listening on ``port`` belongs to no process of this session (the driver's
+    and the program's, started in a session of their own); False when ``/proc`` cannot tell."""
+    wanted = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as handle:
+                rows = [line.split() for line in handle.read().splitlines()[1:]]
+        except OSError:
+            continue
+        for row in rows:  # local address, ..., state 0A is LISTEN, ..., inode
+            if len(row) > 9 and row[3] == "0A" and int(row[1].rsplit(":", 1)[1], 16) == port:
+                wanted.add(f"socket:[{row[9]}]")
+    if not wanted:
+        return False
+    session = os.getsid(0)
+    for pid in (entry for entry in os.listdir("/proc") if entry.isdigit()):
+        try:
+            if os.getsid(int(pid)) != session:
+                continue
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") in wanted for fd in os.listdir(f"/proc/{pid}/fd")):
+                return False
+        except OSError:
+            continue
+    return True
 
 
 def answer(host: str, port: int, request: dict, seconds: float) -> dict:

@@ -10,7 +10,6 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -18,7 +17,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import endings
 from .config import (
     ENV_SOURCE,
     NO_MODEL_MESSAGE,
@@ -31,16 +29,14 @@ from .config import (
 from .endings import (
     ENDINGS,
     REASON_BY_EXIT_CODE,
-    REASON_BY_SIGNAL,
     SessionEnd,
-    Terminated,
-    exit_if_still_running,
     interruption,
     interruption_behind,
 )
 from .errors import is_file_problem
 from .execution.strays import stop_strays
 from .execution.test_channel import remove_stale_reports
+from .interruptions import interruption_for, signals_also_cancel, signals_stop_the_session
 from .names import CACHE_FOLDER, TASK
 from .preflight import check_workspace, not_begun, refuse_a_file
 from .roles import ROLE_NAMES
@@ -58,33 +54,6 @@ def run_from_arguments(args: argparse.Namespace) -> int:
     """Resolve the settings, check the workspace, take its lock and run the session; the exit code."""
     with signals_stop_the_session():
         return _run_from_arguments(args)
-
-
-@contextlib.contextmanager
-def signals_stop_the_session() -> Iterator[None]:
-    """While inside: SIGTERM and SIGHUP raise :class:`Terminated` on the main thread, so they end the
-    session as Ctrl-C does (the call under way cancelled, the resume line, the ``--json`` object).
-
-    A signal already ignored (``nohup``) stays ignored; off the main thread nothing changes.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum: int, _frame: object) -> None:
-        if endings.EXIT_WATCHDOG:
-            exit_if_still_running(128 + signum)
-        raise Terminated(signum)
-
-    previous = {}
-    for number in REASON_BY_SIGNAL:
-        if signal.getsignal(number) != signal.SIG_IGN:
-            previous[number] = signal.signal(number, stop)
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 def _run_from_arguments(args: argparse.Namespace) -> int:
@@ -288,12 +257,19 @@ def _run_on_event_loop(settings, workspace, session, roles, ui) -> SessionEnd:  
     ctx = SessionContext(workspace, session, agents, Manager(ui), ui, settings)
     loop = asyncio.new_event_loop()
     loop.set_default_executor(DaemonThreads())
+    received: list[int] = []
     try:
-        return loop.run_until_complete(loop.create_task(run_session(ctx)))
+        task = loop.create_task(run_session(ctx))
+        with signals_also_cancel(loop, task, received):
+            return loop.run_until_complete(task)
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP
         return _interrupted(exc, workspace, agents, ui)
+    except asyncio.CancelledError:
+        if not received:
+            raise
+        return _interrupted(interruption_for(received[0]), workspace, agents, ui)
     except Exception as exc:  # a model, network or file failure: explain it, keep the files
-        stop = interruption_behind(exc)
+        stop = interruption_behind(exc) or (interruption_for(received[0]) if received else None)
         if stop is not None:
             return _interrupted(stop, workspace, agents, ui)
         message, code = explain_failure(exc)

@@ -146,3 +146,27 @@ def test_ctrl_c_that_breaks_a_librarys_clean_up_still_ends_as_stopped(
     assert "Unexpected error" not in said
     assert "Stopped. Resume with: python -m iterative_coder --resume workspace" in said
     assert json.loads(result.stdout[result.stdout.index("{") :])["stop_reason"] == "interrupted"
+
+
+def test_a_signal_whose_raise_is_lost_still_ends_the_sessions_task() -> None:
+    # A signal landing while a finalizer runs raises there, and Python drops that exception: the
+    # session went on until the exit watchdog (seen on CI: SIGTERM while the Coder's reply streamed).
+    import asyncio
+    import os
+    import signal
+
+    from iterative_coder.interruptions import signals_also_cancel
+
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(asyncio.Event().wait())  # a session waiting on a model for ever
+    received: list[int] = []
+    lost = signal.signal(signal.SIGTERM, lambda _signum, _frame: None)  # its raise lost
+    try:
+        with signals_also_cancel(loop, task, received):
+            loop.call_soon(os.kill, os.getpid(), signal.SIGTERM)
+            with pytest.raises(asyncio.CancelledError):
+                loop.run_until_complete(task)
+    finally:
+        signal.signal(signal.SIGTERM, lost)
+        loop.close()
+    assert received == [signal.SIGTERM]

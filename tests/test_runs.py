@@ -246,3 +246,23 @@ def test_the_wait_for_a_program_ends_when_the_program_does_not_at_the_next_check
         while program.poll() is None:
             exited.wait(40)
         assert time.monotonic() - started < 20  # woken by the exit, not after the 40 s asked for
+
+
+def test_the_report_line_of_pytest_8_0_reads_alike_whatever_the_tools_pid() -> None:
+    # pytest 8.0 prints the report's path in a line of dashes as wide as the terminal; the folder's name
+    # holds the tool's pid, so a resumed run (another pid, maybe another number of digits) wrote a
+    # run_vN.md that differed by a dash (CI's oldest-releases run, after a SIGKILL and --resume).
+    from iterative_coder.execution.runs import _without_folder
+    from iterative_coder.records.demo_run import CommandRecord
+
+    def as_pytest_8_0_prints(folder: str) -> CommandRecord:
+        title = f" generated xml file: {folder}/report.xml "
+        left = (80 - len(title)) // 2
+        line = "-" * left + title + "-" * (80 - len(title) - left)
+        return CommandRecord("exit 0", 0, 0.1, stdout=f"..   [100%]\n{line}\n2 passed in 0.02s\n")
+
+    seen = set()
+    for pid in (999, 10000, 123456):
+        folder = f"/tmp/iterative-coder-report-{pid}-k2j4h5g6"
+        seen.add(_without_folder(as_pytest_8_0_prints(folder), folder).stdout)
+    assert seen == {"..   [100%]\n-- generated xml file: <report folder>/report.xml --\n2 passed in 0.02s\n"}

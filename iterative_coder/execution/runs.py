@@ -219,9 +219,17 @@ def run_version(
 
 def _without_folder(record: CommandRecord, folder: str) -> CommandRecord:
     """The record with the report's temporary folder named alike every time (pytest 8.0 prints the
-    report's path): the same run gives the same ``run_vN.md``, after a resume too."""
-    stdout, stderr = (text.replace(folder, "<report folder>") for text in (record.stdout, record.stderr))
+    report's path, in a line of dashes as wide as the terminal, and the folder's name holds the tool's
+    pid, so the dashes vary too): the same run gives the same ``run_vN.md``, after a resume too."""
+    stdout, stderr = (
+        _REPORT_LINE.sub(_REPORT_LINE_ALIKE, text.replace(folder, "<report folder>"))
+        for text in (record.stdout, record.stderr)
+    )
     return replace(record, stdout=stdout, stderr=stderr)
+
+
+_REPORT_LINE = re.compile(r"^-+ (generated xml file: <report folder>\S*) -+$", re.MULTILINE)
+_REPORT_LINE_ALIKE = r"-- \1 --"
 
 
 def _tests_of(cases: list[tuple[TestOutcome, bool]]) -> list[TestOutcome]:

@@ -13,7 +13,17 @@ from .accounting import Totals, totals
 from .names import PLAN, TASK, feedback_name, resume_command, review_name, run_name, script_name
 from .records.calls import CallRecord
 from .records.review import read_review
-from .records.run import CRASHED, ENDED, EXITED, KILLED, WINDOW, DemoResult, RunRecord, read_run
+from .records.run import (
+    CRASHED,
+    ENDED,
+    EXITED,
+    KILLED,
+    WINDOW,
+    DemoResult,
+    RunRecord,
+    read_run,
+    shown_seconds,
+)
 from .script_metadata import how_to_run
 from .session import SessionLog
 from .textsafe import clean_terminal_text as clean
@@ -270,7 +280,7 @@ def _cells(row: VersionRow) -> tuple[str, ...]:
         f"{row.tokens:,}",
         "unknown" if row.cost_usd is None else f"${row.cost_usd:.4f}",
         f"{row.seconds:.1f}",
-        "-" if row.run_seconds is None else f"{row.run_seconds:.1f}",
+        "-" if row.run_seconds is None else shown_seconds(row.run_seconds),
     )
 
 

@@ -219,3 +219,16 @@ def test_a_workspace_of_version_0_1_shows_the_same_status_and_resumes(
     assert "test_req2_counts_lines (failed)" in coder  # the old run's failing test, by name
     assert "handle a missing file" in coder
     assert (ws / "script_v2.py").read_text() == v2
+
+
+@pytest.mark.parametrize("seconds", [0.049, 0.051, 0.95, 1.049])
+def test_a_runs_seconds_read_the_same_in_its_file_and_in_status(seconds: float) -> None:
+    # status showed 0.1 s where run_v1.md said 0.0 s: one rounded to hundredths first, the other not.
+    from iterative_coder.records.demo_run import CommandRecord, DemoResult
+    from iterative_coder.records.run import RunRecord, shown_seconds
+
+    demo = DemoResult("run once", CommandRecord("exit 0", 0, seconds), "exited")
+    record = RunRecord(1, (demo,), None)
+    kept = round(record.seconds, 2)  # what status reads from the record
+    assert record.summary().endswith(f"· {shown_seconds(kept)} s")
+    assert shown_seconds(kept) == shown_seconds(seconds)

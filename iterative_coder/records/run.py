@@ -53,6 +53,12 @@ RUN_RECORD_KIND = "run"
 RUN_RECORD_FORMAT = 2
 
 
+def shown_seconds(seconds: float) -> str:
+    """Seconds as ``run_vN.md`` and ``status`` both show them: to hundredths (as records keep
+    them), then tenths; rounding once here and twice there made 0.049 read 0.0 and 0.1."""
+    return f"{round(seconds, 2):.1f}"
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """A version's run: its demo runs and, when there are acceptance tests, the tests."""
@@ -178,7 +184,7 @@ class RunRecord:
             else:
                 parts.append(f"tests did not run ({self.tests.description})")
         parts += [demo.describe() for demo in self.demos]
-        parts.append(f"{self.seconds:.1f} s")
+        parts.append(f"{shown_seconds(self.seconds)} s")
         return " · ".join(parts)
 
     def to_json(self) -> dict[str, Any]:

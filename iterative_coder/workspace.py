@@ -12,6 +12,7 @@ import fcntl
 import os
 import secrets
 import stat
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -257,6 +258,9 @@ class Workspace:
         return max(versions_of(self.names(), "script"), default=0)
 
 
+_RELEASE_SECONDS = 3.0  # how long a lock whose named holder is gone may still be held by what it left
+
+
 class WorkspaceLock:
     """One process per workspace: an exclusive ``flock`` on ``DIR/.lock`` that holds our PID.
 
@@ -265,6 +269,7 @@ class WorkspaceLock:
     """
 
     def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
         self.path = workspace.root / LOCK
         self._fd: int | None = None
 
@@ -287,7 +292,7 @@ class WorkspaceLock:
         while True:
             fd = self._open()
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._take(fd)
             except BlockingIOError:
                 holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
                 os.close(fd)
@@ -302,6 +307,21 @@ class WorkspaceLock:
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
         return self
+
+    def _take(self, fd: int) -> None:
+        """Lock ``fd``; BlockingIOError when a live iterative_coder holds it. A tool just killed may
+        leave the lock held a moment longer (by a child of its that had not yet replaced itself with
+        the program it starts, which closes the lock as it does): the lock is tried again for
+        :data:`_RELEASE_SECONDS` while the PID in the file is no longer this tool."""
+        deadline = time.monotonic() + _RELEASE_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if self.holder(self.workspace) is not None or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.02)
 
     def _open(self) -> int:
         try:

@@ -365,3 +365,35 @@ def test_a_plan_that_links_outside_the_workspace_is_refused(tmp_path: Path) -> N
     with pytest.raises(WorkspaceError):
         workspace.write("plan.md", "overwritten\n")
     assert outside.read_text() == "outside\n"
+
+
+def test_a_lock_still_held_by_what_a_killed_tool_left_is_taken_once_that_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A tool SIGKILLed as it started a program left the lock held a moment by its child (forked, not
+    # yet the program): --resume right after said "Another iterative_coder (PID ...) is working".
+    import fcntl
+    import time
+
+    lock = tmp_path / ".lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.write(fd, b"999999999\n")  # the killed tool: no such process now
+    leftover = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE, pass_fds=(fd,)
+    )
+    os.close(fd)  # only the leftover holds the lock now; it ends when its input does
+    assert leftover.stdin is not None
+    real_sleep = time.sleep
+
+    def end_the_leftover_at_the_first_wait(seconds: float) -> None:
+        if not leftover.stdin.closed:  # type: ignore[union-attr]
+            leftover.stdin.close()  # type: ignore[union-attr]
+            leftover.wait(30)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", end_the_leftover_at_the_first_wait)
+    with WorkspaceLock(Workspace(tmp_path)):
+        assert leftover.stdin.closed, "the lock was free at once: nothing was tested"
+    assert not lock.exists()
+

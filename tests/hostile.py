@@ -1,5 +1,5 @@
 """What the hostile-program tests share: the sandbox modes to run in, an approving review, the time
-limit, and a reply that fences a program."""
+limit, a reply that fences a program, and a session that approves that program."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import os
 
 import pytest
+from scripted import PLAN_1, TESTS
 
 from iterative_coder.execution.sandbox import unavailable_reason
 
@@ -33,3 +34,11 @@ TIMEOUT = 5.0
 def fenced(code: str) -> str:
     """A Coder reply holding ``code`` in a Python fence."""
     return f"```python\n{code}\n```"
+
+
+def enqueue_approved(server: object, code: str) -> None:
+    """Script a one-version session: the plan, the tests, ``code`` as version 1, an approval."""
+    server.enqueue("planner", PLAN_1)  # type: ignore[attr-defined]
+    server.enqueue("tester", TESTS)  # type: ignore[attr-defined]
+    server.enqueue("coder", fenced(code))  # type: ignore[attr-defined]
+    server.enqueue("reviewer", APPROVE)  # type: ignore[attr-defined]

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 from drive import run_loop, start, start_workspace
-from hostile import APPROVE, MODES, TIMEOUT, fenced
-from scripted import PLAN_1, TESTS
+from hostile import APPROVE, MODES, TIMEOUT, enqueue_approved, fenced
 
 from iterative_coder.execution import display
 from iterative_coder.execution.strays import ENV_NAME, processes_of_run, recorded_runs, stop_strays
@@ -82,10 +81,7 @@ def test_sigterm_ends_the_tool_while_a_program_holds_the_x_server(
     import signal
 
     xvfbs_before = _with_cmdline(b"Xvfb")
-    fake_server.enqueue("planner", PLAN_1)
-    fake_server.enqueue("tester", TESTS)
-    fake_server.enqueue("coder", fenced(GRAB_SERVER))
-    fake_server.enqueue("reviewer", APPROVE)
+    enqueue_approved(fake_server, GRAB_SERVER)
     args = ["--task", "x", "--yes", "--execute", "always", "--sandbox", mode, "--max-iterations", "1"]
     tool = start(args, tmp_path, model_env)
     try:

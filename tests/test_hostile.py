@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import FAKE_KEY
 from drive import run, run_loop, run_main, start, start_workspace
-from hostile import APPROVE, MODES, SANDBOX_PROBLEM, TIMEOUT, fenced
-from scripted import PLAN_1, TESTS
+from hostile import APPROVE, MODES, SANDBOX_PROBLEM, TIMEOUT, enqueue_approved, fenced
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -28,10 +27,7 @@ def test_no_key_reaches_the_program(mode: str, fake_server, tmp_path: Path, mode
         "    except OSError:\n        pass\n"
         "print(dict(os.environ))\n"
     )
-    fake_server.enqueue("planner", PLAN_1)
-    fake_server.enqueue("tester", TESTS)
-    fake_server.enqueue("coder", fenced(snoop))
-    fake_server.enqueue("reviewer", APPROVE)
+    enqueue_approved(fake_server, snoop)
     args = ["--task", "snoop", "--yes", "--execute", "always", "--sandbox", mode, "--max-iterations", "1"]
     result = run(args, tmp_path, model_env)
     ws = tmp_path / "workspace"
@@ -204,10 +200,7 @@ def test_nothing_a_program_started_outlives_the_tool(
         "        os._exit(0)\n"
         "time.sleep(600)\n"
     )
-    fake_server.enqueue("planner", PLAN_1)
-    fake_server.enqueue("tester", TESTS)
-    fake_server.enqueue("coder", fenced(code))
-    fake_server.enqueue("reviewer", APPROVE)
+    enqueue_approved(fake_server, code)
     args = ["--task", "x", "--yes", "--execute", "always", "--sandbox", "on", "--run-timeout", "60"]
     tool = start(args, tmp_path, model_env)
     try:

@@ -396,4 +396,3 @@ def test_a_lock_still_held_by_what_a_killed_tool_left_is_taken_once_that_ends(
     with WorkspaceLock(Workspace(tmp_path)):
         assert leftover.stdin.closed, "the lock was free at once: nothing was tested"
     assert not lock.exists()
-

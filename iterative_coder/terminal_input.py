@@ -24,6 +24,7 @@ from __future__ import annotations
 import array
 import contextlib
 import os
+import select
 import stat
 import sys
 import threading
@@ -58,6 +59,10 @@ def _waiting(fd: int) -> int:
     import fcntl
     import termios
 
+    # Keys just typed may still be on their way to the terminal's input queue (the kernel moves them
+    # there a moment later): FIONREAD would not count them and the flush would drop them unsaid. A
+    # poll makes the kernel finish moving them first.
+    select.select([fd], [], [], 0)
     count = array.array("i", [0])
     fcntl.ioctl(fd, termios.FIONREAD, count)
     return count[0]

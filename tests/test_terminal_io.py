@@ -411,3 +411,34 @@ def test_keys_a_program_types_into_the_terminal_while_the_tool_works_answer_noth
     # With the sandbox off the tool said, before the program ran, that it could do this.
     shown = " ".join(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", cli.output).split())
     assert "Unsandboxed, a program can reach this terminal: write to it and type into it." in shown
+
+
+# --- keys typed the moment before a question ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("line_mode", [True, False], ids=["at a question", "while the tool works"])
+def test_keys_typed_the_moment_before_a_question_are_counted_not_dropped_unsaid(
+    line_mode: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel moves typed keys into the terminal's input queue a moment after they are typed: keys
+    typed just before a question (or just before the work ends) were flushed before they were counted,
+    so they were dropped with no "Ignored what was typed" line (a CI run of the 80x24 test showed it)."""
+    from iterative_coder.terminal_input import discard_typed_ahead
+
+    master, slave = os.openpty()
+    terminal = os.fdopen(os.dup(slave), "r")
+    try:
+        settings = termios.tcgetattr(slave)
+        if not line_mode:  # as the terminal is while the tool works (KeysWhileWorking.hidden)
+            settings[3] &= ~(termios.ECHO | termios.ICANON)
+        termios.tcsetattr(slave, termios.TCSANOW, settings)
+        monkeypatch.setattr(sys, "stdin", terminal)
+        counted = []
+        for _ in range(20):  # without the fix, about 49 of 50 went uncounted here
+            os.write(master, b"hello\r")
+            counted.append(discard_typed_ahead())
+        assert counted == [6] * 20
+    finally:
+        terminal.close()
+        os.close(master)
+        os.close(slave)

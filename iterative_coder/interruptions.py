@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -50,12 +51,19 @@ def signals_also_cancel(
     The raise alone can be lost: a signal that lands while a finalizer runs (``__del__``, a closing
     generator) raises there, and Python only prints and drops an exception raised in one; the session
     then went on until the exit watchdog. The cancel reaches the task at the loop's next turn whatever
-    happened to the raise; ``received`` says which signal it was.
+    happened to the raise; ``received`` says which signal it was. Python's report of the dropped
+    raise ("Exception ignored in ...", a traceback) is not printed: the stop is not lost, and the
+    person would see a traceback on an ordinary Ctrl-C.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous: dict[int, Any] = {}
+    report_dropped = sys.unraisablehook
+
+    def report_unless_the_stop(unraisable: Any) -> None:
+        if not (received and issubclass(unraisable.exc_type, KeyboardInterrupt)):
+            report_dropped(unraisable)
 
     def on_signal(signum: int, frame: Any) -> None:
         received.append(signum)
@@ -68,9 +76,11 @@ def signals_also_cancel(
         if callable(handler):  # not ignored (nohup), not the system default
             previous[number] = handler
             signal.signal(number, on_signal)
+    sys.unraisablehook = report_unless_the_stop
     try:
         yield
     finally:
+        sys.unraisablehook = report_dropped
         for number, handler in previous.items():
             signal.signal(number, handler)
 

@@ -4,6 +4,7 @@ scripts and money, the resume hint at the iteration limit, and a session that ne
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,35 @@ def test_a_signal_whose_raise_is_lost_still_ends_the_sessions_task() -> None:
         signal.signal(signal.SIGTERM, lost)
         loop.close()
     assert received == [signal.SIGTERM]
+
+
+def test_a_signal_raised_inside_a_finalizer_prints_no_traceback(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SIGTERM landing in a weakref callback printed "Exception ignored in: <function WeakSet._remove
+    # ...>" and a traceback above "Stopped by SIGTERM" (seen on CI, the --json signal test).
+    import asyncio
+    import os
+    import signal
+
+    from iterative_coder.interruptions import signals_also_cancel, signals_stop_the_session
+
+    class SignalledWhileFinalized:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(1000):  # the handler runs here, between two instructions of the finalizer
+                pass
+
+    monkeypatch.setattr(sys, "unraisablehook", sys.__unraisablehook__)  # Python's, not pytest's
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(asyncio.Event().wait())
+    received: list[int] = []
+    try:
+        with signals_stop_the_session(), signals_also_cancel(loop, task, received):
+            loop.call_soon(lambda: SignalledWhileFinalized())  # made and finalized at once
+            with pytest.raises(asyncio.CancelledError):
+                loop.run_until_complete(task)
+    finally:
+        loop.close()
+    assert received == [signal.SIGTERM]
+    assert capfd.readouterr().err == ""

@@ -49,6 +49,8 @@ _HEAVY = (
 _MESSAGE = 1 << 20
 # Start-up variables the child applies itself, as a new interpreter would.
 _APPLIED = ("PYTHONFAULTHANDLER",)
+# Read once, early, by what the server has already done (the locale; the TLS trust store, see _warm).
+_ALSO_AT_START = ("LANG", "LANGUAGE", "SSL_CERT_FILE", "SSL_CERT_DIR")
 # What points a process at a model: a test's environment starts without these (conftest.clean_env).
 MODEL_VARIABLES = (
     "OPENAI_API_KEY",
@@ -65,7 +67,7 @@ def _startup_variables(env: dict[str, str]) -> dict[str, str]:
     return {
         name: value
         for name, value in env.items()
-        if (name.startswith(("PYTHON", "LC_")) or name in ("LANG", "LANGUAGE")) and name not in _APPLIED
+        if (name.startswith(("PYTHON", "LC_")) or name in _ALSO_AT_START) and name not in _APPLIED
     }
 
 
@@ -363,6 +365,35 @@ def run(
 # --- the server side -----------------------------------------------------------------------------
 
 
+def _warm() -> None:
+    """What every session does once in its process and a forked child would otherwise do again: import
+    the rest of the tool and what the libraries import on first use (the OpenAI client's resources,
+    its HTTP transport, the lexer and the Markdown parser of the screen), and build the TLS context
+    (:func:`usable` keeps commands whose trust store differs on the plain path). About half of what a
+    short session's process spent."""
+    import importlib
+    import io
+    import pkgutil
+
+    import openai
+    from rich.console import Console
+    from rich.markdown import Markdown
+    from rich.panel import Panel
+    from rich.syntax import Syntax
+
+    import iterative_coder
+    from iterative_coder.connections import http_client_options
+
+    for module in pkgutil.walk_packages(iterative_coder.__path__, f"{PACKAGE}."):
+        if not module.name.endswith(".__main__"):
+            importlib.import_module(module.name)
+    client = openai.AsyncOpenAI(api_key="-", base_url="http://127.0.0.1:9/v1", **http_client_options())
+    assert client.chat.completions is not None
+    code = Syntax("def main():\n    return 0  # done\n", "python", line_numbers=True, word_wrap=True)
+    review = Markdown("# Review\n\n- **one** `two` [three](four)\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
+    Console(file=io.StringIO(), force_terminal=True, width=80).print(Panel(code), Panel(review))
+
+
 def serve(path: str) -> None:
     """Import the tool and its libraries, then start ``python -m iterative_coder`` for each request
     on the unix socket ``path`` until stdin ends."""
@@ -370,6 +401,7 @@ def serve(path: str) -> None:
 
     for name in _HEAVY:
         importlib.import_module(name)
+    _warm()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind(path)
     listener.listen(64)

@@ -21,7 +21,7 @@ from .answers import as_command, confirmed, help_lines, is_assent, send_one_word
 from .editor import EditorUnavailable, edit_text
 from .execution.demo import no_display_note
 from .execution.guard import guarded
-from .execution.runner import stop_all_programs
+from .execution.running import stop_all_programs
 from .execution.runs import prepare_manual_run, run_attached
 from .installing import ready_environment, with_environment
 from .names import ACCEPTANCE, feedback_name, review_name, run_name, script_name

@@ -34,6 +34,7 @@ from .endings import (
     interruption_behind,
 )
 from .errors import is_file_problem
+from .execution.running import session_runs
 from .execution.strays import stop_strays
 from .execution.test_channel import remove_stale_reports
 from .interruptions import interruption_for, signals_also_cancel, signals_stop_the_session
@@ -258,28 +259,29 @@ def _run_on_event_loop(settings, workspace, session, roles, ui) -> SessionEnd:  
     loop = asyncio.new_event_loop()
     loop.set_default_executor(DaemonThreads())
     received: list[int] = []
-    try:
-        task = loop.create_task(run_session(ctx))
-        with signals_also_cancel(loop, task, received):
-            return loop.run_until_complete(task)
-    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP
-        return _interrupted(exc, workspace, agents, ui)
-    except asyncio.CancelledError:
-        if not received:
-            raise
-        return _interrupted(interruption_for(received[0]), workspace, agents, ui)
-    except Exception as exc:  # a model, network or file failure: explain it, keep the files
-        stop = interruption_behind(exc) or (interruption_for(received[0]) if received else None)
-        if stop is not None:
-            return _interrupted(stop, workspace, agents, ui)
-        message, code = explain_failure(exc)
-        message = redact(message, [e.api_key for entries in roles.values() for e in entries])
-        ui.error(message)
-        ui.info(f"Your files are kept. {go_on_line(workspace)}")
-        reason = "file_error" if is_file_problem(exc) else REASON_BY_EXIT_CODE.get(code, "error")
-        return SessionEnd(reason, error=message)
-    finally:
-        _shut_down(loop, agents)
+    with session_runs():  # the task and the job threads it starts see the session's end
+        try:
+            task = loop.create_task(run_session(ctx))
+            with signals_also_cancel(loop, task, received):
+                return loop.run_until_complete(task)
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP
+            return _interrupted(exc, workspace, agents, ui)
+        except asyncio.CancelledError:
+            if not received:
+                raise
+            return _interrupted(interruption_for(received[0]), workspace, agents, ui)
+        except Exception as exc:  # a model, network or file failure: explain it, keep the files
+            stop = interruption_behind(exc) or (interruption_for(received[0]) if received else None)
+            if stop is not None:
+                return _interrupted(stop, workspace, agents, ui)
+            message, code = explain_failure(exc)
+            message = redact(message, [e.api_key for entries in roles.values() for e in entries])
+            ui.error(message)
+            ui.info(f"Your files are kept. {go_on_line(workspace)}")
+            reason = "file_error" if is_file_problem(exc) else REASON_BY_EXIT_CODE.get(code, "error")
+            return SessionEnd(reason, error=message)
+        finally:
+            _shut_down(loop, agents)
 
 
 class DaemonThreads(concurrent.futures.ThreadPoolExecutor):
@@ -287,8 +289,7 @@ class DaemonThreads(concurrent.futures.ThreadPoolExecutor):
 
     A session stopped mid-run (Ctrl-C, SIGTERM, SIGHUP) then exits at once instead of waiting, at
     exit, for a thread that still runs generated code (its program, then its tests...): the programs
-    running are killed on the way out, and one started after that dies with the tool
-    (PR_SET_PDEATHSIG).
+    running are killed on the way out, and none starts after that (:func:`session_runs`).
     """
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
@@ -310,9 +311,9 @@ def _shut_down(loop: asyncio.AbstractEventLoop, agents: object) -> None:
     """Stop the generated programs still running, cancel what is still running and close the model
     clients, without waiting on a person."""
     try:
-        from .execution.runner import stop_all_programs
+        from .execution.running import stop_all_programs
 
-        stop_all_programs()
+        stop_all_programs(ending=True)
         pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
         for task in pending:
             task.cancel()

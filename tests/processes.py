@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -34,3 +35,18 @@ def still_alive_after(pids: list[int], seconds: float = 10) -> list[int]:
     while (left := [pid for pid in pids if alive(pid)]) and time.monotonic() < deadline:
         time.sleep(0.01)
     return left
+
+
+def working_in(folder: Path) -> list[int]:
+    """The live processes whose current folder is ``folder`` or inside it (Linux /proc)."""
+    inside = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cwd = Path(os.readlink(entry / "cwd"))
+        except OSError:
+            continue
+        if (cwd == folder or folder in cwd.parents) and alive(int(entry.name)):
+            inside.append(int(entry.name))
+    return inside

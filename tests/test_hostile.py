@@ -3,6 +3,7 @@ rewritten history, escaping processes, the network, and crashes that must not be
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -12,6 +13,7 @@ import pytest
 from conftest import FAKE_KEY
 from drive import run, run_loop, run_main, start, start_workspace
 from hostile import APPROVE, MODES, SANDBOX_PROBLEM, TIMEOUT, enqueue_approved, fenced
+from processes import still_alive_after, working_in
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -214,10 +216,13 @@ def test_nothing_a_program_started_outlives_the_tool(
         while _marked(marker) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert _marked(marker) == []
+        if signal_name != "SIGKILL":  # (after a SIGKILL, the next start stops what is left: strays.py)
+            assert still_alive_after(working_in(tmp_path)) == []  # nothing of the tests' run either
     finally:
         tool.kill()
-        for pid in _marked(marker):
-            os.kill(int(pid), signal.SIGKILL)
+        for pid in [*map(int, _marked(marker)), *working_in(tmp_path)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def _marked(marker: str) -> list[str]:

@@ -130,6 +130,34 @@ def test_a_run_is_recorded_in_the_workspace_before_the_program_starts(tmp_path: 
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["v1"]  # the record went with the run
 
 
+def test_once_the_session_ends_its_job_threads_start_no_program(tmp_path: Path) -> None:
+    # A session stopped during the program's run exits without waiting for its job thread, which went
+    # on to the acceptance tests: a sandbox started as the tool exited left bubblewrap's init running
+    # for good (seen in the suite: a bwrap of runs/v1-tests after a SIGHUP, its record still there).
+    import asyncio
+
+    from iterative_coder.execution.running import SessionEnding, session_runs, stop_all_programs
+
+    def run_in(folder: Path) -> None:
+        folder.mkdir()
+        (folder / "touch.py").write_text("open('ran', 'w').close()")
+        run_limited([sys.executable, "touch.py"], folder, TIMEOUT, RunOptions(workspace=tmp_path))
+
+    async def session() -> None:
+        await asyncio.to_thread(run_in, tmp_path / "before")  # runs while the session goes on
+        stop_all_programs(ending=True)  # as the tool's way out does
+        with pytest.raises(SessionEnding):
+            await asyncio.to_thread(run_in, tmp_path / "after")  # a job thread left behind
+
+    with session_runs():
+        asyncio.run(session())
+    assert (tmp_path / "before" / "ran").exists()
+    assert not (tmp_path / "after" / "ran").exists()
+    assert not (tmp_path / "runs" / ".running").exists()  # nothing recorded as running either
+    run_in(tmp_path / "next")  # another session (in-process tests) runs again
+    assert (tmp_path / "next" / "ran").exists()
+
+
 def test_a_silent_program_still_times_out_and_its_group_is_killed(tmp_path: Path) -> None:
     (tmp_path / "quiet.py").write_text(
         "import subprocess, time\nsubprocess.Popen(['sleep', '600'])\ntime.sleep(600)"

@@ -8,7 +8,7 @@ The rest of the tool calls the small interface below (each name lives in the mod
 from .demo import DemoRun, demo_for, demo_from_reply, opens_window, write_demo
 from .environment import Environment, prepare
 from .guard import guarded
-from .runner import stop_all_programs
+from .running import stop_all_programs
 from .runs import Execution, prepare_manual_run, run_attached, run_version
 from .sandbox import Sandbox, find_sandbox
 from .strays import stop_strays

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import runner, strays
+from . import running, strays
 from .window_crop import cropped, shown_windows
 
 SCREEN = "1024x768x24"
@@ -122,7 +122,7 @@ def virtual_display(workspace: Path | None = None, folder: Path | None = None) -
         env={**_SHOT_ENV, strays.ENV_NAME: token},
     )  # fmt: skip
     os.close(write_end)
-    runner.track(server.pid, token)  # a stop signal ends it with the program it shows
+    running.track(server.pid, token)  # a stop signal ends it with the program it shows
     try:
         _step("spawned", server.pid, token)
         if workspace is not None:
@@ -139,7 +139,7 @@ def virtual_display(workspace: Path | None = None, folder: Path | None = None) -
             server.stdin.close()  # a gate still shut exits: it never becomes an Xvfb
         server.kill()
         server.wait()
-        runner.untrack(server.pid)
+        running.ended(server.pid)
         if workspace is not None:
             strays.forget_run(workspace, token)
 

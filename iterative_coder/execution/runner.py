@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import strays
-from .sandbox import process_table, signal_of
+from . import running, strays
+from .sandbox import signal_of
 from .tasks import MAX_TASKS, run_size
 from .waiting import ExitWatch
 
@@ -32,7 +32,6 @@ FILE_SIZE = 100 * 1024**2
 OPEN_FILES = 256
 MAX_PROCESSES = 64
 _POLL_SECONDS = 0.02
-_RUNNING: dict[int, str] = {}  # the session ids of the programs running now, with their run tokens
 _PROCESS_CHECK_SECONDS = 0.1
 
 # Sets the limits in the child, then becomes the program (exec), so no Python of ours runs in a
@@ -216,10 +215,10 @@ def run_limited(
         # The program's children may outlive it (background jobs): they are stopped too.
         if process.poll() is not None:
             leftover = run_size(process.pid, process.pid if sandboxed else None).processes
-        kill_session(process.pid)
+        running.kill_session(process.pid)
         process.wait()
         strays.stop_run(token, process.pid)  # what left the session: a sandbox's init, for one
-        _RUNNING.pop(process.pid, None)
+        running.ended(process.pid)
         if options.workspace is not None:
             strays.forget_run(options.workspace, token)
         for reader in readers:
@@ -268,14 +267,14 @@ def _start(
         raise
     finally:
         os.close(go_read)
-    _RUNNING[process.pid] = token
+    running.started(process.pid, token)  # raises SessionEnding once the session ends
     try:
         if options.workspace is not None:
             strays.record_run(options.workspace, token, process.pid, cwd)
         with contextlib.suppress(OSError):  # a launcher already gone ends as any program that fails
             os.write(go_write, b"1")
     except BaseException:
-        _RUNNING.pop(process.pid, None)
+        running.ended(process.pid)
         process.kill()  # unrecorded, it must not run; it is still waiting, so it started nothing
         process.wait()
         raise
@@ -331,24 +330,6 @@ def _watch(
     return False, False
 
 
-def track(session_id: int, token: str) -> None:
-    """Have :func:`stop_all_programs` stop a helper of a run too (an Xvfb in a session of its own)."""
-    _RUNNING[session_id] = token
-
-
-def untrack(session_id: int) -> None:
-    """The helper started as ``session_id`` was stopped."""
-    _RUNNING.pop(session_id, None)
-
-
-def stop_all_programs() -> None:
-    """Kill every generated program running now, with all it started (the tool is ending: Ctrl-C,
-    SIGTERM, SIGHUP). Safe to call from a signal handler on the main thread."""
-    for session_id, token in list(_RUNNING.items()):
-        kill_session(session_id)
-        strays.stop_run(token, session_id)
-
-
 def _drain(stream: object, sink: CappedOutput) -> threading.Thread:
     def read() -> None:
         while True:
@@ -361,19 +342,3 @@ def _drain(stream: object, sink: CappedOutput) -> threading.Thread:
     thread = threading.Thread(target=read, daemon=True)
     thread.start()
     return thread
-
-
-def processes_in_session(session_id: int) -> list[int]:
-    """The live processes whose session is ``session_id`` (Linux /proc; empty elsewhere)."""
-    return [pid for pid, info in process_table().items() if info.session == session_id]
-
-
-def kill_session(session_id: int) -> None:
-    """SIGKILL the process group ``session_id`` and every other process left in that session."""
-    for _ in range(5):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(session_id, signal.SIGKILL)
-        members = processes_in_session(session_id)
-        if not members:
-            return
-        strays.kill_each(members)

@@ -3,8 +3,28 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from fake_openai import Fault
+
+from iterative_coder.extract import extract_tests
+
+# Replies recorded the way real models write them, each with what the tool must make of it (.json).
+REPLIES = Path(__file__).parent / "replies"
+TEST_CASES = sorted(path.stem for path in (REPLIES / "tests").glob("*.txt"))  # the Tester's
+
+
+def reply(kind: str, case: str) -> str:
+    """The recorded reply ``case`` of ``kind`` (tests, plan, ...)."""
+    return (REPLIES / kind / f"{case}.txt").read_text(encoding="utf-8")
+
+
+def code_of_tests(case: str) -> str:
+    """The test file the tool takes from the recorded Tester reply ``case``."""
+    code = extract_tests(reply("tests", case)).code
+    assert code is not None
+    return code
+
 
 PLAN_1 = """# Word counter
 

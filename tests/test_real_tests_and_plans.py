@@ -10,7 +10,7 @@ import pytest
 from drive import in_session, run_loop, run_main
 from fake_openai import FakeOpenAIServer
 from recording_ui import RecordingUI
-from scripted import TESTS, good_script, review
+from scripted import REPLIES, TEST_CASES, TESTS, code_of_tests, good_script, reply, review
 
 from iterative_coder.execution.runs import Execution
 from iterative_coder.execution.test_check import (
@@ -20,7 +20,6 @@ from iterative_coder.execution.test_check import (
     collection_problem,
     unplanned_names,
 )
-from iterative_coder.extract import extract_tests
 from iterative_coder.names import ACCEPTANCE, PLAN, TASK
 from iterative_coder.plan_text import asks_instead_of_planning, clean_plan, is_fragment, plan_shape
 from iterative_coder.planning import APPROVAL_PROMPT, TESTS_PROMPT, run_planning, run_test_agreement
@@ -29,17 +28,11 @@ from iterative_coder.records.run import read_run
 from iterative_coder.settings import Settings
 from iterative_coder.workspace import Workspace
 
-REPLIES = Path(__file__).parent / "replies"
-TEST_CASES = sorted(path.stem for path in (REPLIES / "tests").glob("*.txt"))
 PLAN_CASES = sorted(path.stem for path in (REPLIES / "plan").glob("*.txt"))
 # The plan each Tester reply was written for (its program): the word counter, the guessing game, the
 # clock, the todo list. None of them names a third-party package.
 PLAN_OF = {"01": "01", "02": "01", "03": "02", "04": "01", "05": "02", "06": "04", "07": "06", "08": "04",
            "09": "01", "10": "01", "11": "01", "12": "01"}  # fmt: skip
-
-
-def reply(kind: str, case: str) -> str:
-    return (REPLIES / kind / f"{case}.txt").read_text(encoding="utf-8")
 
 
 def expected(kind: str, case: str) -> dict:
@@ -48,12 +41,6 @@ def expected(kind: str, case: str) -> dict:
 
 def plan_for(case: str) -> str:
     return clean_plan(reply("plan", next(name for name in PLAN_CASES if name.startswith(PLAN_OF[case[:2]]))))
-
-
-def code_of_tests(case: str) -> str:
-    code = extract_tests(reply("tests", case)).code
-    assert code is not None
-    return code
 
 
 @pytest.mark.parametrize("case", TEST_CASES)

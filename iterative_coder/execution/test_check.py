@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from ..extract import parse_python
 from ..names import ACCEPTANCE, SCRIPT_IN_RUN
 from ..script_metadata import named_in
+from .certain_load import certain_test_count
 
 if TYPE_CHECKING:
     from ..records.run import CommandRecord
@@ -73,7 +74,11 @@ def check_tests(tests: str, plan: str, execution: Execution | None) -> LoadProbl
     with an ``execution`` (loading a file runs its code)."""
     problem = static_problem(tests, plan)
     if problem is None and execution is not None:
-        problem = collection_problem(tests, execution)
+        certain = certain_test_count(tests)  # a plain file needs no pytest run to know
+        if certain is None:
+            problem = collection_problem(tests, execution)
+        elif certain == 0:
+            problem = LoadProblem(NO_TESTS, "no tests were collected")
     return problem
 
 

@@ -51,7 +51,7 @@ class Sizes:
 
 
 FULL = Sizes(iterations=20, memory_iterations=50, versions=1000)
-QUICK = Sizes(iterations=5, memory_iterations=5, versions=100)  # the test that the harness works
+QUICK = Sizes(iterations=3, memory_iterations=3, versions=100)  # the test that the harness works
 FAKE_KEY = "sk-fake-bench-0000000000000000"
 PLAN = """# Word counter
 
@@ -426,7 +426,7 @@ def main() -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smaller sizes (5 iterations, 100 versions): a check that it works",
+        help="smaller sizes (3 iterations, 100 versions): a check that it works",
     )
     options = parser.parse_args()
     runs = max(1, options.runs)

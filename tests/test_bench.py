@@ -139,12 +139,12 @@ def test_run_py_prints_the_whole_table(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     text = out.read_text()
     for figure in (
-        "coder prompt at iteration 5, group chat",
-        "reviewer prompt: group chat / ours at iteration 5",
+        "coder prompt at iteration 2, group chat",
+        "reviewer prompt: group chat / ours at iteration 3",
         "orchestration overhead per iteration, no streaming (ms)",
         "status (100 versions) (ms)",
         "--resume (100 versions) to Manager prompt (ms)",
-        "peak RSS, 5-iteration run (MB)",
+        "peak RSS, 3-iteration run (MB)",
     ):
         assert f"| {figure} |" in text
-    assert re.search(r"\| coder prompt: iteration 5 / iteration 2, ours \| <= 1.25 \| [\d.]+ \|", text)
+    assert re.search(r"\| coder prompt: iteration 3 / iteration 2, ours \| <= 1.25 \| [\d.]+ \|", text)

@@ -131,7 +131,7 @@ class Fault:
 class FakeOpenAIServer:
     """Scripted OpenAI-compatible server on 127.0.0.1 with a random port, served in a daemon thread."""
 
-    def __init__(self, chunk_chars: int = 64) -> None:
+    def __init__(self, chunk_chars: int = 256) -> None:
         self.requests: list[RecordedRequest] = []
         self._queues: dict[str, deque[Reply]] = {}
         self._faults: list[tuple[str, str, Fault]] = []  # (model, role; "*" for any), served first

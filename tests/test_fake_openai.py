@@ -40,7 +40,7 @@ def test_openai_non_streaming(fake_server: FakeOpenAIServer) -> None:
 
 
 def test_openai_streaming_with_usage(fake_server: FakeOpenAIServer) -> None:
-    reply = "a fairly long reply that is split into several chunks, as a model streams it. " * 4
+    reply = "a fairly long reply that is split into several chunks, as a model streams it. " * 16
     fake_server.enqueue("coder", reply)
     stream = _client(fake_server).chat.completions.create(
         model="gpt-4o-mini",

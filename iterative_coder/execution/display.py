@@ -122,8 +122,9 @@ def virtual_display(workspace: Path | None = None, folder: Path | None = None) -
         env={**_SHOT_ENV, strays.ENV_NAME: token},
     )  # fmt: skip
     os.close(write_end)
-    running.track(server.pid, token)  # a stop signal ends it with the program it shows
     try:
+        # A stop signal ends it with the program it shows; once the session ends, none starts.
+        running.started(server.pid, token)
         _step("spawned", server.pid, token)
         if workspace is not None:
             strays.record_run(workspace, token, server.pid, folder or workspace)

@@ -44,8 +44,9 @@ def session_runs() -> Iterator[None]:
 
 
 def started(session_id: int, token: str) -> None:
-    """A program was started as ``session_id`` (waiting, it has done nothing yet); raises
-    :class:`SessionEnding`, with it unregistered, when its session is ending: then it must not go on."""
+    """A program (or a helper of a run: an Xvfb in a session of its own) was started as ``session_id``,
+    waiting, so it has done nothing yet; raises :class:`SessionEnding`, with it unregistered, when its
+    session is ending: then it must not go on."""
     _RUNNING[session_id] = token
     if (ending := _SESSION_ENDED.get()) is not None and ending.is_set():
         _RUNNING.pop(session_id, None)
@@ -55,11 +56,6 @@ def started(session_id: int, token: str) -> None:
 def ended(session_id: int) -> None:
     """The program started as ``session_id`` was stopped, or has ended."""
     _RUNNING.pop(session_id, None)
-
-
-def track(session_id: int, token: str) -> None:
-    """Have :func:`stop_all_programs` stop a helper of a run too (an Xvfb in a session of its own)."""
-    _RUNNING[session_id] = token
 
 
 def stop_all_programs(ending: bool = False) -> None:

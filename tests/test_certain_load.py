@@ -34,6 +34,10 @@ CASES = {
         "from __future__ import annotations\nimport script\n\n\ndef test_a(x: No) -> Nowhere:\n    pass\n",
         True,
     ),
+    "an attribute a module may lack": (
+        "import os, script\n\n\ndef test_a(x: os.Nowhere):\n    pass\n",
+        False,
+    ),
     "an annotation naming nothing": ("import script\n\n\ndef test_a(x: Missing):\n    pass\n", False),
     "a name the module lacks": ("from os import no_such_name\nimport script" + TEST_A, False),
     "pytest's names": ("from pytest import approx, raises\nimport script" + TEST_A, True),

@@ -74,7 +74,7 @@ def _statement_tests(statement: ast.stmt, bound: set[str], postponed: bool) -> i
         return _constant(statement, bound)
     if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
         return 0  # a docstring
-    if isinstance(statement, ast.If) and ast.unparse(statement.test) in ("__name__ == '__main__'",):
+    if isinstance(statement, ast.If) and ast.unparse(statement.test) == "__name__ == '__main__'":
         return 0  # never run when pytest loads the file
     return None
 
@@ -183,10 +183,11 @@ def _literal(node: ast.expr) -> bool:
 
 
 def _names_bound(annotation: ast.expr, bound: set[str]) -> bool:
-    """Whether evaluating the annotation only reads names already bound (and their attributes)."""
+    """Whether evaluating the annotation only reads names already bound: no call, and no attribute
+    (``os.PathLike`` may be missing: pytest decides those)."""
     for node in ast.walk(annotation):
         if isinstance(node, ast.Name) and node.id not in bound:
             return False
-        if isinstance(node, (ast.Call, ast.Lambda, ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom)):
+        if isinstance(node, (ast.Attribute, ast.Call, ast.Lambda, ast.NamedExpr, ast.Await, ast.Yield)):
             return False
     return True

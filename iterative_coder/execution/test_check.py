@@ -69,6 +69,9 @@ class LoadProblem:
         }.get(self.kind, f"pytest cannot load {ACCEPTANCE}: {self.detail}")
 
 
+NOTHING_COLLECTED = LoadProblem(NO_TESTS, "no tests were collected")
+
+
 def check_tests(tests: str, plan: str, execution: Execution | None) -> LoadProblem | None:
     """What stands in the way of running ``tests`` for ``plan``, or None; pytest collects them only
     with an ``execution`` (loading a file runs its code)."""
@@ -78,7 +81,7 @@ def check_tests(tests: str, plan: str, execution: Execution | None) -> LoadProbl
         if certain is None:
             problem = collection_problem(tests, execution)
         elif certain == 0:
-            problem = LoadProblem(NO_TESTS, "no tests were collected")
+            problem = NOTHING_COLLECTED
     return problem
 
 
@@ -236,7 +239,7 @@ def problem_of(record: CommandRecord) -> LoadProblem | None:
     if record.exit_code == 0 and collected(record):
         return None
     if record.exit_code in (0, 5):
-        return LoadProblem(NO_TESTS, "no tests were collected")
+        return NOTHING_COLLECTED
     error = first_error(record.stdout) or first_error(record.stderr) or f"pytest ended: {record.description}"
     needs_display = "display" in error.lower() or "TclError" in error
     return LoadProblem(DISPLAY_AT_IMPORT if needs_display else DOES_NOT_LOAD, error)

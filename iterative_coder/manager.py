@@ -27,6 +27,7 @@ from .installing import ready_environment, with_environment
 from .names import ACCEPTANCE, feedback_name, review_name, run_name, script_name
 from .planning import fix_tests
 from .records.run import read_run
+from .terminal_input import terminal_given_back
 
 if TYPE_CHECKING:
     from .context import SessionContext
@@ -146,7 +147,8 @@ async def _run(turn: Turn, arguments: str) -> None:
         ctx.ui.info(f"Copied {files} from {start} into that folder: the program runs there.")
     previous = signal.signal(signal.SIGINT, lambda _number, _frame: stop_all_programs())
     try:
-        result = await guarded(ctx, lambda: run_attached(execution, run))
+        with terminal_given_back():
+            result = await guarded(ctx, lambda: run_attached(execution, run))
     finally:
         signal.signal(signal.SIGINT, previous)
     stopped = result.exit_code in (-signal.SIGKILL, -signal.SIGINT)

@@ -104,6 +104,30 @@ class KeysWhileWorking:
         return dropped
 
 
+# What a full-screen program killed mid-run leaves switched on: the alternate screen, a hidden cursor,
+# the application keypad, its colours. Switched off after such a run; harmless where none was on.
+SCREEN_MODES_OFF = "\x1b[0m\x1b[?1049l\x1b[?25h\x1b[?1l\x1b>"
+
+
+@contextlib.contextmanager
+def terminal_given_back() -> Iterator[None]:
+    """The person's terminal lent to a program (``/run``) comes back as it was: its settings (a curses
+    program ended by Ctrl-C leaves no echo and no line editing) and the screen's modes."""
+    fd, saved = _foreground_terminal()
+    try:
+        yield
+    finally:
+        if saved is not None:
+            import termios
+
+            with contextlib.suppress(OSError, termios.error):
+                termios.tcsetattr(fd, termios.TCSANOW, saved)
+            if _is_terminal(sys.stdout):
+                with contextlib.suppress(OSError, ValueError):
+                    sys.stdout.write(SCREEN_MODES_OFF)
+                    sys.stdout.flush()
+
+
 def _foreground_terminal() -> tuple[int, list[Any] | None]:
     """stdin's descriptor and its terminal settings, when it is a terminal this process may change
     (in the foreground: a background job changing it would be stopped by SIGTTOU); else None."""

@@ -442,3 +442,25 @@ def test_keys_typed_the_moment_before_a_question_are_counted_not_dropped_unsaid(
         terminal.close()
         os.close(master)
         os.close(slave)
+
+
+# --- the terminal lent to a program (/run) -----------------------------------------------------------
+
+LENT = """
+import sys, termios, tty
+from iterative_coder.terminal_input import terminal_given_back
+with terminal_given_back():  # as a curses program killed by Ctrl-C leaves it
+    tty.setraw(0)
+    sys.stdout.write("\\x1b[?1049h\\x1b[?25l")
+    sys.stdout.flush()
+print("echo on" if termios.tcgetattr(0)[3] & termios.ECHO else "echo off")
+"""
+
+
+def test_a_terminal_lent_to_a_program_comes_back_as_it_was(tmp_path: Path) -> None:
+    from iterative_coder.terminal_input import SCREEN_MODES_OFF
+
+    child = TerminalProcess([sys.executable, "-c", LENT], cwd=tmp_path, env=dict(os.environ), timeout=WAIT)
+    child.expect_exact(SCREEN_MODES_OFF)  # the alternate screen left, the cursor shown
+    child.expect_exact("echo on")  # line editing and echo back, so the next question can be typed at
+    assert child.wait_exit() == 0
